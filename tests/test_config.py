@@ -1,0 +1,215 @@
+"""Profiles and configuration precedence: built-in < file < environment < arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlcourse import ConfigError, resolve_profile
+from mlcourse.config import BUILTIN_PROFILES, config_path, login_user
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_default_is_local_with_all_cores(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("mlcourse.config._cpu_count", lambda: 3)
+    p = resolve_profile()
+    assert p.name == "local"
+    assert p.master == "local[3]"
+    assert p.sources["profile"] == "built-in default"
+    assert p.data_dir == "./data"
+    assert p.conf["spark.driver.host"] == "127.0.0.1"
+    assert p.conf["spark.sql.shuffle.partitions"] == "6"
+    assert p.config_file is None
+
+
+def test_workers_set_local_cores(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_profile("local", workers=5).master == "local[5]"
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, "2", True])
+def test_bad_workers(bad):
+    with pytest.raises(ConfigError, match="workers"):
+        resolve_profile(workers=bad)
+
+
+def test_binder_fits_small_container(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = resolve_profile("binder")
+    assert p.master == "local[2]"
+    assert p.conf["spark.driver.memory"] == "768m"
+
+
+def test_unknown_profile_lists_known(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "mlcourse.toml", '[profiles.mine]\nmaster = "local[1]"\n')
+    with pytest.raises(ConfigError) as err:
+        resolve_profile("nope")
+    message = str(err.value)
+    for name in [*BUILTIN_PROFILES, "mine"]:
+        assert name in message
+    assert "[profiles.nope]" in message
+
+
+def test_file_overrides_builtin_and_adds_profiles(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(
+        tmp_path / "mlcourse.toml",
+        """
+default = "course"
+[profiles.local]
+"spark.driver.memory" = "3g"
+data_dir = "/scratch/{user}/higgs"
+[profiles.course]
+master = "local[1]"
+"spark.sql.shuffle.partitions" = 7
+"spark.eventLog.enabled" = true
+""",
+    )
+    p = resolve_profile()
+    assert p.name == "course"
+    assert p.sources["profile"].startswith("config file")
+    assert p.master == "local[1]"
+    assert p.conf["spark.sql.shuffle.partitions"] == "7"
+    assert p.conf["spark.eventLog.enabled"] == "true"
+    local = resolve_profile("local")
+    assert local.conf["spark.driver.memory"] == "3g"
+    assert local.data_dir == f"/scratch/{login_user()}/higgs"
+    assert local.sources["data_dir"].startswith("config file")
+
+
+def test_environment_beats_file_and_argument_beats_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(
+        tmp_path / "mlcourse.toml",
+        'default = "binder"\n[profiles.standalone]\nmaster = "spark://10.0.0.1:7077"\n',
+    )
+    assert resolve_profile().name == "binder"
+    monkeypatch.setenv("MLCOURSE_PROFILE", "standalone")
+    p = resolve_profile()
+    assert (p.name, p.master) == ("standalone", "spark://10.0.0.1:7077")
+    monkeypatch.setenv("MLCOURSE_MASTER", "spark://127.0.0.1:7999")
+    monkeypatch.setenv("MLCOURSE_DATA_DIR", "hdfs://nn:8020/data")
+    p = resolve_profile()
+    assert p.master == "spark://127.0.0.1:7999"
+    assert p.sources["master"] == "env MLCOURSE_MASTER"
+    assert p.data_dir == "hdfs://nn:8020/data"
+    p = resolve_profile("local", workers=1, conf={"spark_executor_memory": "2g"})
+    assert p.name == "local" and p.sources["profile"] == "argument"
+    assert p.conf["spark.executor.memory"] == "2g"
+    assert p.sources["spark.executor.memory"] == "argument"
+
+
+def test_config_file_lookup_order(tmp_path, monkeypatch):
+    home_cfg = tmp_path / "xdg" / "mlcourse"
+    home_cfg.mkdir(parents=True)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert config_path() is None
+    user = write(home_cfg / "mlcourse.toml", "")
+    assert config_path() == user
+    env = write(tmp_path / "env.toml", "")
+    monkeypatch.setenv("MLCOURSE_CONFIG", str(env))
+    assert config_path() == env
+    local = write(work / "mlcourse.toml", "")
+    assert config_path() == local
+
+
+def test_missing_env_config_file_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLCOURSE_CONFIG", str(tmp_path / "absent.toml"))
+    with pytest.raises(ConfigError, match="no such file"):
+        resolve_profile()
+
+
+def test_bad_toml_and_unknown_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "mlcourse.toml", "[profiles.local\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        resolve_profile()
+    write(tmp_path / "mlcourse.toml", '[profiles.local]\nexecutor_memory = "2g"\n')
+    with pytest.raises(ConfigError, match="unknown setting 'executor_memory'"):
+        resolve_profile()
+    write(tmp_path / "mlcourse.toml", '[profiles.local]\ndata_dir = "/x/{nobody}"\n')
+    with pytest.raises(ConfigError, match="placeholder"):
+        resolve_profile()
+
+
+def test_standalone_needs_a_master(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="MLCOURSE_MASTER"):
+        resolve_profile("standalone")
+    monkeypatch.setenv("MLCOURSE_MASTER", "spark://127.0.0.1:7077")
+    p = resolve_profile("standalone", workers=3)
+    assert p.conf["spark.cores.max"] == "3"
+    assert p.conf["spark.executor.cores"] == "1"
+    assert "spark.driver.host" not in p.conf
+
+
+def test_jupyterhub_user_and_proxy(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JUPYTERHUB_USER", "Ada.Lovelace")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/Ada.Lovelace/")
+    assert login_user() == "Ada.Lovelace"
+    p = resolve_profile("local")
+    assert p.conf["spark.app.name"] == "mlcourse-Ada.Lovelace"
+    assert p.conf["spark.ui.proxyBase"] == "/user/Ada.Lovelace/proxy/4040"
+
+
+def test_login_user_without_hub(monkeypatch):
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    assert login_user()
+
+
+def test_k8s_without_image_says_what_to_add(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLCOURSE_MASTER", "k8s://https://127.0.0.1:6443")
+    with pytest.raises(ConfigError, match="spark.kubernetes.container.image"):
+        resolve_profile("k8s")
+
+
+def test_k8s_from_hub_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JUPYTERHUB_USER", "Ada_L")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    write(
+        tmp_path / "mlcourse.toml",
+        """
+[profiles.k8s]
+"spark.kubernetes.container.image" = "registry.example.org/spark-py:4"
+"spark.kubernetes.namespace" = "spark-{k8s_user}"
+data_dir = "hdfs://namenode:8020/user/{user}"
+""",
+    )
+    p = resolve_profile("k8s", workers=6)
+    assert p.master == "k8s://https://10.96.0.1:443"
+    assert p.conf["spark.submit.deployMode"] == "client"
+    assert p.conf["spark.kubernetes.namespace"] == "spark-ada-l"
+    assert p.conf["spark.executor.instances"] == "6"
+    assert p.conf["spark.kubernetes.executor.podNamePrefix"] == "spark-ada-l"
+    assert p.data_dir == "hdfs://namenode:8020/user/Ada_L"
+    assert p.conf["spark.driver.host"]  # this pod's address
+    assert "spark.driver.memory" not in p.conf  # no laptop default on a cluster
+
+
+def test_yarn_profile(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = resolve_profile("yarn", workers=4)
+    assert p.master == "yarn"
+    assert p.conf["spark.executor.instances"] == "4"
+    assert p.conf["spark.submit.deployMode"] == "client"
+
+
+def test_profile_prints_sources(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = str(resolve_profile("binder"))
+    assert "profile 'binder'" in text and "spark.driver.memory = 768m  [built-in]" in text

@@ -1,0 +1,89 @@
+"""sparkmonitor wiring: the jar that matches Spark and Scala, only inside a kernel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlcourse import resolve_profile
+from mlcourse.session import _sparkmonitor_conf, listener_jar, spark_jars_dir, spark_versions
+
+SHIPPED = ["listener_spark3_2.12.jar", "listener_spark3_2.13.jar", "listener_spark4_2.13.jar"]
+
+
+def jars_folder(tmp_path: Path, core_jar: str) -> Path:
+    folder = tmp_path / "jars"
+    folder.mkdir()
+    for other in ("scala-library-2.13.16.jar", core_jar, "spark-sql_2.13-4.0.1.jar"):
+        (folder / other).touch()
+    return folder
+
+
+@pytest.fixture
+def sparkmonitor_dir(tmp_path) -> Path:
+    folder = tmp_path / "sparkmonitor"
+    folder.mkdir()
+    for jar in SHIPPED:
+        (folder / jar).touch()
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("core_jar", "versions", "expected"),
+    [
+        ("spark-core_2.12-3.5.6.jar", ("3.5.6", "2.12"), "listener_spark3_2.12.jar"),
+        ("spark-core_2.13-3.5.6.jar", ("3.5.6", "2.13"), "listener_spark3_2.13.jar"),
+        ("spark-core_2.13-4.0.1.jar", ("4.0.1", "2.13"), "listener_spark4_2.13.jar"),
+        (
+            "spark-core_2.13-4.1.0-preview2.jar",
+            ("4.1.0-preview2", "2.13"),
+            "listener_spark4_2.13.jar",
+        ),
+        ("spark-core_2.12-2.4.8.jar", ("2.4.8", "2.12"), None),
+        ("spark-core_3.0-5.0.0.jar", ("5.0.0", "3.0"), None),
+    ],
+)
+def test_jar_for_each_combination(tmp_path, sparkmonitor_dir, core_jar, versions, expected):
+    folder = jars_folder(tmp_path, core_jar)
+    assert spark_versions(folder) == versions
+    jar = listener_jar(*versions, sparkmonitor_dir=sparkmonitor_dir)
+    assert (jar.name if jar else None) == expected
+
+
+def test_no_spark_core_jar(tmp_path):
+    (tmp_path / "jars").mkdir()
+    assert spark_versions(tmp_path / "jars") is None
+    assert spark_versions(tmp_path / "missing") is None
+
+
+def test_spark_home_wins(monkeypatch, tmp_path):
+    home = tmp_path / "spark"
+    (home / "jars").mkdir(parents=True)
+    (home / "jars" / "spark-core_2.12-3.5.1.jar").touch()
+    monkeypatch.setenv("SPARK_HOME", str(home))
+    assert spark_jars_dir() == home / "jars"
+    assert spark_versions() == ("3.5.1", "2.12")
+
+
+def test_installed_pyspark_gets_the_spark4_jar(monkeypatch):
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    import pyspark
+
+    spark_version, scala = spark_versions()
+    assert spark_version == pyspark.__version__
+    jar = listener_jar(spark_version, scala)
+    assert jar is not None and jar.name == "listener_spark4_2.13.jar" and jar.is_file()
+
+
+def test_listener_only_with_kernel_extension(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    profile = resolve_profile("local")
+    assert _sparkmonitor_conf(profile) == {}  # tests and the CLI: no listener
+    monkeypatch.setenv("SPARKMONITOR_KERNEL_PORT", "45678")
+    conf = _sparkmonitor_conf(profile)
+    assert conf["spark.extraListeners"] == "sparkmonitor.listener.JupyterSparkMonitorListener"
+    assert conf["spark.driver.extraClassPath"].endswith("listener_spark4_2.13.jar")
+    profile.sparkmonitor = False
+    assert _sparkmonitor_conf(profile) == {}
