@@ -1,0 +1,179 @@
+"""The HIGGS data set: column names, feature groups, aliases and the Spark schema.
+
+HIGGS (Baldi, Sadowski, Whiteson, Nature Communications 5, 4308 (2014), arXiv:1402.4735;
+UCI Machine Learning Repository, CC BY 4.0) holds 11 million simulated collision events.
+Each row is a label (1 = signal: a heavy Higgs boson decaying through W bosons and a light
+Higgs to b quarks; 0 = background: top-quark pairs) and 28 features: 21 low-level
+kinematic quantities measured by the detector and 7 high-level invariant masses that
+physicists derived from them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from pyspark.sql.types import DoubleType, StructField, StructType
+
+from .errors import DataError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+__all__ = [
+    "FEATURES",
+    "HIGH_LEVEL",
+    "LABEL",
+    "LOW_LEVEL",
+    "SCHEMA",
+    "canonical_name",
+    "rename_columns",
+    "resolve_features",
+]
+
+#: Name of the label column: 1.0 = signal, 0.0 = background.
+LABEL = "label"
+
+#: The 21 low-level features, in file order.
+LOW_LEVEL: tuple[str, ...] = (
+    "lepton_pT",
+    "lepton_eta",
+    "lepton_phi",
+    "missing_energy_magnitude",
+    "missing_energy_phi",
+    "jet1_pt",
+    "jet1_eta",
+    "jet1_phi",
+    "jet1_b-tag",
+    "jet2_pt",
+    "jet2_eta",
+    "jet2_phi",
+    "jet2_b-tag",
+    "jet3_pt",
+    "jet3_eta",
+    "jet3_phi",
+    "jet3_b-tag",
+    "jet4_pt",
+    "jet4_eta",
+    "jet4_phi",
+    "jet4_b-tag",
+)
+
+#: The 7 high-level features (invariant masses), in file order.
+HIGH_LEVEL: tuple[str, ...] = ("m_jj", "m_jjj", "m_lv", "m_jlv", "m_bb", "m_wbb", "m_wwbb")
+
+#: All 28 features, in file order (the label comes first in the files).
+FEATURES: tuple[str, ...] = LOW_LEVEL + HIGH_LEVEL
+
+#: Every column of a HIGGS file, in order.
+COLUMNS: tuple[str, ...] = (LABEL, *FEATURES)
+
+#: Features that take a few discrete values (b-tagging scores).
+DISCRETE: tuple[str, ...] = tuple(f for f in FEATURES if f.endswith("b-tag"))
+
+# Historical or alternative spellings, mapped to the canonical names.
+_EXTRA_ALIASES = {
+    "je4_eta": "jet4_eta",  # the course files' long-standing typo
+    "class": LABEL,
+    "target": LABEL,
+}
+
+
+def _key(name: str) -> str:
+    """Spelling-insensitive key: lowercase, spaces/dashes/underscores removed."""
+    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+
+
+# The UCI page writes names with spaces ("lepton pT", "missing energy magnitude",
+# "jet 1 b-tag"); the keys make those, the canonical names and case variants meet.
+_BY_KEY = {_key(name): name for name in COLUMNS}
+_BY_KEY.update({_key(alias): name for alias, name in _EXTRA_ALIASES.items()})
+
+
+def canonical_name(name: str) -> str | None:
+    """Map a column name to its canonical HIGGS spelling.
+
+    Accepts the canonical names, the course's historical ``je4_eta`` and the UCI page's
+    spaced names (``"lepton pT"``, ``"jet 4 eta"``), in any case.
+
+    Parameters
+    ----------
+    name : str
+        A column name as found in a file header or typed by a user.
+
+    Returns
+    -------
+    str or None
+        The canonical name, or None when ``name`` is not a HIGGS column.
+
+    Examples
+    --------
+    >>> canonical_name("je4_eta"), canonical_name("lepton pT"), canonical_name("M_BB")
+    ('jet4_eta', 'lepton_pT', 'm_bb')
+    """
+    return _BY_KEY.get(_key(name))
+
+
+#: Spark schema of a HIGGS file: the label then the 28 features, all doubles.
+SCHEMA: StructType = StructType(
+    [StructField(name, DoubleType(), nullable=False) for name in COLUMNS]
+)
+
+
+def rename_columns(df: DataFrame) -> DataFrame:
+    """Rename a DataFrame's HIGGS columns to their canonical names (``je4_eta`` → ``jet4_eta``).
+
+    Columns that are not HIGGS columns are kept as they are.
+    """
+    renames = {c: canonical_name(c) for c in df.columns}
+    renames = {old: new for old, new in renames.items() if new is not None and new != old}
+    return df.withColumnsRenamed(renames) if renames else df
+
+
+def _closest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(name, list(choices), n=n, cutoff=0.5)
+
+
+def resolve_features(features: str | Sequence[str] = "all") -> list[str]:
+    """Turn a feature selection into canonical feature names.
+
+    Parameters
+    ----------
+    features : {"all", "low", "high"} or sequence of str
+        A named group (28, 21 low-level or 7 high-level features) or explicit names,
+        in any accepted spelling.
+
+    Returns
+    -------
+    list of str
+        Canonical names, in the order given (file order for groups).
+
+    Raises
+    ------
+    DataError
+        For unknown names, naming each with its closest matches.
+    """
+    groups = {"all": FEATURES, "low": LOW_LEVEL, "high": HIGH_LEVEL}
+    if isinstance(features, str):
+        if features in groups:
+            return list(groups[features])
+        features = [features]
+    resolved, unknown = [], []
+    for name in features:
+        canonical = canonical_name(name)
+        if canonical is None or canonical == LABEL:
+            unknown.append(name)
+        else:
+            resolved.append(canonical)
+    if unknown:
+        hints = "; ".join(
+            f"{u!r} (closest: {', '.join(_closest(u, FEATURES)) or 'none'})" for u in unknown
+        )
+        raise DataError(
+            f"unknown feature name(s): {hints}. Use 'all', 'low', 'high' or names from "
+            "mlcourse.higgs.FEATURES."
+        )
+    return resolved

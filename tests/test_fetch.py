@@ -1,0 +1,186 @@
+"""Downloads against a real HTTP server on 127.0.0.1, with injected faults."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+
+import pytest
+
+from mlcourse import DownloadError, fetch_higgs
+
+from .httpserver import FaultServer
+
+FAST = {"backoff": 0.01, "quiet": True}
+
+
+@pytest.fixture(scope="module")
+def uci_gz(shared_data) -> bytes:
+    return (shared_data / "higgs_real_5k_a_uci.csv.gz").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def uci_lines(uci_gz) -> list[bytes]:
+    return gzip.decompress(uci_gz).splitlines()
+
+
+@pytest.fixture
+def server(uci_gz):
+    truncated = uci_gz[: len(uci_gz) // 2]
+    # The same events as two gzip members, as some mirrors (and pigz) write them.
+    text = gzip.decompress(uci_gz)
+    half = text.index(b"\n", len(text) // 2) + 1
+    two_members = gzip.compress(text[:half]) + gzip.compress(text[half:])
+    files = {"HIGGS.csv.gz": uci_gz, "truncated.csv.gz": truncated, "multi.csv.gz": two_members}
+    with FaultServer(files) as srv:
+        yield srv
+
+
+def expected(lines: list[bytes], n: int) -> bytes:
+    return b"\n".join(lines[:n]) + b"\n"
+
+
+def no_leftovers(folder) -> bool:
+    return not [p for p in folder.iterdir() if p.name.endswith(".part")]
+
+
+@pytest.mark.parametrize("fault", ["ok", "drop", "fail500", "wronglen", "norange"])
+def test_partial_fetch_gets_exact_first_events(server, uci_lines, tmp_path, fault):
+    dest = tmp_path / "higgs-3k.csv"
+    path = fetch_higgs(3000, dest, url=server.url(fault, "HIGGS.csv.gz"), **FAST)
+    assert path == dest
+    assert dest.read_bytes() == expected(uci_lines, 3000)
+    assert no_leftovers(tmp_path)
+
+
+def test_partial_fetch_stops_early(server, uci_gz, tmp_path):
+    """100 events need only the first compressed chunk(s), not the whole file."""
+    fetch_higgs(100, tmp_path / "h.csv", url=server.url("ok", "HIGGS.csv.gz"), **FAST)
+    assert len(server.requests) == 1
+    # one 64 KiB read (plus what the socket buffered) was enough: compare with the file size
+    assert len(uci_gz) > 1_000_000
+
+
+def test_drop_is_resumed_with_range(server, uci_lines, tmp_path):
+    fetch_higgs(5000, tmp_path / "h.csv", url=server.url("drop", "HIGGS.csv.gz"), **FAST)
+    ranges = [r for _, r in server.requests]
+    assert ranges[0] is None and ranges[1] is not None and ranges[1].startswith("bytes=")
+    assert (tmp_path / "h.csv").read_bytes() == expected(uci_lines, 5000)
+
+
+def test_stall_times_out_and_resumes(server, uci_lines, tmp_path):
+    dest = tmp_path / "h.csv"
+    fetch_higgs(5000, dest, url=server.url("stall", "HIGGS.csv.gz"), timeout=0.5, **FAST)
+    assert dest.read_bytes() == expected(uci_lines, 5000)
+    assert len(server.requests) == 2
+
+
+def test_second_call_reuses_file(server, tmp_path):
+    dest = tmp_path / "h.csv"
+    fetch_higgs(10, dest, url=server.url("ok", "HIGGS.csv.gz"), **FAST)
+    fetch_higgs(10, dest, url=server.url("ok", "HIGGS.csv.gz"), **FAST)
+    assert len(server.requests) == 1
+
+
+def test_named_size_lands_in_profile_data_dir(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLCOURSE_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.setattr("mlcourse.session._profile", None)
+    path = fetch_higgs("1k", url=server.url("ok", "HIGGS.csv.gz"), **FAST)
+    assert path == tmp_path / "store" / "higgs-1k.csv"
+    assert len(path.read_bytes().splitlines()) == 1000
+
+
+def test_multi_member_gzip(server, uci_lines, tmp_path):
+    fetch_higgs(5000, tmp_path / "h.csv", url=server.url("ok", "multi.csv.gz"), **FAST)
+    assert (tmp_path / "h.csv").read_bytes() == expected(uci_lines, 5000)
+
+
+def test_local_file_as_url(shared_data, uci_lines, tmp_path):
+    src = shared_data / "higgs_real_5k_a_uci.csv.gz"
+    fetch_higgs(42, tmp_path / "a.csv", url=str(src), **FAST)
+    fetch_higgs(42, tmp_path / "b.csv", url=src.as_uri(), **FAST)
+    assert (tmp_path / "a.csv").read_bytes() == expected(uci_lines, 42)
+    assert (tmp_path / "b.csv").read_bytes() == expected(uci_lines, 42)
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/missing", "HTTP 404"),
+        ("/forbidden", "HTTP 403"),
+        ("/html/HIGGS.csv.gz", "web page"),
+        ("/ok/truncated.csv.gz", "ends early"),
+    ],
+)
+def test_clear_errors_and_nothing_left(server, tmp_path, path, message):
+    dest = tmp_path / "h.csv"
+    with pytest.raises(DownloadError, match=message):
+        fetch_higgs(5000, dest, url=server.base + path, **FAST)
+    assert not dest.exists() and no_leftovers(tmp_path)
+    if path in ("/missing", "/forbidden"):
+        assert len(server.requests) == 1  # not retried
+
+
+def test_non_gzip_body(tmp_path):
+    fake = tmp_path / "HIGGS.csv.gz"
+    fake.write_bytes(b"<html><body>moved</body></html>")
+    with pytest.raises(DownloadError, match="did not send gzip data but an HTML page"):
+        fetch_higgs(10, tmp_path / "h.csv", url=str(fake), **FAST)
+    assert not (tmp_path / "h.csv").exists()
+
+
+def test_persistent_500_gives_up(tmp_path):
+    with FaultServer({}) as srv, pytest.raises(DownloadError, match="gave up after 2 retries"):
+        fetch_higgs(10, tmp_path / "h.csv", url=srv.base + "/always500/x", retries=2, **FAST)
+    # a closed port: connection refused is transient too, and ends with a clear error
+    with pytest.raises(DownloadError, match="gave up"):
+        fetch_higgs(10, tmp_path / "h.csv", url=srv.base + "/ok/x", retries=1, **FAST)
+
+
+# The full file: kept compressed, resumable, checksummed.
+
+
+@pytest.mark.parametrize("fault", ["ok", "drop", "fail500", "stall"])
+def test_full_fetch_same_bytes_and_checksum(server, uci_gz, tmp_path, fault):
+    dest = tmp_path / "HIGGS.csv.gz"
+    digest = hashlib.sha256(uci_gz).hexdigest()
+    fetch_higgs(
+        "full", dest, url=server.url(fault, "HIGGS.csv.gz"), sha256=digest, timeout=0.5, **FAST
+    )
+    assert dest.read_bytes() == uci_gz
+    assert (tmp_path / "HIGGS.csv.gz.sha256").read_text().split()[0] == digest
+
+
+def test_full_fetch_checksum_mismatch_removes_partial(server, tmp_path):
+    dest = tmp_path / "HIGGS.csv.gz"
+    with pytest.raises(DownloadError, match="SHA-256 mismatch"):
+        fetch_higgs(None, dest, url=server.url("ok", "HIGGS.csv.gz"), sha256="0" * 64, **FAST)
+    assert not dest.exists() and no_leftovers(tmp_path)
+
+
+def test_full_fetch_resumes_across_calls(server, uci_gz, tmp_path):
+    dest = tmp_path / "HIGGS.csv.gz"
+    (tmp_path / "HIGGS.csv.gz.part").write_bytes(uci_gz[:300_000])  # an interrupted call
+    fetch_higgs(None, dest, url=server.url("ok", "HIGGS.csv.gz"), **FAST)
+    assert dest.read_bytes() == uci_gz
+    assert server.requests[0][1] == "bytes=300000-"
+
+
+def test_full_fetch_truncated_on_server(server, tmp_path):
+    with pytest.raises(DownloadError, match="ends early"):
+        fetch_higgs(
+            None, tmp_path / "HIGGS.csv.gz", url=server.url("ok", "truncated.csv.gz"), **FAST
+        )
+    assert not (tmp_path / "HIGGS.csv.gz").exists() and no_leftovers(tmp_path)
+
+
+def test_gzip_crc_is_verified(uci_gz, tmp_path):
+    corrupt = bytearray(uci_gz)
+    corrupt[len(corrupt) // 2] ^= 0xFF
+    src = tmp_path / "corrupt.csv.gz"
+    src.write_bytes(bytes(corrupt))
+    with pytest.raises(DownloadError, match="corrupt gzip"):
+        fetch_higgs(None, tmp_path / "HIGGS.csv.gz", url=str(src), **FAST)
+    with pytest.raises(zlib.error):  # the same check zlib itself makes
+        zlib.decompress(bytes(corrupt), wbits=31)
