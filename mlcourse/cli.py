@@ -21,6 +21,56 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _spark():
+    from .session import get_spark
+
+    return get_spark()
+
+
+def _cmd_data_fetch(args: argparse.Namespace) -> int:
+    from .fetch import fetch_higgs
+
+    path = fetch_higgs(args.events, args.dest, url=args.url, quiet=args.quiet)
+    print(path)
+    if args.parquet:
+        from .convert import csv_to_parquet
+
+        print(csv_to_parquet(_spark(), str(path), args.parquet, overwrite=args.overwrite))
+    return 0
+
+
+def _cmd_data_synth(args: argparse.Namespace) -> int:
+    from .convert import write_parquet_atomic
+    from .data import _data_dir, _join, parse_events, size_name
+    from .synthetic import synthesize_higgs
+
+    n = parse_events(args.events) or 11_000_000
+    dest = args.dest or _join(
+        _data_dir(None), f"higgs-synthetic-{size_name(n)}-seed{args.seed}.parquet"
+    )
+    spark = _spark()
+    rows = write_parquet_atomic(
+        synthesize_higgs(n, seed=args.seed, spark=spark), dest, overwrite=args.overwrite
+    )
+    print(f"{rows:,} synthetic events (seed {args.seed}) -> {dest}")
+    return 0
+
+
+def _cmd_data_convert(args: argparse.Namespace) -> int:
+    from .convert import csv_to_parquet
+
+    print(csv_to_parquet(_spark(), args.src, args.dest, overwrite=args.overwrite))
+    return 0
+
+
+def _cmd_data_info(args: argparse.Namespace) -> int:
+    from .data import data_info
+
+    info = data_info(_spark(), args.path)
+    print(info)
+    return 0 if info.schema_ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mlcourse`` (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -35,6 +85,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="profile to check (default: the active one)")
     p.add_argument("--no-job", action="store_true", help="do not start Spark")
     p.set_defaults(func=_cmd_doctor)
+
+    data = sub.add_parser("data", help="fetch, generate, convert and inspect HIGGS data")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    p = dsub.add_parser("fetch", help="download real events from UCI (or --url)")
+    p.add_argument("--events", default="100k", help="100k, 1M, 10M, full or a number")
+    p.add_argument("--dest", help="output file (default: the data directory)")
+    p.add_argument("--url", help="mirror URL or local HIGGS.csv.gz")
+    p.add_argument("--parquet", metavar="DEST", help="also convert to this Parquet dataset")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --parquet")
+    p.add_argument("-q", "--quiet", action="store_true", default=None, help="no progress bar")
+    p.set_defaults(func=_cmd_data_fetch)
+    p = dsub.add_parser("synth", help="generate synthetic events as Parquet")
+    p.add_argument("--events", default="100k", help="100k, 1M, 10M or a number")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dest", help="output Parquet dataset (default: the data directory)")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_cmd_data_synth)
+    p = dsub.add_parser("convert", help="convert a HIGGS CSV (UCI or course form) to Parquet")
+    p.add_argument("src")
+    p.add_argument("dest")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_cmd_data_convert)
+    p = dsub.add_parser("info", help="rows, schema, signal fraction, real or synthetic")
+    p.add_argument("path")
+    p.set_defaults(func=_cmd_data_info)
     return parser
 
 

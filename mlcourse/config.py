@@ -473,6 +473,8 @@ def _apply_profile_rules(
         if key not in conf:
             conf[key], sources[key] = value, origin
 
+    # Spark truncates plans of wide rows (29 HIGGS columns) with a warning otherwise.
+    default("spark.sql.debug.maxToStringFields", "100")
     if master.startswith("local"):
         n = _local_parallelism(master)
         default("spark.driver.memory", _local_driver_memory(), "built-in (a quarter of memory)")

@@ -1,0 +1,68 @@
+"""Small helpers over Hadoop's FileSystem API, so local paths and ``hdfs://`` URIs behave alike."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def is_local(path: str) -> bool:
+    """True for plain paths and ``file:`` URIs."""
+    scheme = urlparse(str(path)).scheme
+    return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")  # C:\ on Windows
+
+
+def local_path(path: str) -> str:
+    """The operating-system path of a local path or ``file:`` URI."""
+    parsed = urlparse(str(path))
+    return parsed.path if parsed.scheme == "file" else str(path)
+
+
+class HadoopFS:
+    """A path on whatever file system Spark's Hadoop configuration resolves it to."""
+
+    def __init__(self, spark: SparkSession, path: str) -> None:
+        jvm = spark.sparkContext._jvm
+        self._jvm = jvm
+        self.jpath = jvm.org.apache.hadoop.fs.Path(str(path))
+        self.fs = self.jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        self.jpath = self.fs.makeQualified(self.jpath)
+
+    def sibling(self, kind: str) -> str:
+        """A hidden name next to this path (Spark and Hadoop skip names starting with '.')."""
+        name = f".{self.jpath.getName()}.mlcourse-{kind}-{uuid.uuid4().hex[:8]}"
+        return str(self._jvm.org.apache.hadoop.fs.Path(self.jpath.getParent(), name))
+
+    def _p(self, path: str | None) -> Any:
+        return self.jpath if path is None else self._jvm.org.apache.hadoop.fs.Path(path)
+
+    def exists(self, path: str | None = None) -> bool:
+        return bool(self.fs.exists(self._p(path)))
+
+    def parent_exists(self) -> bool:
+        parent = self.jpath.getParent()
+        return parent is None or bool(self.fs.exists(parent))
+
+    def is_dir(self, path: str | None = None) -> bool:
+        p = self._p(path)
+        return bool(self.fs.exists(p)) and bool(self.fs.getFileStatus(p).isDirectory())
+
+    def size(self, path: str | None = None) -> int:
+        return int(self.fs.getContentSummary(self._p(path)).getLength())
+
+    def delete(self, path: str | None = None) -> None:
+        p = self._p(path)
+        if self.fs.exists(p):
+            self.fs.delete(p, True)
+
+    def rename(self, src: str, dst: str) -> None:
+        if not self.fs.rename(self._p(src), self._p(dst)):
+            raise OSError(f"could not rename {src} to {dst}")
+
+    def __str__(self) -> str:
+        return str(self.jpath)

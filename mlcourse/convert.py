@@ -1,0 +1,484 @@
+"""CSV to Parquet: one pass with an explicit schema, validated, and atomic.
+
+The old Day-1 notebook read the CSV with ``inferSchema`` (two passes over the file) and
+wrote Parquet in place. :func:`csv_to_parquet` reads the file once with the HIGGS schema,
+checks every row inside the same Spark job, writes beside the destination and renames the
+result into place only when it is complete.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ._hadoop import HadoopFS, is_local, local_path
+from .errors import DataError
+from .higgs import COLUMNS, LABEL, canonical_name
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["ConversionResult", "csv_to_parquet", "read_higgs_csv", "write_parquet_atomic"]
+
+log = logging.getLogger(__name__)
+
+_CORRUPT = "_mlcourse_corrupt_record"
+_BAD_ROW_MARKER = "MLCOURSE_BAD_ROW"
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """What :func:`csv_to_parquet` did.
+
+    Attributes
+    ----------
+    src, dest : str
+        Input CSV and output Parquet dataset.
+    form : {"uci", "course"}
+        ``uci``: no header, ``%.18e`` values; ``course``: a header row.
+    rows : int
+        Events written.
+    bytes_in, bytes_out : int
+        Sizes of the input file and of the Parquet dataset.
+    seconds : float
+        Wall-clock time of the conversion.
+    """
+
+    src: str
+    dest: str
+    form: str
+    rows: int
+    bytes_in: int
+    bytes_out: int
+    seconds: float
+
+    def __str__(self) -> str:
+        ratio = self.bytes_in / self.bytes_out if self.bytes_out else math.nan
+        return (
+            f"{self.rows:,} events: {self.src} ({self.form} CSV, {self.bytes_in / 1e6:.1f} MB) -> "
+            f"{self.dest} (Parquet, {self.bytes_out / 1e6:.1f} MB, {ratio:.1f}x smaller) "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+def _first_line(spark: SparkSession, src: str) -> str | None:
+    """The first non-empty line of a (possibly gzipped) text file or directory."""
+    path = local_path(src)
+    if is_local(src) and not HadoopFS(spark, src).is_dir():
+        opener = gzip.open if path.endswith(".gz") else open
+        try:
+            with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    if line.strip():
+                        return line.rstrip("\r\n")
+        except (EOFError, gzip.BadGzipFile, OSError) as exc:
+            raise _gzip_error(src, exc) from None
+        return None
+    try:
+        row = spark.read.text(src).where("trim(value) != ''").limit(1).collect()
+    except Exception as exc:
+        raise _translate(src, exc) from None
+    return row[0]["value"] if row else None
+
+
+def _header_columns(src: str, line: str) -> list[str] | None:
+    """The header's names (checked to be HIGGS columns), or None when the line holds numbers."""
+    fields = [f.strip().strip('"') for f in line.split(",")]
+    try:
+        float(fields[0])
+        return None  # UCI form: the first line is already an event
+    except ValueError:
+        pass
+    mapped = [canonical_name(f) for f in fields]
+    unknown = [f for f, m in zip(fields, mapped, strict=True) if m is None]
+    if unknown:
+        raise DataError(
+            f"{src}, line 1: unknown column name(s) {', '.join(map(repr, unknown))}. A HIGGS "
+            "header names the label and the 28 features (see mlcourse.higgs.COLUMNS); "
+            "remove the header to read the file in the UCI column order.",
+            path=src,
+            line=1,
+            column=unknown[0],
+        )
+    missing = [c for c in COLUMNS if c not in mapped]
+    duplicated = sorted({m for m in mapped if mapped.count(m) > 1})
+    if missing or duplicated:
+        raise DataError(
+            f"{src}, line 1: the header "
+            + (f"lacks {', '.join(missing)}" if missing else "")
+            + ("; " if missing and duplicated else "")
+            + (f"repeats {', '.join(duplicated)}" if duplicated else "")
+            + ". It must name the label and each of the 28 features once.",
+            path=src,
+            line=1,
+            column=(missing or duplicated)[0],
+        )
+    return fields
+
+
+def _csv_schema(columns: list[str], *, with_corrupt: bool):
+    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+    fields = [StructField(c, DoubleType(), True) for c in columns]
+    if with_corrupt:
+        fields.append(StructField(_CORRUPT, StringType(), True))
+    return StructType(fields)
+
+
+def read_higgs_csv(spark: SparkSession, src: str, *, validate: bool = True) -> DataFrame:
+    """Read a HIGGS CSV file (UCI or course form) with the explicit schema.
+
+    Parameters
+    ----------
+    spark : SparkSession
+        The session.
+    src : str
+        CSV file (plain or ``.gz``), local path or Hadoop URI.
+    validate : bool, default True
+        Make any malformed row fail the job that reads it (see :func:`csv_to_parquet`).
+
+    Returns
+    -------
+    DataFrame
+        Label and the 28 features, canonical names, in canonical order, as doubles.
+    """
+    df, _ = _read(spark, src, validate=validate)
+    return df
+
+
+def _read(spark: SparkSession, src: str, *, validate: bool) -> tuple[DataFrame, list[str] | None]:
+    from pyspark.sql import functions as F
+
+    fs = HadoopFS(spark, src)
+    if not fs.exists():
+        raise DataError(
+            f"{src}: no such file. Check the path, or fetch the data first "
+            "(mlcourse.fetch_higgs or `mlcourse data fetch`).",
+            path=src,
+        )
+    first = _first_line(spark, src)
+    if first is None:
+        raise DataError(
+            f"{src} is empty: it holds no header and no events. Fetch or generate it again.",
+            path=src,
+        )
+    header = _header_columns(src, first)
+    columns = header or list(COLUMNS)  # as the file spells them (je4_eta stays je4_eta here)
+    label = columns[[canonical_name(c) for c in columns].index(LABEL)]
+    df = spark.read.csv(
+        src,
+        schema=_csv_schema(columns, with_corrupt=validate),
+        header=header is not None,
+        enforceSchema=True,
+        mode="PERMISSIVE",
+        columnNameOfCorruptRecord=_CORRUPT,
+    )
+    if validate:
+        bad = F.col(_CORRUPT).isNotNull() | ~F.col(label).isin(0.0, 1.0)
+        for c in columns:
+            bad = bad | F.col(c).isNull()
+        message = F.concat(
+            F.lit(f"{_BAD_ROW_MARKER}: "), F.coalesce(F.col(_CORRUPT), F.lit("(empty value)"))
+        )
+        df = df.select(
+            *[
+                F.when(bad, F.raise_error(message)).otherwise(F.col(c)).alias(c)
+                if c == label
+                else F.col(c)
+                for c in columns
+            ]
+        )
+    by_name = {canonical_name(c): c for c in columns}
+    df = df.select(*[F.col(f"`{by_name[c]}`").alias(c) for c in COLUMNS])
+    return df, header
+
+
+def csv_to_parquet(
+    spark: SparkSession,
+    src: str,
+    dest: str,
+    *,
+    overwrite: bool = False,
+    compression: str = "snappy",
+    partitions: int | None = None,
+) -> ConversionResult:
+    """Convert a HIGGS CSV file to a Parquet dataset, in one validated pass, atomically.
+
+    Parameters
+    ----------
+    spark : SparkSession
+        The session that does the work.
+    src : str
+        The CSV: UCI form (no header, ``%.18e`` values) or the course form (header row,
+        historical names such as ``je4_eta`` accepted), plain or ``.gz``. Local path,
+        ``file://`` or any Hadoop URI (``hdfs://...``).
+    dest : str
+        Parquet dataset (a directory) to create.
+    overwrite : bool, default False
+        Replace an existing ``dest``. It is replaced only once the new dataset is complete.
+    compression : str, default "snappy"
+        Parquet codec.
+    partitions : int, optional
+        Number of output files (default: one per input split).
+
+    Returns
+    -------
+    ConversionResult
+        Rows written, bytes in and out, seconds.
+
+    Raises
+    ------
+    DataError
+        Missing, empty, header-only, truncated or non-gzip input; a malformed row (the
+        message names file, line and column); an existing ``dest`` without ``overwrite``;
+        a missing parent directory of ``dest``. Nothing is left at ``dest`` (or beside it)
+        after any error, and an existing dataset is untouched.
+    """
+    start = time.perf_counter()
+    _check_destination(spark, dest, overwrite=overwrite)  # before reading anything
+    df, header = _read(spark, src, validate=True)
+    if partitions:
+        df = df.repartition(partitions)
+
+    def check(rows: int) -> None:
+        if rows == 0:
+            what = "a header but no events" if header else "no events"
+            raise DataError(f"{src} has {what}. Fetch or generate it again.", path=src)
+
+    def translate(exc: Exception) -> BaseException:
+        return _translate(src, exc, spark=spark, header=header)
+
+    rows = write_parquet_atomic(
+        df, dest, overwrite=overwrite, compression=compression, check=check, translate=translate
+    )
+    result = ConversionResult(
+        src=str(src),
+        dest=str(dest),
+        form="course" if header else "uci",
+        rows=rows,
+        bytes_in=HadoopFS(spark, src).size(),
+        bytes_out=HadoopFS(spark, dest).size(),
+        seconds=time.perf_counter() - start,
+    )
+    log.info("%s", result)
+    return result
+
+
+def _check_destination(spark: SparkSession, dest: str, *, overwrite: bool) -> HadoopFS:
+    out = HadoopFS(spark, dest)
+    if out.exists() and not overwrite:
+        raise DataError(
+            f"{dest} already exists. Pass overwrite=True (CLI: --overwrite) to replace it, "
+            "or choose another destination.",
+            path=dest,
+        )
+    if not out.parent_exists():
+        raise DataError(
+            f"the folder that should hold {dest} does not exist; create it first "
+            f"(mkdir -p {out.jpath.getParent()}) or check the path.",
+            path=dest,
+        )
+    return out
+
+
+def write_parquet_atomic(
+    df: DataFrame,
+    dest: str,
+    *,
+    overwrite: bool = False,
+    compression: str = "snappy",
+    check: Callable[[int], None] | None = None,
+    translate: Callable[[Exception], BaseException] | None = None,
+) -> int:
+    """Write ``df`` as Parquet beside ``dest``, then rename it into place; return its rows.
+
+    Parameters
+    ----------
+    df : DataFrame
+        What to write.
+    dest : str
+        Local path or Hadoop URI of the dataset (a directory).
+    overwrite : bool, default False
+        Replace an existing dataset, only once the new one is complete.
+    compression : str, default "snappy"
+        Parquet codec.
+    check : callable, optional
+        Called with the row count before the rename; raising aborts the write.
+    translate : callable, optional
+        Turns a Spark exception into the error to raise.
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    spark = df.sparkSession
+    out = _check_destination(spark, dest, overwrite=overwrite)
+    tmp = out.sibling("tmp")
+    try:
+        try:
+            with _quiet_task_errors(spark):
+                df.write.option("compression", compression).parquet(tmp)
+        except Exception as exc:
+            raise (translate(exc) if translate else exc) from None
+        with _quiet_task_errors(spark):  # Spark warns that the hidden temp name is unusual
+            rows = spark.read.parquet(tmp).count()  # from the Parquet footers: no data read
+        if check is not None:
+            check(rows)
+        _replace(out, tmp, overwrite=overwrite)
+    except BaseException:
+        out.delete(tmp)
+        raise
+    return rows
+
+
+@contextmanager
+def _quiet_task_errors(spark: SparkSession) -> Iterator[None]:
+    """Silence the driver's log while a write runs.
+
+    A bad row is reported as a DataError naming file, line and column, not as pages of
+    task stack traces.
+    """
+    sc = spark.sparkContext
+    root = sc._jvm.org.apache.logging.log4j.LogManager.getRootLogger()
+    before = str(root.getLevel().toString())
+    sc.setLogLevel("FATAL")
+    try:
+        yield
+    finally:
+        sc.setLogLevel(before)
+
+
+def _replace(out: HadoopFS, tmp: str, *, overwrite: bool) -> None:
+    """Move ``tmp`` to ``out``; an existing dataset is swapped out only after that works."""
+    dest = str(out.jpath)
+    if not out.exists():
+        out.rename(tmp, dest)
+        return
+    if not overwrite:  # appeared while we were writing
+        raise DataError(f"{dest} appeared while converting; nothing was changed.", path=dest)
+    old = out.sibling("old")
+    out.rename(dest, old)
+    try:
+        out.rename(tmp, dest)
+    except BaseException:
+        out.rename(old, dest)
+        raise
+    out.delete(old)
+
+
+def _gzip_error(src: str, exc: BaseException) -> DataError:
+    text = str(exc)
+    if isinstance(exc, EOFError) or "end of" in text.lower():
+        return DataError(
+            f"{src} is a truncated gzip file (it ends in the middle of the stream): the "
+            "download was probably cut short. Delete it and fetch it again.",
+            path=src,
+        )
+    return DataError(
+        f"{src} is not a gzip file although its name ends in .gz ({text}). If it came from "
+        "a download, the server probably sent an error page: delete it and fetch again.",
+        path=src,
+    )
+
+
+def _translate(
+    src: str,
+    exc: BaseException,
+    *,
+    spark: SparkSession | None = None,
+    header: list[str] | None = None,
+) -> BaseException:
+    """Turn a Spark failure into a DataError that names the problem, or return it unchanged."""
+    text = str(exc)
+    if _BAD_ROW_MARKER in text and spark is not None:
+        found = _find_bad_line(spark, src, header)
+        if found is not None:
+            return found
+        detail = text.split(_BAD_ROW_MARKER, 1)[1].split("\n", 1)[0]
+        return DataError(f"{src}: malformed row{detail}", path=src)
+    if "Unexpected end of input stream" in text or "EOFException" in text:
+        return _gzip_error(src, EOFError(text))
+    if "Not in GZIP format" in text or "incorrect header check" in text:
+        return _gzip_error(src, OSError("not in gzip format"))
+    if "PATH_NOT_FOUND" in text or "Path does not exist" in text:
+        return DataError(f"{src}: no such file.", path=src)
+    return exc
+
+
+def check_line(fields: list[str], columns: list[str]) -> tuple[str, str] | None:
+    """Return ``(column, problem)`` for a malformed row, or None when it is a good event."""
+    if len(fields) != len(columns):
+        if len(fields) < len(columns):
+            column = columns[len(fields)]
+            return column, (
+                f"{len(fields)} fields where {len(columns)} are expected "
+                f"(the label and 28 features): {column} and after are missing"
+            )
+        return f"field {len(columns) + 1}", (
+            f"{len(fields)} fields where {len(columns)} are expected: extra value(s) after "
+            f"{columns[-1]}"
+        )
+    for name, raw in zip(columns, fields, strict=True):
+        value = raw.strip()
+        if not value:
+            return name, "empty value"
+        try:
+            number = float(value)
+        except ValueError:
+            return name, f"not a number: {value[:40]!r}"
+        if name == LABEL and number not in (0.0, 1.0):
+            return name, f"label must be 0 or 1, found {value!r}"
+    return None
+
+
+def _find_bad_line(spark: SparkSession, src: str, header: list[str] | None) -> DataError | None:
+    """Second pass, on the error path only: the first malformed line with its number."""
+    columns = [canonical_name(c) or c for c in header] if header else list(COLUMNS)
+    skip = 1 if header else 0
+    if is_local(src) and not HadoopFS(spark, src).is_dir():
+        path = local_path(src)
+        opener = gzip.open if path.endswith(".gz") else open
+        seen_header = 0
+        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, start=1):
+                text = line.rstrip("\r\n")
+                if not text.strip():
+                    continue
+                if seen_header < skip:
+                    seen_header += 1
+                    continue
+                problem = check_line(text.split(","), columns)
+                if problem:
+                    return _bad_row(src, number, *problem)
+        return None
+
+    def bad(pair):
+        text, _ = pair
+        return bool(text.strip()) and check_line(text.split(","), columns) is not None
+
+    lines = spark.sparkContext.textFile(src).zipWithIndex()
+    if skip:
+        lines = lines.filter(lambda pair: pair[1] > 0)
+    found = lines.filter(bad).take(1)
+    if not found:
+        return None
+    text, index = found[0]
+    column, problem = check_line(text.split(","), columns)
+    return _bad_row(src, index + 1, column, problem)
+
+
+def _bad_row(src: str, line: int, column: str, problem: str) -> DataError:
+    return DataError(
+        f"{src}, line {line}, column {column}: {problem}. Fix or delete that line, or fetch "
+        "the file again; nothing was written.",
+        path=src,
+        line=line,
+        column=column,
+    )

@@ -1,0 +1,203 @@
+"""CSV to Parquet with real Spark: both file forms, exact values, bad input, atomicity."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlcourse import DataError, csv_to_parquet
+from mlcourse.higgs import COLUMNS, FEATURES, canonical_name
+
+
+@pytest.fixture(scope="module")
+def course_lines(shared_data) -> list[str]:
+    return gzip.open(shared_data / "higgs_real_5k_a.csv.gz", "rt").read().splitlines()
+
+
+@pytest.fixture(scope="module")
+def real_frame(shared_data) -> pd.DataFrame:
+    df = pd.read_csv(shared_data / "higgs_real_5k_a.csv.gz", float_precision="round_trip")
+    df.columns = [canonical_name(c) for c in df.columns]
+    return df
+
+
+def write_lines(path: Path, lines: list[str]) -> str:
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def leftovers(folder: Path, name: str) -> list[str]:
+    """Anything the conversion may have left: the destination or hidden siblings."""
+    return [p.name for p in folder.iterdir() if p.name == name or ".mlcourse-" in p.name]
+
+
+@pytest.mark.parametrize("name", ["higgs_real_5k_a.csv.gz", "higgs_real_5k_a_uci.csv.gz"])
+def test_both_forms_convert_exactly(spark, shared_data, real_frame, tmp_path, name):
+    src = shared_data / name
+    result = csv_to_parquet(spark, str(src), str(tmp_path / "out.parquet"))
+    assert result.rows == 5000
+    assert result.form == ("course" if name == "higgs_real_5k_a.csv.gz" else "uci")
+    assert result.bytes_in == src.stat().st_size
+    assert 0 < result.bytes_out < result.bytes_in
+    df = spark.read.parquet(str(tmp_path / "out.parquet"))
+    assert tuple(df.columns) == COLUMNS  # je4_eta became jet4_eta
+    got = df.toPandas()
+    order = np.lexsort([got[c] for c in FEATURES[:3]])
+    want = np.lexsort([real_frame[c] for c in FEATURES[:3]])
+    np.testing.assert_array_equal(
+        got[list(COLUMNS)].to_numpy()[order], real_frame[list(COLUMNS)].to_numpy()[want]
+    )
+    assert leftovers(tmp_path, "") == []
+
+
+def test_hadoop_file_uris(spark, shared_data, tmp_path):
+    src = (shared_data / "higgs_real_5k_a_uci.csv.gz").as_uri()
+    dest = (tmp_path / "out.parquet").as_uri()
+    assert csv_to_parquet(spark, src, dest).rows == 5000
+    assert spark.read.parquet(dest).count() == 5000
+
+
+def test_plain_csv_with_uci_spaced_header(spark, course_lines, tmp_path):
+    header = course_lines[0].replace("lepton_pT", "lepton pT").replace("m_bb", "M_BB")
+    src = write_lines(tmp_path / "spaced.csv", [header, *course_lines[1:101]])
+    result = csv_to_parquet(spark, src, str(tmp_path / "o"))
+    assert result.rows == 100 and result.form == "course"
+    assert "lepton_pT" in spark.read.parquet(str(tmp_path / "o")).columns
+
+
+def bad_case(course_lines, kind):
+    """(lines, expected message regex, line, column) for each kind of malformed input."""
+    head, rows = course_lines[0], list(course_lines[1:40])
+    if kind == "28 fields":
+        rows[9] = rows[9].rsplit(",", 1)[0]
+        return [head, *rows], "line 11, column m_wwbb: 28 fields", 11, "m_wwbb"
+    if kind == "30 fields":
+        rows[4] = rows[4] + ",1.5"
+        return [head, *rows], "line 6, column field 30: 30 fields", 6, "field 30"
+    if kind == "non-numeric":
+        fields = rows[19].split(",")
+        fields[27] = "oops"
+        rows[19] = ",".join(fields)
+        return [head, *rows], "line 21, column m_wbb: not a number: 'oops'", 21, "m_wbb"
+    if kind == "label 2":
+        rows[0] = "2.0" + rows[0][3:]
+        return [head, *rows], "line 2, column label: label must be 0 or 1", 2, "label"
+    if kind == "empty value":
+        fields = rows[29].split(",")
+        fields[5] = ""
+        rows[29] = ",".join(fields)
+        return (
+            [head, *rows],
+            "line 31, column missing_energy_phi: empty value",
+            31,
+            ("missing_energy_phi"),
+        )
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind", ["28 fields", "30 fields", "non-numeric", "label 2", "empty value"]
+)
+@pytest.mark.parametrize("compress", [False, True])
+def test_bad_row_names_file_line_column(spark, course_lines, tmp_path, kind, compress):
+    lines, message, line, column = bad_case(course_lines, kind)
+    name = "bad.csv.gz" if compress else "bad.csv"
+    if compress:
+        (tmp_path / name).write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+        src = str(tmp_path / name)
+    else:
+        src = write_lines(tmp_path / name, lines)
+    with pytest.raises(DataError, match=message) as err:
+        csv_to_parquet(spark, src, str(tmp_path / "out"))
+    assert (err.value.path, err.value.line, err.value.column) == (src, line, column)
+    assert src in str(err.value)
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_bad_row_late_in_a_multi_task_job_leaves_nothing(spark, course_lines, tmp_path):
+    """Other tasks have already written files when the bad row fails its task."""
+    rows = course_lines[1:] * 4
+    rows[-3] = rows[-3].replace(",", ",x", 1)
+    src = write_lines(tmp_path / "big.csv", rows)
+    previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "1m")
+    try:
+        with pytest.raises(DataError, match=f"line {len(rows) - 2}, column lepton_pT"):
+            csv_to_parquet(spark, src, str(tmp_path / "out"))
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_bad_row_found_through_hadoop_uri(spark, course_lines, tmp_path):
+    lines, message, *_ = bad_case(course_lines, "non-numeric")
+    src = Path(write_lines(tmp_path / "bad.csv", lines)).as_uri()
+    with pytest.raises(DataError, match=message):
+        csv_to_parquet(spark, src, str(tmp_path / "out"))
+
+
+def test_missing_empty_and_header_only(spark, course_lines, tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        csv_to_parquet(spark, str(tmp_path / "absent.csv"), str(tmp_path / "o"))
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="is empty"):
+        csv_to_parquet(spark, str(tmp_path / "empty.csv"), str(tmp_path / "o"))
+    (tmp_path / "empty.csv.gz").write_bytes(gzip.compress(b""))
+    with pytest.raises(DataError, match="is empty"):
+        csv_to_parquet(spark, str(tmp_path / "empty.csv.gz"), str(tmp_path / "o"))
+    src = write_lines(tmp_path / "header.csv", [course_lines[0]])
+    with pytest.raises(DataError, match="a header but no events"):
+        csv_to_parquet(spark, src, str(tmp_path / "o"))
+    assert leftovers(tmp_path, "o") == []
+
+
+def test_truncated_and_non_gzip(spark, shared_data, tmp_path):
+    data = (shared_data / "higgs_real_5k_a_uci.csv.gz").read_bytes()
+    (tmp_path / "cut.csv.gz").write_bytes(data[: len(data) // 3])
+    with pytest.raises(DataError, match="truncated gzip"):
+        csv_to_parquet(spark, str(tmp_path / "cut.csv.gz"), str(tmp_path / "o"))
+    (tmp_path / "page.csv.gz").write_text("<!DOCTYPE html><html>Not found</html>\n")
+    with pytest.raises(DataError, match="not a gzip file"):
+        csv_to_parquet(spark, str(tmp_path / "page.csv.gz"), str(tmp_path / "o"))
+    assert leftovers(tmp_path, "o") == []
+
+
+def test_unknown_column_names(spark, course_lines, tmp_path):
+    header = course_lines[0].replace("m_bb", "m_bbb").replace("lepton_eta", "lep_eta")
+    src = write_lines(tmp_path / "h.csv", [header, *course_lines[1:5]])
+    with pytest.raises(DataError, match="unknown column name.*'lep_eta', 'm_bbb'") as err:
+        csv_to_parquet(spark, src, str(tmp_path / "o"))
+    assert err.value.line == 1
+
+
+def test_destination_rules(spark, shared_data, tmp_path):
+    src = str(shared_data / "higgs_real_5k_a_uci.csv.gz")
+    dest = tmp_path / "out.parquet"
+    csv_to_parquet(spark, src, str(dest))
+    before = sorted(p.name for p in dest.iterdir())
+    with pytest.raises(DataError, match="already exists.*overwrite=True"):
+        csv_to_parquet(spark, src, str(dest))
+    assert sorted(p.name for p in dest.iterdir()) == before
+    with pytest.raises(DataError, match="does not exist; create it first"):
+        csv_to_parquet(spark, src, str(tmp_path / "no" / "such" / "out.parquet"))
+    assert not (tmp_path / "no").exists()
+
+
+def test_overwrite_replaces_only_when_complete(spark, shared_data, course_lines, tmp_path):
+    dest = tmp_path / "out.parquet"
+    small = write_lines(tmp_path / "small.csv", course_lines[:11])
+    csv_to_parquet(spark, small, str(dest))
+    lines, *_ = bad_case(course_lines, "label 2")
+    bad = write_lines(tmp_path / "bad.csv", lines)
+    with pytest.raises(DataError):
+        csv_to_parquet(spark, bad, str(dest), overwrite=True)
+    assert spark.read.parquet(str(dest)).count() == 10  # the old dataset, untouched
+    result = csv_to_parquet(
+        spark, str(shared_data / "higgs_real_5k_a.csv.gz"), str(dest), overwrite=True
+    )
+    assert result.rows == 5000 == spark.read.parquet(str(dest)).count()
+    assert leftovers(tmp_path, "out.parquet") == ["out.parquet"]

@@ -1,0 +1,106 @@
+"""load_higgs and the `mlcourse data` commands, with real Spark and a loopback server."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import mlcourse
+from mlcourse import DownloadError, load_higgs, source_of
+from mlcourse.cli import main
+from mlcourse.data import parse_events
+
+from .httpserver import FaultServer
+
+
+@pytest.fixture
+def server(shared_data):
+    files = {"HIGGS.csv.gz": (shared_data / "higgs_real_5k_a_uci.csv.gz").read_bytes()}
+    with FaultServer(files) as srv:
+        yield srv
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("100k", 100_000),
+        ("1M", 1_000_000),
+        ("10M", 10_000_000),
+        ("20k", 20_000),
+        ("2.5k", 2_500),
+        (1234, 1234),
+        ("full", None),
+        (None, None),
+    ],
+)
+def test_parse_events(text, value):
+    assert parse_events(text) == value
+
+
+@pytest.mark.parametrize("bad", ["lots", "-5", 0, "1G", True])
+def test_parse_events_rejects(bad):
+    with pytest.raises(ValueError):
+        parse_events(bad)
+
+
+def test_real_data_fetched_converted_then_reused(spark, server, tmp_path):
+    url = server.url("ok", "HIGGS.csv.gz")
+    df = load_higgs(spark, "2k", source="uci", data_dir=str(tmp_path), url=url)
+    assert df.count() == 2000 and source_of(df) == "real"
+    assert (tmp_path / "higgs-2k.csv").is_file() and (tmp_path / "higgs-2k.parquet").is_dir()
+    again = load_higgs(spark, "2k", source="auto", data_dir=str(tmp_path), url=url)
+    assert again.count() == 2000 and source_of(again) == "real"
+    assert len(server.requests) == 1  # the second call used the Parquet dataset
+
+
+def test_uci_source_raises_when_offline(spark, server, tmp_path):
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        load_higgs(spark, "1k", source="uci", data_dir=str(tmp_path), url=server.base + "/missing")
+
+
+def test_auto_falls_back_to_synthetic_with_a_notice(spark, server, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="mlcourse")
+    df = load_higgs(spark, "3k", data_dir=str(tmp_path), url=server.base + "/missing")
+    assert source_of(df) == "synthetic" and df.count() == 3000
+    notices = [r.getMessage() for r in caplog.records if "SYNTHETIC" in r.getMessage()]
+    assert len(notices) == 1 and "HTTP 404" in notices[0]
+    # the generated events were kept and are the seed-0 events
+    assert (tmp_path / "higgs-synthetic-3k-seed0.parquet").is_dir()
+    expected = mlcourse.synthesize_higgs(3000, seed=0)
+    got = df.toPandas().sort_values(list(expected.columns)).to_numpy()
+    assert (got == expected.sort_values(list(expected.columns)).to_numpy()).all()
+
+
+def test_synthetic_source_kept_per_seed(spark, tmp_path):
+    a = load_higgs(spark, "1k", source="synthetic", seed=1, data_dir=str(tmp_path))
+    b = load_higgs(spark, "1k", source="synthetic", seed=2, data_dir=str(tmp_path))
+    assert source_of(a) == source_of(b) == "synthetic"
+    assert a.exceptAll(b).count() == 1000
+
+
+def test_cli_data_commands(spark, shared_data, tmp_path, capsys):
+    dest = tmp_path / "real.parquet"
+    src = str(shared_data / "higgs_real_5k_a.csv.gz")
+    assert main(["data", "convert", src, str(dest)]) == 0
+    assert "5,000 events" in capsys.readouterr().out
+    assert main(["data", "convert", src, str(dest)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["data", "convert", src, str(dest), "--overwrite"]) == 0
+    capsys.readouterr()
+    assert main(["data", "info", str(dest)]) == 0
+    out = capsys.readouterr().out
+    assert "5,000" in out and "ok (label + 28 features)" in out and "0.5340" in out
+    synth = tmp_path / "synth.parquet"
+    assert main(["data", "synth", "--events", "20k", "--seed", "3", "--dest", str(synth)]) == 0
+    assert "20,000 synthetic events" in capsys.readouterr().out
+    assert main(["data", "info", str(synth)]) == 0
+    assert "synthetic" in capsys.readouterr().out
+
+
+def test_cli_data_fetch(server, tmp_path, capsys):
+    dest = tmp_path / "h.csv"
+    url = server.url("ok", "HIGGS.csv.gz")
+    assert main(["data", "fetch", "--events", "1k", "--dest", str(dest), "--url", url, "-q"]) == 0
+    assert capsys.readouterr().out.strip() == str(dest)
+    assert len(dest.read_text().splitlines()) == 1000
