@@ -12,10 +12,11 @@ import gzip
 import logging
 import math
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._hadoop import HadoopFS, is_local, local_path
 from .errors import DataError
@@ -131,7 +132,9 @@ def _csv_schema(columns: list[str], *, with_corrupt: bool):
     return StructType(fields)
 
 
-def read_higgs_csv(spark: SparkSession, src: str, *, validate: bool = True) -> DataFrame:
+def read_higgs_csv(
+    spark: SparkSession, src: str, *, validate: bool = True, engine: str = "auto"
+) -> DataFrame:
     """Read a HIGGS CSV file (UCI or course form) with the explicit schema.
 
     Parameters
@@ -142,17 +145,21 @@ def read_higgs_csv(spark: SparkSession, src: str, *, validate: bool = True) -> D
         CSV file (plain or ``.gz``), local path or Hadoop URI.
     validate : bool, default True
         Make any malformed row fail the job that reads it (see :func:`csv_to_parquet`).
+    engine : {"auto", "arrow", "spark"}, default "auto"
+        The CSV parser, as in :func:`csv_to_parquet`.
 
     Returns
     -------
     DataFrame
         Label and the 28 features, canonical names, in canonical order, as doubles.
     """
-    df, _ = _read(spark, src, validate=validate)
+    df, _ = _read(spark, src, validate=validate, engine=engine)
     return df
 
 
-def _read(spark: SparkSession, src: str, *, validate: bool) -> tuple[DataFrame, list[str] | None]:
+def _read(
+    spark: SparkSession, src: str, *, validate: bool, engine: str = "auto"
+) -> tuple[DataFrame, list[str] | None]:
     from pyspark.sql import functions as F
 
     fs = HadoopFS(spark, src)
@@ -171,21 +178,35 @@ def _read(spark: SparkSession, src: str, *, validate: bool) -> tuple[DataFrame, 
     header = _header_columns(src, first)
     columns = header or list(COLUMNS)  # as the file spells them (je4_eta stays je4_eta here)
     label = columns[[canonical_name(c) for c in columns].index(LABEL)]
-    df = spark.read.csv(
-        src,
-        schema=_csv_schema(columns, with_corrupt=validate),
-        header=header is not None,
-        enforceSchema=True,
-        mode="PERMISSIVE",
-        columnNameOfCorruptRecord=_CORRUPT,
-    )
+    local_file = is_local(src) and not fs.is_dir()
+    if engine not in ("auto", "arrow", "spark"):
+        raise ValueError(f"engine must be 'auto', 'arrow' or 'spark', not {engine!r}")
+    if engine == "arrow" and not local_file:
+        raise DataError(
+            f"{src}: engine='arrow' reads local files only; use engine='spark' for "
+            "Hadoop URIs and directories.",
+            path=src,
+        )
+    arrow = local_file and engine != "spark"
+    if arrow:
+        df = _read_local_with_arrow(spark, local_path(src), columns, header is not None)
+    else:
+        df = spark.read.csv(
+            src,
+            schema=_csv_schema(columns, with_corrupt=validate),
+            header=header is not None,
+            enforceSchema=True,
+            mode="PERMISSIVE",
+            columnNameOfCorruptRecord=_CORRUPT,
+        )
     if validate:
-        bad = F.col(_CORRUPT).isNotNull() | ~F.col(label).isin(0.0, 1.0)
+        bad = ~F.col(label).isin(0.0, 1.0)
+        if not arrow:  # the Arrow reader fails on malformed rows by itself
+            bad = bad | F.col(_CORRUPT).isNotNull()
         for c in columns:
             bad = bad | F.col(c).isNull()
-        message = F.concat(
-            F.lit(f"{_BAD_ROW_MARKER}: "), F.coalesce(F.col(_CORRUPT), F.lit("(empty value)"))
-        )
+        detail = F.lit("(empty value)") if arrow else F.coalesce(F.col(_CORRUPT), F.lit("(empty)"))
+        message = F.concat(F.lit(f"{_BAD_ROW_MARKER}: "), detail)
         df = df.select(
             *[
                 F.when(bad, F.raise_error(message)).otherwise(F.col(c)).alias(c)
@@ -199,6 +220,84 @@ def _read(spark: SparkSession, src: str, *, validate: bool) -> tuple[DataFrame, 
     return df, header
 
 
+#: Bytes of a local CSV parsed by one Spark task on the Arrow path.
+SPLIT_BYTES = 64 << 20
+
+
+def _read_local_with_arrow(
+    spark: SparkSession, path: str, columns: list[str], header: bool
+) -> DataFrame:
+    """Read a local CSV inside Spark tasks with pyarrow's CSV parser.
+
+    Each task parses one byte range of the file (a line belongs to the range its first byte
+    is in, as in Hadoop's line reader); a gzip file, which cannot be split, is one task.
+    pyarrow parses HIGGS's 29 doubles per row about twice as fast as Spark's CSV reader,
+    and the rows still go from the tasks straight to Spark's Parquet writer.
+    """
+    import os
+
+    from pyspark.sql.types import DoubleType, StructField, StructType
+
+    path = os.path.abspath(path)
+    size = os.path.getsize(path)
+    gz = path.endswith(".gz")
+    split_bytes = SPLIT_BYTES
+    splits = 1 if gz else max(1, -(-size // split_bytes))
+    names = list(columns)
+    schema = StructType([StructField(c, DoubleType(), True) for c in names])
+
+    def parse(batches: Iterator[Any]) -> Iterator[Any]:
+        import io
+
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        read = pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 22)
+        convert = pacsv.ConvertOptions(
+            column_types={c: pa.float64() for c in names}, null_values=[""]
+        )
+        for batch in batches:
+            for split in batch.column(0).to_pylist():
+                try:
+                    if gz:
+                        stream = pa.input_stream(path, compression="gzip")
+                        skip = 1 if header else 0
+                        reader = pacsv.open_csv(
+                            stream,
+                            read_options=pacsv.ReadOptions(
+                                column_names=names, skip_rows=skip, block_size=1 << 22
+                            ),
+                            convert_options=convert,
+                        )
+                        yield from reader
+                        continue
+                    start, end = split * split_bytes, min(size, (split + 1) * split_bytes)
+                    with open(path, "rb") as fh:
+                        if start:
+                            fh.seek(start - 1)
+                            if fh.read(1) != b"\n":
+                                fh.readline()  # that line belongs to the previous split
+                        begin = fh.tell()
+                        if begin >= end:
+                            continue
+                        data = fh.read(end - begin)
+                        if not data.endswith(b"\n"):
+                            data += fh.readline()
+                    if header and start == 0:
+                        data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+                    if not data.strip():
+                        continue
+                    table = pacsv.read_csv(
+                        io.BytesIO(data), read_options=read, convert_options=convert
+                    )
+                    yield from table.to_batches(max_chunksize=1 << 16)
+                except (pa.ArrowInvalid, OSError, EOFError) as exc:
+                    raise ValueError(f"{_BAD_ROW_MARKER}: {exc}") from None
+
+    ids = spark.range(0, splits, numPartitions=splits)
+    return ids.mapInArrow(parse, schema)
+
+
 def csv_to_parquet(
     spark: SparkSession,
     src: str,
@@ -207,6 +306,7 @@ def csv_to_parquet(
     overwrite: bool = False,
     compression: str = "snappy",
     partitions: int | None = None,
+    engine: str = "auto",
 ) -> ConversionResult:
     """Convert a HIGGS CSV file to a Parquet dataset, in one validated pass, atomically.
 
@@ -226,6 +326,10 @@ def csv_to_parquet(
         Parquet codec.
     partitions : int, optional
         Number of output files (default: one per input split).
+    engine : {"auto", "arrow", "spark"}, default "auto"
+        Who parses the CSV inside the Spark tasks: ``arrow`` (pyarrow, local files only,
+        about twice as fast on HIGGS's 29 doubles per row) or ``spark`` (Spark's CSV
+        reader, any Hadoop URI). ``auto`` takes ``arrow`` for local files.
 
     Returns
     -------
@@ -242,7 +346,7 @@ def csv_to_parquet(
     """
     start = time.perf_counter()
     _check_destination(spark, dest, overwrite=overwrite)  # before reading anything
-    df, header = _read(spark, src, validate=True)
+    df, header = _read(spark, src, validate=True, engine=engine)
     if partitions:
         df = df.repartition(partitions)
 
@@ -446,17 +550,20 @@ def _find_bad_line(spark: SparkSession, src: str, header: list[str] | None) -> D
         path = local_path(src)
         opener = gzip.open if path.endswith(".gz") else open
         seen_header = 0
-        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-            for number, line in enumerate(fh, start=1):
-                text = line.rstrip("\r\n")
-                if not text.strip():
-                    continue
-                if seen_header < skip:
-                    seen_header += 1
-                    continue
-                problem = check_line(text.split(","), columns)
-                if problem:
-                    return _bad_row(src, number, *problem)
+        try:
+            with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+                for number, line in enumerate(fh, start=1):
+                    text = line.rstrip("\r\n")
+                    if not text.strip():
+                        continue
+                    if seen_header < skip:
+                        seen_header += 1
+                        continue
+                    problem = check_line(text.split(","), columns)
+                    if problem:
+                        return _bad_row(src, number, *problem)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            return _gzip_error(src, exc)
         return None
 
     def bad(pair):

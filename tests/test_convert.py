@@ -35,10 +35,14 @@ def leftovers(folder: Path, name: str) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name == name or ".mlcourse-" in p.name]
 
 
+ENGINES = pytest.mark.parametrize("engine", ["arrow", "spark"])
+
+
+@ENGINES
 @pytest.mark.parametrize("name", ["higgs_real_5k_a.csv.gz", "higgs_real_5k_a_uci.csv.gz"])
-def test_both_forms_convert_exactly(spark, shared_data, real_frame, tmp_path, name):
+def test_both_forms_convert_exactly(spark, shared_data, real_frame, tmp_path, name, engine):
     src = shared_data / name
-    result = csv_to_parquet(spark, str(src), str(tmp_path / "out.parquet"))
+    result = csv_to_parquet(spark, str(src), str(tmp_path / "out.parquet"), engine=engine)
     assert result.rows == 5000
     assert result.form == ("course" if name == "higgs_real_5k_a.csv.gz" else "uci")
     assert result.bytes_in == src.stat().st_size
@@ -99,11 +103,12 @@ def bad_case(course_lines, kind):
     raise AssertionError(kind)
 
 
+@ENGINES
 @pytest.mark.parametrize(
     "kind", ["28 fields", "30 fields", "non-numeric", "label 2", "empty value"]
 )
 @pytest.mark.parametrize("compress", [False, True])
-def test_bad_row_names_file_line_column(spark, course_lines, tmp_path, kind, compress):
+def test_bad_row_names_file_line_column(spark, course_lines, tmp_path, kind, compress, engine):
     lines, message, line, column = bad_case(course_lines, kind)
     name = "bad.csv.gz" if compress else "bad.csv"
     if compress:
@@ -112,24 +117,52 @@ def test_bad_row_names_file_line_column(spark, course_lines, tmp_path, kind, com
     else:
         src = write_lines(tmp_path / name, lines)
     with pytest.raises(DataError, match=message) as err:
-        csv_to_parquet(spark, src, str(tmp_path / "out"))
+        csv_to_parquet(spark, src, str(tmp_path / "out"), engine=engine)
     assert (err.value.path, err.value.line, err.value.column) == (src, line, column)
     assert src in str(err.value)
     assert leftovers(tmp_path, "out") == []
 
 
-def test_bad_row_late_in_a_multi_task_job_leaves_nothing(spark, course_lines, tmp_path):
-    """Other tasks have already written files when the bad row fails its task."""
-    rows = course_lines[1:] * 4
-    rows[-3] = rows[-3].replace(",", ",x", 1)
-    src = write_lines(tmp_path / "big.csv", rows)
+@pytest.fixture
+def small_splits(spark, monkeypatch):
+    """Split files every 256 kB so that a few MB make many tasks (both reader paths)."""
+    monkeypatch.setattr("mlcourse.convert.SPLIT_BYTES", 256 << 10)
     previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
-    spark.conf.set("spark.sql.files.maxPartitionBytes", "1m")
-    try:
-        with pytest.raises(DataError, match=f"line {len(rows) - 2}, column lepton_pT"):
-            csv_to_parquet(spark, src, str(tmp_path / "out"))
-    finally:
-        spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "256k")
+    yield
+    spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
+
+
+@ENGINES
+@pytest.mark.parametrize("uri", [False, True])
+def test_split_boundaries_lose_and_repeat_nothing(
+    spark, course_lines, real_frame, tmp_path, small_splits, uri, engine
+):
+    src = Path(write_lines(tmp_path / "multi.csv", course_lines * 1))
+    assert src.stat().st_size > 4 * (256 << 10)
+    result = csv_to_parquet(
+        spark, src.as_uri() if uri else str(src), str(tmp_path / "o"), engine=engine
+    )
+    assert result.rows == 5000
+    got = spark.read.parquet(str(tmp_path / "o")).toPandas()
+    key = list(COLUMNS)
+    merged = got.merge(real_frame, on=key, how="outer", indicator=True)
+    assert (merged["_merge"] == "both").all() and len(merged) == 5000
+
+
+@ENGINES
+@pytest.mark.parametrize("uri", [False, True])
+def test_bad_row_late_in_a_multi_task_job_leaves_nothing(
+    spark, course_lines, tmp_path, small_splits, uri, engine
+):
+    """Other tasks have already written files when the bad row fails its task."""
+    rows = course_lines[1:] * 2
+    rows[-3] = rows[-3].replace(",", ",x", 1)
+    src = Path(write_lines(tmp_path / "big.csv", rows))
+    with pytest.raises(DataError, match=f"line {len(rows) - 2}, column lepton_pT"):
+        csv_to_parquet(
+            spark, src.as_uri() if uri else str(src), str(tmp_path / "out"), engine=engine
+        )
     assert leftovers(tmp_path, "out") == []
 
 
@@ -155,11 +188,12 @@ def test_missing_empty_and_header_only(spark, course_lines, tmp_path):
     assert leftovers(tmp_path, "o") == []
 
 
-def test_truncated_and_non_gzip(spark, shared_data, tmp_path):
+@ENGINES
+def test_truncated_and_non_gzip(spark, shared_data, tmp_path, engine):
     data = (shared_data / "higgs_real_5k_a_uci.csv.gz").read_bytes()
     (tmp_path / "cut.csv.gz").write_bytes(data[: len(data) // 3])
     with pytest.raises(DataError, match="truncated gzip"):
-        csv_to_parquet(spark, str(tmp_path / "cut.csv.gz"), str(tmp_path / "o"))
+        csv_to_parquet(spark, str(tmp_path / "cut.csv.gz"), str(tmp_path / "o"), engine=engine)
     (tmp_path / "page.csv.gz").write_text("<!DOCTYPE html><html>Not found</html>\n")
     with pytest.raises(DataError, match="not a gzip file"):
         csv_to_parquet(spark, str(tmp_path / "page.csv.gz"), str(tmp_path / "o"))

@@ -1,0 +1,72 @@
+"""Synthetic generation: 1M events locally (numpy), and N events distributed with a small driver.
+
+The distributed run starts its own Spark with ``spark.driver.memory`` = ``--driver-memory``
+(1g by default), generates ``--events`` events across partitions, writes them as Parquet, and
+reports the driver's peak memory: the JVM heap's peak (in local mode that JVM also runs the
+executors) and the Python process's peak resident size.
+
+    python benchmarks/synthesize.py [--events 10M] [--driver-memory 1g]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import mlcourse
+from mlcourse.convert import write_parquet_atomic
+from mlcourse.data import parse_events
+from mlcourse.synthetic import synthesize_higgs
+
+
+def jvm_heap_peak_mb(spark) -> float:
+    jvm = spark.sparkContext._jvm
+    pools = jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans()
+    heap = jvm.java.lang.management.MemoryType.HEAP
+    return sum(p.getPeakUsage().getUsed() for p in pools if p.getType() == heap) / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", default="10M")
+    parser.add_argument("--driver-memory", default="1g")
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args()
+
+    t = time.perf_counter()
+    local = synthesize_higgs(1_000_000, seed=0)
+    print(
+        f"local numpy: 1,000,000 events in {time.perf_counter() - t:.2f} s "
+        f"(target < 10 s), signal fraction {local['label'].mean():.4f}"
+    )
+    del local
+
+    n = parse_events(args.events)
+    spark = mlcourse.get_spark(
+        **{"spark.driver.memory": args.driver_memory, "spark.ui.enabled": "false"}
+    )
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="mlcourse-bench-"))
+    dest = work / f"synthetic-{args.events}.parquet"
+    shutil.rmtree(dest, ignore_errors=True)
+    t = time.perf_counter()
+    rows = write_parquet_atomic(synthesize_higgs(n, seed=0, spark=spark), str(dest))
+    seconds = time.perf_counter() - t
+    size = sum(f.stat().st_size for f in dest.rglob("*.parquet")) / 1e9
+    print(
+        f"distributed: {rows:,} events -> Parquet ({size:.2f} GB) in {seconds:.1f} s on "
+        f"{spark.sparkContext.master}, spark.driver.memory={args.driver_memory}"
+    )
+    print(
+        f"peak JVM heap (driver, local mode: also the executors): {jvm_heap_peak_mb(spark):.0f} MB"
+    )
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak Python driver RSS: {peak_rss:.0f} MB (events never pass through it)")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
