@@ -16,18 +16,9 @@ import numpy as np
 import pandas as pd
 
 from mlcourse.higgs import FEATURES, LABEL, canonical_name
-from mlcourse.synthetic import fit_synthetic, synthesize_higgs
+from mlcourse.synthetic import fit_synthetic, ks_statistic, synthesize_higgs
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "higgs_real_5k_a.csv.gz"
-
-
-def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sample Kolmogorov-Smirnov statistic (sup |F_a - F_b|), ties handled exactly."""
-    a, b = np.sort(a), np.sort(b)
-    grid = np.concatenate([a, b])
-    fa = np.searchsorted(a, grid, side="right") / len(a)
-    fb = np.searchsorted(b, grid, side="right") / len(b)
-    return float(np.max(np.abs(fa - fb)))
 
 
 def gbt_auc(spark, train: pd.DataFrame, test: pd.DataFrame, seed: int = 1) -> float:

@@ -38,7 +38,14 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["BLOCK_SIZE", "fit_synthetic", "generate_block", "load_parameters", "synthesize_higgs"]
+__all__ = [
+    "BLOCK_SIZE",
+    "fit_synthetic",
+    "generate_block",
+    "ks_statistic",
+    "load_parameters",
+    "synthesize_higgs",
+]
 
 #: Events per random block (and per Spark task when generating on a cluster).
 BLOCK_SIZE = 100_000
@@ -87,6 +94,18 @@ def _normal_scores(column: np.ndarray) -> np.ndarray:
         ranks = (sums / counts)[inverse]
     inv = np.vectorize(statistics.NormalDist().inv_cdf)
     return inv((ranks - 0.5) / n)
+
+
+def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sample Kolmogorov-Smirnov statistic ``sup |F_a - F_b|``, exact with ties.
+
+    Used to judge the generator against real events (scipy is not a dependency).
+    """
+    a, b = np.sort(a), np.sort(b)
+    grid = np.concatenate([a, b])
+    fa = np.searchsorted(a, grid, side="right") / len(a)
+    fb = np.searchsorted(b, grid, side="right") / len(b)
+    return float(np.max(np.abs(fa - fb)))
 
 
 def fit_synthetic(events: pd.DataFrame, *, source: str = "") -> dict[str, Any]:

@@ -11,18 +11,11 @@ from mlcourse.synthetic import (
     BLOCK_SIZE,
     PARAMETER_FILE,
     fit_synthetic,
+    ks_statistic,
     load_parameters,
     synthesize_higgs,
     to_json,
 )
-
-
-def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.sort(a), np.sort(b)
-    grid = np.concatenate([a, b])
-    fa = np.searchsorted(a, grid, side="right") / len(a)
-    fb = np.searchsorted(b, grid, side="right") / len(b)
-    return float(np.max(np.abs(fa - fb)))
 
 
 @pytest.fixture(scope="module")
