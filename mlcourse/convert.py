@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ._hadoop import HadoopFS, is_local, local_path
 from .errors import DataError
@@ -68,13 +68,23 @@ class ConversionResult:
         )
 
 
-def _first_line(spark: SparkSession, src: str) -> str | None:
-    """The first non-empty line of a (possibly gzipped) text file or directory."""
+def _is_local_file(spark: SparkSession, src: str) -> bool:
+    """True when ``src`` is one file on this machine (Python can open it directly)."""
+    return is_local(src) and not HadoopFS(spark, src).is_dir()
+
+
+def _open_text(src: str) -> IO[str]:
+    """Open a local plain or ``.gz`` text file for reading."""
     path = local_path(src)
-    if is_local(src) and not HadoopFS(spark, src).is_dir():
-        opener = gzip.open if path.endswith(".gz") else open
+    opener = gzip.open if path.endswith(".gz") else open
+    return opener(path, "rt", encoding="utf-8", errors="replace")
+
+
+def _first_line(spark: SparkSession, src: str, *, local_file: bool) -> str | None:
+    """The first non-empty line of a (possibly gzipped) text file or directory."""
+    if local_file:
         try:
-            with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            with _open_text(src) as fh:
                 for line in fh:
                     if line.strip():
                         return line.rstrip("\r\n")
@@ -169,7 +179,8 @@ def _read(
             "(mlcourse.fetch_higgs or `mlcourse data fetch`).",
             path=src,
         )
-    first = _first_line(spark, src)
+    local_file = _is_local_file(spark, src)
+    first = _first_line(spark, src, local_file=local_file)
     if first is None:
         raise DataError(
             f"{src} is empty: it holds no header and no events. Fetch or generate it again.",
@@ -178,7 +189,6 @@ def _read(
     header = _header_columns(src, first)
     columns = header or list(COLUMNS)  # as the file spells them (je4_eta stays je4_eta here)
     label = columns[[canonical_name(c) for c in columns].index(LABEL)]
-    local_file = is_local(src) and not fs.is_dir()
     if engine not in ("auto", "arrow", "spark"):
         raise ValueError(f"engine must be 'auto', 'arrow' or 'spark', not {engine!r}")
     if engine == "arrow" and not local_file:
@@ -236,15 +246,13 @@ def _read_local_with_arrow(
     """
     import os
 
-    from pyspark.sql.types import DoubleType, StructField, StructType
-
     path = os.path.abspath(path)
     size = os.path.getsize(path)
     gz = path.endswith(".gz")
     split_bytes = SPLIT_BYTES
     splits = 1 if gz else max(1, -(-size // split_bytes))
     names = list(columns)
-    schema = StructType([StructField(c, DoubleType(), True) for c in names])
+    schema = _csv_schema(names, with_corrupt=False)
 
     def parse(batches: Iterator[Any]) -> Iterator[Any]:
         import io
@@ -546,12 +554,10 @@ def _find_bad_line(spark: SparkSession, src: str, header: list[str] | None) -> D
     """Second pass, on the error path only: the first malformed line with its number."""
     columns = [canonical_name(c) or c for c in header] if header else list(COLUMNS)
     skip = 1 if header else 0
-    if is_local(src) and not HadoopFS(spark, src).is_dir():
-        path = local_path(src)
-        opener = gzip.open if path.endswith(".gz") else open
+    if _is_local_file(spark, src):
         seen_header = 0
         try:
-            with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            with _open_text(src) as fh:
                 for number, line in enumerate(fh, start=1):
                     text = line.rstrip("\r\n")
                     if not text.strip():
