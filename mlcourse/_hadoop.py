@@ -55,6 +55,11 @@ class HadoopFS:
     def size(self, path: str | None = None) -> int:
         return int(self.fs.getContentSummary(self._p(path)).getLength())
 
+    def mkdirs(self) -> None:
+        """Create this directory and its parents when missing."""
+        if not self.fs.exists(self.jpath):
+            self.fs.mkdirs(self.jpath)
+
     def delete(self, path: str | None = None) -> None:
         p = self._p(path)
         if self.fs.exists(p):

@@ -41,13 +41,11 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
 
 def _cmd_data_synth(args: argparse.Namespace) -> int:
     from .convert import write_parquet_atomic
-    from .data import _data_dir, _join, parse_events, size_name
+    from .data import FULL_EVENTS, parse_events, resolve_data_dir, synthetic_path
     from .synthetic import synthesize_higgs
 
-    n = parse_events(args.events) or 11_000_000
-    dest = args.dest or _join(
-        _data_dir(None), f"higgs-synthetic-{size_name(n)}-seed{args.seed}.parquet"
-    )
+    n = parse_events(args.events) or FULL_EVENTS
+    dest = args.dest or synthetic_path(resolve_data_dir(), n, args.seed)
     spark = _spark()
     rows = write_parquet_atomic(
         synthesize_higgs(n, seed=args.seed, spark=spark), dest, overwrite=args.overwrite

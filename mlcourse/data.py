@@ -66,7 +66,8 @@ def size_name(events: int | None) -> str:
     return str(events)
 
 
-def _data_dir(data_dir: str | None) -> str:
+def resolve_data_dir(data_dir: str | None = None) -> str:
+    """``data_dir`` if given, else the live session's profile's, else the active profile's."""
     if data_dir is not None:
         return str(data_dir)
     from .config import resolve_profile
@@ -78,6 +79,11 @@ def _data_dir(data_dir: str | None) -> str:
 
 def _join(base: str, name: str) -> str:
     return base.rstrip("/") + "/" + name
+
+
+def synthetic_path(base: str, events: int, seed: int) -> str:
+    """Where synthetic events of a size and seed are kept as Parquet in ``base``."""
+    return _join(base, f"higgs-synthetic-{size_name(events)}-seed{seed}.parquet")
 
 
 def source_of(df: DataFrame) -> str:
@@ -131,10 +137,12 @@ def load_higgs(
         raise ValueError(f"source must be 'auto', 'uci' or 'synthetic', not {source!r}")
     n = parse_events(events)
     name = size_name(n)
-    base = _data_dir(data_dir)
+    base = resolve_data_dir(data_dir)
     real_path = _join(base, f"higgs-{name}.parquet")
-    synth_path = _join(base, f"higgs-synthetic-{name}-seed{seed}.parquet")
+    synth_events = FULL_EVENTS if n is None else n
+    synth_path = synthetic_path(base, synth_events, seed)
     fs = HadoopFS(spark, base)
+    fs.mkdirs()
 
     def load(path: str, kind: str) -> DataFrame:
         df = mark_source(spark.read.parquet(path), kind)
@@ -147,20 +155,14 @@ def load_higgs(
             return load(real_path, "real")
         try:
             csv = _fetch_for(base, n, url=url, quick=source == "auto")
-            if not fs.exists():
-                fs.fs.mkdirs(fs.jpath)
             csv_to_parquet(spark, str(csv), real_path)
             return load(real_path, "real")
         except (DownloadError, OSError) as exc:
             if source == "uci":
                 raise
             log.warning("real HIGGS data unavailable (%s): using SYNTHETIC events instead", exc)
-    if n is None:
-        n = FULL_EVENTS
     if not fs.exists(synth_path):
-        if not fs.exists():
-            fs.fs.mkdirs(fs.jpath)
-        write_parquet_atomic(synthesize_higgs(n, seed=seed, spark=spark), synth_path)
+        write_parquet_atomic(synthesize_higgs(synth_events, seed=seed, spark=spark), synth_path)
     return load(synth_path, "synthetic")
 
 

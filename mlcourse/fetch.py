@@ -165,6 +165,40 @@ def _check_gzip_start(url: str, first: bytes) -> None:
         )
 
 
+class _Gunzip:
+    """Decompress a gzip stream fed in chunks, member after member (as pigz writes them).
+
+    The first chunk is checked to be gzip at all, and corrupt data (a failed CRC included)
+    is a :class:`DownloadError` naming ``url``.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._inflater = zlib.decompressobj(wbits=31)
+        self._started = False
+
+    @property
+    def eof(self) -> bool:
+        """True once the last member fed so far has ended (with a good checksum)."""
+        return self._inflater.eof
+
+    def feed(self, chunk: bytes) -> bytes:
+        if not self._started:
+            _check_gzip_start(self.url, chunk)
+            self._started = True
+        out, data = [], chunk
+        while data:
+            try:
+                out.append(self._inflater.decompress(data))
+            except zlib.error as exc:
+                raise DownloadError(f"{self.url}: corrupt gzip data ({exc}).") from None
+            data = b""
+            if self._inflater.eof and self._inflater.unused_data:  # next gzip member
+                data = self._inflater.unused_data
+                self._inflater = zlib.decompressobj(wbits=31)
+        return b"".join(out)
+
+
 def _progress(total: int | None, unit: str, quiet: bool | None, desc: str) -> Any:
     from tqdm.auto import tqdm
 
@@ -224,15 +258,16 @@ def fetch_higgs(
     n = parse_events(events)
     url = url or os.environ.get("MLCOURSE_HIGGS_URL") or UCI_URL
     if dest is None:
-        from .config import resolve_profile
+        from ._hadoop import is_local, local_path
+        from .data import resolve_data_dir
 
-        data_dir = resolve_profile().data_dir
-        if "://" in data_dir and not data_dir.startswith("file://"):
+        data_dir = resolve_data_dir()
+        if not is_local(data_dir):
             raise DownloadError(
                 f"the data directory {data_dir} is not local; pass dest= a local path "
                 "(then convert into it with csv_to_parquet)."
             )
-        dest = default_path(n, data_dir.removeprefix("file://"))
+        dest = default_path(n, local_path(data_dir))
     dest = Path(dest)
     if dest.is_file() and dest.stat().st_size > 0:
         log.info("reusing %s", dest)
@@ -252,23 +287,10 @@ def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | Non
     written = 0
     try:
         with part.open("wb") as out, _progress(events, "event", quiet, dest.name) as bar:
-            inflater = zlib.decompressobj(wbits=31)
+            gunzip = _Gunzip(source.url)
             pending = b""
-            first = True
             for chunk in source.chunks():
-                if first:
-                    _check_gzip_start(source.url, chunk)
-                    first = False
-                data = chunk
-                while data:
-                    try:
-                        pending += inflater.decompress(data)
-                    except zlib.error as exc:
-                        raise DownloadError(f"{source.url}: corrupt gzip data ({exc}).") from None
-                    data = b""
-                    if inflater.eof and inflater.unused_data:  # next gzip member
-                        data = inflater.unused_data
-                        inflater = zlib.decompressobj(wbits=31)
+                pending += gunzip.feed(chunk)
                 lines = pending.split(b"\n")
                 pending = lines.pop()
                 take = lines[: events - written]
@@ -276,13 +298,13 @@ def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | Non
                     out.write(b"\n".join(take) + b"\n")
                     written += len(take)
                     bar.update(len(take))
-                if written >= events or inflater.eof:
+                if written >= events or gunzip.eof:
                     break
             if written < events:
                 if pending.strip():
                     out.write(pending + b"\n")
                     written += 1
-                if not inflater.eof:
+                if not gunzip.eof:
                     raise DownloadError(
                         f"{source.url}: the gzip stream ends early (truncated file on the "
                         "server?); nothing was kept."
@@ -304,34 +326,29 @@ def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | Non
 def _fetch_full(source: _Source, dest: Path, *, quiet: bool | None, sha256: str | None) -> Path:
     part = dest.with_name(dest.name + ".part")
     digest = hashlib.sha256()
-    inflater = zlib.decompressobj(wbits=31)
+    # Decompressed only to verify it (the output is dropped): gzip start, CRC, complete end.
+    gunzip = _Gunzip(source.url)
     start = part.stat().st_size if part.is_file() else 0
     if start:  # resume an earlier, interrupted call: replay what we have through the checks
         log.info("resuming %s at byte %d", part, start)
+        gunzip.url = str(part)  # a bad .part file is named as such
         with part.open("rb") as fh:
-            first = True
             while chunk := fh.read(1 << 20):
-                if first:
-                    _check_gzip_start(str(part), chunk)
-                    first = False
                 digest.update(chunk)
-                inflater = _inflate_check(inflater, chunk, source.url)
+                gunzip.feed(chunk)
+        gunzip.url = source.url
     try:
         with part.open("ab") as out, _progress(None, "B", quiet, dest.name) as bar:
             bar.update(start)
-            first = start == 0
             for chunk in source.chunks(start):
-                if first:
-                    _check_gzip_start(source.url, chunk)
-                    first = False
                 if bar.total is None and source.total:
                     bar.total = source.total
                     bar.refresh()
                 out.write(chunk)
                 digest.update(chunk)
-                inflater = _inflate_check(inflater, chunk, source.url)
+                gunzip.feed(chunk)
                 bar.update(len(chunk))
-        if not inflater.eof:
+        if not gunzip.eof:
             raise DownloadError(f"{source.url}: the gzip stream ends early; nothing was kept.")
         actual = digest.hexdigest()
         if sha256 and actual.lower() != sha256.lower():
@@ -346,18 +363,3 @@ def _fetch_full(source: _Source, dest: Path, *, quiet: bool | None, sha256: str 
     part.replace(dest)
     dest.with_name(dest.name + ".sha256").write_text(f"{actual}  {dest.name}\n")
     return dest
-
-
-def _inflate_check(inflater: Any, chunk: bytes, url: str) -> Any:
-    """Feed ``chunk`` through the decompressor only to verify it (output is discarded)."""
-    data = chunk
-    while data:
-        try:
-            inflater.decompress(data)
-        except zlib.error as exc:
-            raise DownloadError(f"{url}: corrupt gzip data ({exc}).") from None
-        data = b""
-        if inflater.eof and inflater.unused_data:
-            data = inflater.unused_data
-            inflater = zlib.decompressobj(wbits=31)
-    return inflater
