@@ -23,11 +23,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FEATURES",
+    "FEATURE_GROUPS",
     "HIGH_LEVEL",
     "LABEL",
     "LOW_LEVEL",
     "SCHEMA",
     "canonical_name",
+    "closest_names",
     "rename_columns",
     "resolve_features",
 ]
@@ -131,10 +133,17 @@ def rename_columns(df: DataFrame) -> DataFrame:
     return df.withColumnsRenamed(renames) if renames else df
 
 
-def _closest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+#: The named feature groups accepted wherever features are chosen.
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = {"all": FEATURES, "low": LOW_LEVEL, "high": HIGH_LEVEL}
+
+
+def closest_names(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The ``choices`` closest to ``name``, ignoring case (for "did you mean" messages)."""
     import difflib
 
-    return difflib.get_close_matches(name, list(choices), n=n, cutoff=0.5)
+    by_lower = {c.lower(): c for c in choices}
+    found = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=0.5)
+    return [by_lower[f] for f in found]
 
 
 def resolve_features(features: str | Sequence[str] = "all") -> list[str]:
@@ -156,10 +165,9 @@ def resolve_features(features: str | Sequence[str] = "all") -> list[str]:
     DataError
         For unknown names, naming each with its closest matches.
     """
-    groups = {"all": FEATURES, "low": LOW_LEVEL, "high": HIGH_LEVEL}
     if isinstance(features, str):
-        if features in groups:
-            return list(groups[features])
+        if features in FEATURE_GROUPS:
+            return list(FEATURE_GROUPS[features])
         features = [features]
     resolved, unknown = [], []
     for name in features:
@@ -170,7 +178,7 @@ def resolve_features(features: str | Sequence[str] = "all") -> list[str]:
             resolved.append(canonical)
     if unknown:
         hints = "; ".join(
-            f"{u!r} (closest: {', '.join(_closest(u, FEATURES)) or 'none'})" for u in unknown
+            f"{u!r} (closest: {', '.join(closest_names(u, FEATURES)) or 'none'})" for u in unknown
         )
         raise DataError(
             f"unknown feature name(s): {hints}. Use 'all', 'low', 'high' or names from "
