@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import matplotlib
 import pytest
 
 import mlcourse
+
+matplotlib.use("Agg")  # tests draw into figures, never onto a screen
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -57,3 +60,29 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "higgs_real_5k_a.csv.gz").is_file():
         pytest.skip(f"real HIGGS sample not found in {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def higgs(spark):
+    """20,000 synthetic HIGGS events as a cached Spark DataFrame and the same rows in pandas."""
+    from mlcourse.synthetic import synthesize_higgs
+
+    df = synthesize_higgs(20_000, seed=7, spark=spark).cache()
+    frame = df.toPandas()
+    yield df, frame
+    df.unpersist()
+
+
+@pytest.fixture(scope="session")
+def gbt(spark, higgs):
+    """A small GBT fitted on 70 % of ``higgs``; its predictions on the other 30 %, cached."""
+    from pyspark.ml.classification import GBTClassifier
+
+    from mlcourse.features import assemble_features, train_test_split
+
+    df, _ = higgs
+    train, test = train_test_split(df, 0.3, seed=1)
+    model = GBTClassifier(maxIter=10, maxDepth=3, seed=1).fit(assemble_features(train))
+    predictions = model.transform(assemble_features(test)).cache()
+    yield model, predictions
+    predictions.unpersist()
