@@ -1,0 +1,102 @@
+"""The course's historical helper names, so that an existing notebook runs unchanged but for
+its import line::
+
+    from mlcourse.compat import *   # instead of the old helper file
+
+Each name is a thin alias of the package's function, in the old argument order. Unlike the
+old helpers they compute in Spark (no ``toPandas()`` of the predictions, no RDD histograms),
+draw on a new figure each call as before, and return the Axes (or the report) instead of
+writing a PDF into the working directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .features import to_numpy, train_test_split
+from .metrics import ClassificationReport, classification_report
+from .plots import (
+    plot_correlation,
+    plot_feature_importance,
+    plot_history,
+    plot_roc,
+    plot_signal_vs_background,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.axes import Axes
+    from pyspark.sql import DataFrame
+
+__all__ = [
+    "drawFeatures",
+    "drawROC",
+    "plotCorrelation",
+    "plotSignalvsBg",
+    "plotSignalvsBgWithPrediction",
+    "plotVsEpoch",
+    "prepareData",
+    "printMetrics",
+]
+
+
+def _new_axes(kwargs: dict[str, Any], **figure: Any) -> dict[str, Any]:
+    """The keywords with ``ax`` set to a new figure's Axes unless the caller gave one."""
+    if kwargs.get("ax") is None:
+        import matplotlib.pyplot as plt
+
+        kwargs["ax"] = plt.subplots(**figure)[1]
+    return kwargs
+
+
+def plotSignalvsBg(df: DataFrame, variable: str, **kwargs: Any) -> Axes:
+    """:func:`mlcourse.plots.plot_signal_vs_background` of ``variable``."""
+    return plot_signal_vs_background(df, variable, **_new_axes(kwargs))
+
+
+def plotSignalvsBgWithPrediction(
+    df: DataFrame, pred_full: DataFrame, variable: str, **kwargs: Any
+) -> Axes:
+    """The same with the predicted classes of ``pred_full`` drawn as outlines."""
+    return plot_signal_vs_background(df, variable, predictions=pred_full, **_new_axes(kwargs))
+
+
+def plotCorrelation(train: DataFrame, feature: Sequence[str], **kwargs: Any) -> Axes:
+    """:func:`mlcourse.plots.plot_correlation`; uses ``train``'s ``features`` vector if any."""
+    vector_col = "features" if "features" in train.columns else None
+    kwargs = _new_axes(kwargs, figsize=(12, 8))
+    return plot_correlation(train, list(feature), vector_col=vector_col, **kwargs)
+
+
+def drawROC(result: DataFrame, **kwargs: Any) -> Axes:
+    """:func:`mlcourse.plots.plot_roc` of a classifier's predictions."""
+    return plot_roc(result, **_new_axes(kwargs))
+
+
+def drawFeatures(feature: Sequence[str], model: Any, **kwargs: Any) -> Axes:
+    """:func:`mlcourse.plots.plot_feature_importance` (names first, as before)."""
+    return plot_feature_importance(model, feature, **_new_axes(kwargs, figsize=(8, 10)))
+
+
+def plotVsEpoch(history: Any, variable: str, **kwargs: Any) -> Axes:
+    """:func:`mlcourse.plots.plot_history` of one metric and its validation curve."""
+    return plot_history(history, metrics=[variable], **_new_axes(kwargs))
+
+
+def printMetrics(evaluator: Any, prediction: DataFrame) -> ClassificationReport:
+    """Print (and return) :func:`mlcourse.metrics.classification_report`, with the AUC of the
+    column ``evaluator`` reads."""
+    report = classification_report(
+        prediction, label_col=evaluator.getLabelCol(), score_col=evaluator.getRawPredictionCol()
+    )
+    print(report)
+    return report
+
+
+def prepareData(
+    df: DataFrame, split: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split, then ``X, y, X_test, y_test`` of all features as numpy arrays (through Arrow)."""
+    train, test = train_test_split(df, split)
+    return (*to_numpy(train), *to_numpy(test))  # type: ignore[return-value]
