@@ -6,6 +6,15 @@
 ``%data_path``      the profile's data directory
 ``%login_user``     the JupyterHub user, else the OS user
 ==================  ======================================================
+
+and the course's plots, on a notebook variable holding a DataFrame:
+
+===========================================================  ============================
+``%plotSignalvsBg df m_bb``                                  signal vs background of m_bb
+``%plotSignalvsBgWithPrediction df predictions m_bb``        with predicted-class outlines
+===========================================================  ============================
+
+Both take ``--bins N``, ``--range LO HI``, ``--density`` and ``--save FILE``.
 """
 
 from __future__ import annotations
@@ -18,9 +27,24 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from .config import login_user, resolve_profile
 from .errors import MlcourseError
+from .higgs import closest_names
 from .session import active_profile, get_spark, stop_spark
 
 __all__ = ["CourseMagics", "load_ipython_extension"]
+
+
+def _plot_arguments(func: Any) -> Any:
+    """The options the two plotting magics share."""
+    for option in reversed(
+        [
+            argument("--bins", type=int, default=50, help="number of bins (default 50)"),
+            argument("--range", nargs=2, type=float, metavar=("LO", "HI"), help="x range"),
+            argument("--density", action="store_true", help="normalise each class to area 1"),
+            argument("--save", metavar="FILE", help="also write the figure to FILE"),
+        ]
+    ):
+        func = option(func)
+    return func
 
 
 @magics_class
@@ -77,6 +101,74 @@ class CourseMagics(Magics):
         if line.strip():
             raise UsageError("%login_user takes no arguments")
         return login_user()
+
+    def _dataframe(self, magic: str, name: str) -> Any:
+        """The user's variable ``name``, which must hold a Spark DataFrame."""
+        from pyspark.sql import DataFrame
+
+        ns = self.shell.user_ns
+        if name not in ns:
+            frames = [
+                k for k, v in ns.items() if isinstance(v, DataFrame) and not k.startswith("_")
+            ]
+            hint = ", ".join(closest_names(name, frames)) or ", ".join(sorted(frames)) or "none"
+            raise UsageError(
+                f"%{magic}: there is no variable {name!r} in the notebook "
+                f"(DataFrames you have: {hint}). Run the cell that defines it first."
+            )
+        value = ns[name]
+        if not isinstance(value, DataFrame):
+            raise UsageError(
+                f"%{magic}: {name!r} is a {type(value).__name__}, not a Spark DataFrame."
+            )
+        return value
+
+    def _plot(self, magic: str, args: Any, predictions: Any = None) -> None:
+        import matplotlib.pyplot as plt
+
+        from .plots import plot_signal_vs_background
+
+        if args.bins < 1:
+            raise UsageError(f"%{magic}: --bins must be at least 1, not {args.bins}")
+        df = self._dataframe(magic, args.dataframe)
+        _fig, ax = plt.subplots()
+        try:
+            plot_signal_vs_background(
+                df,
+                args.column,
+                ax=ax,
+                bins=args.bins,
+                range=tuple(args.range) if args.range else None,
+                density=args.density,
+                predictions=predictions,
+                save=args.save,
+            )
+        except (MlcourseError, ValueError) as exc:
+            plt.close(_fig)
+            raise UsageError(f"%{magic}: {exc}") from None
+
+    @magic_arguments()
+    @argument("dataframe", help="name of a variable holding a DataFrame with a 'label' column")
+    @argument("column", help="the feature to histogram, e.g. m_bb")
+    @_plot_arguments
+    @line_magic
+    def plotSignalvsBg(self, line: str) -> None:
+        """Signal against background of one column: ``%plotSignalvsBg df m_bb``."""
+        args = parse_argstring(self.plotSignalvsBg, line)
+        self._plot("plotSignalvsBg", args)
+
+    @magic_arguments()
+    @argument("dataframe", help="name of a variable holding the events with their 'label'")
+    @argument("predictions", help="name of a variable holding a model's predictions")
+    @argument("column", help="the feature to histogram, e.g. m_bb")
+    @_plot_arguments
+    @line_magic
+    def plotSignalvsBgWithPrediction(self, line: str) -> None:
+        """The same with the predicted classes drawn as outlines:
+        ``%plotSignalvsBgWithPrediction test predictions m_bb``."""
+        args = parse_argstring(self.plotSignalvsBgWithPrediction, line)
+        predictions = self._dataframe("plotSignalvsBgWithPrediction", args.predictions)
+        self._plot("plotSignalvsBgWithPrediction", args, predictions)
 
 
 def load_ipython_extension(ipython: Any) -> None:

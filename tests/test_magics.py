@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
@@ -72,3 +73,117 @@ def test_bad_usage_shows_one_line_not_a_traceback(shell, spark, capsys):
     assert isinstance(result.error_in_exec, UsageError)
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err
+
+
+# --------------------------------------------------------------- plots and course names
+
+
+@pytest.fixture
+def course_ns(shell, higgs, gbt):
+    """A notebook namespace as the course's Day 2 leaves it."""
+    import matplotlib.pyplot as plt
+
+    model, predictions = gbt
+    shell.user_ns.update(
+        {"df": higgs[0], "test": predictions, "result": predictions, "gbt_model": model}
+    )
+    plt.close("all")
+    yield shell.user_ns
+    for name in ("df", "test", "result", "gbt_model", "notdf"):
+        shell.user_ns.pop(name, None)
+    plt.close("all")
+
+
+def stairs_of(ax):
+    from matplotlib.patches import StepPatch
+
+    return [p for p in ax.patches if isinstance(p, StepPatch)]
+
+
+def test_plot_magic_draws_the_histogram(shell, course_ns):
+    import matplotlib.pyplot as plt
+
+    from mlcourse.plots import signal_background_hist
+
+    result = shell.run_cell("%plotSignalvsBg df m_bb --bins 30 --range 0 3", store_history=False)
+    assert result.success
+    ax = plt.gcf().axes[0]
+    hist = signal_background_hist(course_ns["df"], "m_bb", bins=30, range=(0, 3))
+    signal, background = stairs_of(ax)
+    np.testing.assert_array_equal(signal.get_data().values, hist.signal)
+    np.testing.assert_array_equal(background.get_data().values, hist.background)
+    assert ax.get_xlabel() == "m_bb"
+
+
+def test_prediction_magic_draws_outlines(shell, course_ns, tmp_path):
+    target = tmp_path / "pred.png"
+    shell.run_line_magic("plotSignalvsBgWithPrediction", f"test result m_bb --save {target}")
+    import matplotlib.pyplot as plt
+
+    labels = [p.get_label() for p in stairs_of(plt.gcf().axes[0])]
+    assert labels == ["signal", "background", "predicted signal", "predicted background"]
+    assert target.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("dff m_bb", r"no variable 'dff'.*\(DataFrames you have: df\b"),
+        ("df m_bbb", r"no column 'm_bbb' \(closest: m_bb"),
+        ("notdf m_bb", "'notdf' is a int, not a Spark DataFrame"),
+        ("df", "required"),
+        ("df m_bb --bins 0", "at least 1"),
+        ("df m_bb --range 3 1", "lo <= hi"),
+    ],
+)
+def test_plot_magic_mistakes_are_usage_errors(shell, course_ns, line, message):
+    import matplotlib.pyplot as plt
+
+    course_ns["notdf"] = 3
+    with pytest.raises(UsageError, match=message):
+        shell.run_line_magic("plotSignalvsBg", line)
+    assert plt.get_fignums() == []  # no empty figure left behind
+
+
+def test_prediction_magic_unknown_predictions(shell, course_ns):
+    with pytest.raises(UsageError, match="no variable 'reslt'.*result"):
+        shell.run_line_magic("plotSignalvsBgWithPrediction", "test reslt m_bb")
+
+
+OLD_NOTEBOOK = """
+from mlcourse.compat import *
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+feature = df.columns
+feature.remove('label')
+evaluator = BinaryClassificationEvaluator(labelCol='label', metricName='areaUnderROC')
+report = printMetrics(evaluator, result)
+ax_roc = drawROC(result)
+ax_imp = drawFeatures(feature, gbt_model)
+ax_sig = plotSignalvsBg(df, 'm_bb')
+ax_pred = plotSignalvsBgWithPrediction(test, result, 'm_bb')
+ax_corr = plotCorrelation(result, feature)
+ax_hist = plotVsEpoch({'loss': [0.7, 0.6], 'val_loss': [0.75, 0.7]}, 'loss')
+X, y, X_test, y_test = prepareData(df, 0.2)
+"""
+
+
+def test_an_old_notebook_runs_with_the_new_import_line(shell, course_ns, capsys):
+    import matplotlib.pyplot as plt
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+    result = shell.run_cell(OLD_NOTEBOOK, store_history=False)
+    result.raise_error()
+    ns = course_ns
+    out = capsys.readouterr().out
+    spark_auc = BinaryClassificationEvaluator().evaluate(ns["result"])
+    assert abs(ns["report"].auc - spark_auc) < 1e-3
+    assert f"AUC        {ns['report'].auc:.4f}" in out
+    # each plot on its own figure, as the old helpers did
+    axes = [ns[k] for k in ("ax_roc", "ax_imp", "ax_sig", "ax_pred", "ax_corr", "ax_hist")]
+    assert len({a.figure for a in axes}) == 6 == len(plt.get_fignums())
+    assert len(ns["ax_imp"].patches) == 28
+    assert len(stairs_of(ns["ax_pred"])) == 4
+    assert [t.get_text() for t in ns["ax_corr"].get_xticklabels()] == ns["feature"]
+    assert len(ns["X"]) + len(ns["X_test"]) == 20_000 and ns["X"].shape[1] == 28
+    assert set(np.unique(ns["y"])) == {0.0, 1.0}
