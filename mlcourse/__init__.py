@@ -20,33 +20,64 @@ from .errors import (
     MlcourseError,
     SessionConflictError,
 )
+from .features import assemble_features, to_numpy, train_test_split
 from .fetch import fetch_higgs
 from .magics import load_ipython_extension
+from .metrics import ClassificationReport, RocCurve, classification_report, roc_curve
+from .plots import (
+    Histogram,
+    correlation_matrix,
+    feature_histograms,
+    plot_correlation,
+    plot_feature_importance,
+    plot_features,
+    plot_history,
+    plot_roc,
+    plot_signal_vs_background,
+    signal_background_hist,
+)
 from .session import check_java, get_spark, stop_spark
 from .synthetic import synthesize_higgs
 
 __all__ = [
+    "ClassificationReport",
     "ConfigError",
     "ConversionResult",
     "DataError",
     "DownloadError",
+    "Histogram",
     "JavaError",
     "MlcourseError",
+    "RocCurve",
     "SessionConflictError",
     "SparkProfile",
     "__version__",
+    "assemble_features",
     "check_java",
+    "classification_report",
+    "correlation_matrix",
     "csv_to_parquet",
     "data_dir",
     "data_info",
     "doctor",
+    "feature_histograms",
     "fetch_higgs",
     "get_spark",
     "load_higgs",
     "load_ipython_extension",
     "login_user",
+    "plot_correlation",
+    "plot_feature_importance",
+    "plot_features",
+    "plot_history",
+    "plot_roc",
+    "plot_signal_vs_background",
     "resolve_profile",
+    "roc_curve",
+    "signal_background_hist",
     "source_of",
     "stop_spark",
     "synthesize_higgs",
+    "to_numpy",
+    "train_test_split",
 ]
