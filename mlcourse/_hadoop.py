@@ -23,13 +23,26 @@ def local_path(path: str) -> str:
     return parsed.path if parsed.scheme == "file" else str(path)
 
 
+def absolute(path: str) -> str:
+    """A relative local path made absolute against Python's working directory; others as given.
+
+    The JVM and Spark's Python workers keep the directory they started in, which is not
+    Python's after an ``os.chdir`` (or ``%cd`` in a notebook): a path the user wrote
+    relative to where Python is must not resolve somewhere else.
+    """
+    path = str(path)
+    if urlparse(path).scheme == "" and not os.path.isabs(path):
+        return os.path.abspath(path)
+    return path
+
+
 class HadoopFS:
     """A path on whatever file system Spark's Hadoop configuration resolves it to."""
 
     def __init__(self, spark: SparkSession, path: str) -> None:
         jvm = spark.sparkContext._jvm
         self._jvm = jvm
-        self.jpath = jvm.org.apache.hadoop.fs.Path(str(path))
+        self.jpath = jvm.org.apache.hadoop.fs.Path(absolute(path))
         self.fs = self.jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
         self.jpath = self.fs.makeQualified(self.jpath)
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from ._hadoop import HadoopFS, is_local, local_path
+from ._hadoop import HadoopFS, absolute, is_local, local_path
 from .errors import DataError
 from .higgs import COLUMNS, LABEL, canonical_name
 
@@ -353,6 +353,7 @@ def csv_to_parquet(
         after any error, and an existing dataset is untouched.
     """
     start = time.perf_counter()
+    src, dest = absolute(src), absolute(dest)
     _check_destination(spark, dest, overwrite=overwrite)  # before reading anything
     df, header = _read(spark, src, validate=True, engine=engine)
     if partitions:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._hadoop import HadoopFS, is_local, local_path
+from ._hadoop import HadoopFS, absolute, is_local, local_path
 from .errors import DataError
 from .higgs import LABEL
 
@@ -137,7 +137,7 @@ def load_higgs(
         raise ValueError(f"source must be 'auto', 'uci' or 'synthetic', not {source!r}")
     n = parse_events(events)
     name = size_name(n)
-    base = resolve_data_dir(data_dir)
+    base = absolute(resolve_data_dir(data_dir))
     real_path = _join(base, f"higgs-{name}.parquet")
     synth_events = FULL_EVENTS if n is None else n
     synth_path = synthetic_path(base, synth_events, seed)
@@ -218,6 +218,7 @@ def data_info(spark: SparkSession, path: str) -> DataInfo:
 
     from .higgs import COLUMNS, rename_columns
 
+    path = absolute(path)
     if not HadoopFS(spark, path).exists():
         raise DataError(f"{path}: no such dataset.", path=path)
     df = rename_columns(spark.read.parquet(path))

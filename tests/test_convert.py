@@ -235,3 +235,15 @@ def test_overwrite_replaces_only_when_complete(spark, shared_data, course_lines,
     )
     assert result.rows == 5000 == spark.read.parquet(str(dest)).count()
     assert leftovers(tmp_path, "out.parquet") == ["out.parquet"]
+
+
+def test_relative_paths_follow_pythons_working_directory(spark, shared_data, tmp_path, monkeypatch):
+    """After os.chdir (or %cd), Spark's JVM still has its old directory: paths must not."""
+    import shutil
+
+    shutil.copy(shared_data / "higgs_real_5k_a_uci.csv.gz", tmp_path / "in.csv.gz")
+    monkeypatch.chdir(tmp_path)
+    result = csv_to_parquet(spark, "in.csv.gz", "out.parquet")
+    assert result.rows == 5000
+    assert result.dest == str(tmp_path / "out.parquet")
+    assert spark.read.parquet(str(tmp_path / "out.parquet")).count() == 5000
