@@ -13,6 +13,17 @@ from .errors import MlcourseError
 __all__ = ["main"]
 
 
+def _events(text: str) -> str:
+    """An ``--events`` value, checked here so a typo is a usage message, not a traceback."""
+    from .data import parse_events
+
+    try:
+        parse_events(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import doctor
 
@@ -21,10 +32,25 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _spark():
+def _spark(profile: str | None = None):
     from .session import get_spark
 
-    return get_spark()
+    return get_spark(profile)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    result = run_demo(
+        _spark(args.profile),
+        args.events,
+        source=args.source,
+        out=args.out,
+        seed=args.seed,
+        url=args.url,
+    )
+    print(result)
+    return 0
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
@@ -84,10 +110,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-job", action="store_true", help="do not start Spark")
     p.set_defaults(func=_cmd_doctor)
 
+    p = sub.add_parser(
+        "demo",
+        help="the course's analysis end to end: data, Parquet, plots, GBT, ROC, report.html",
+    )
+    p.add_argument(
+        "--events", type=_events, default="100k", help="20k, 100k, 1M or a number (default 100k)"
+    )
+    p.add_argument(
+        "--source",
+        choices=["synthetic", "uci", "auto"],
+        default="synthetic",
+        help="synthetic (offline, default), uci (download the real events) or auto",
+    )
+    p.add_argument("--out", default="mlcourse-demo", help="output folder (default mlcourse-demo)")
+    p.add_argument("--seed", type=int, default=0, help="seed of data, split and model")
+    p.add_argument("--url", help="mirror URL or local HIGGS.csv.gz for --source uci/auto")
+    p.add_argument("--profile", help="Spark profile (default: the active one)")
+    p.set_defaults(func=_cmd_demo)
+
     data = sub.add_parser("data", help="fetch, generate, convert and inspect HIGGS data")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p = dsub.add_parser("fetch", help="download real events from UCI (or --url)")
-    p.add_argument("--events", default="100k", help="100k, 1M, 10M, full or a number")
+    p.add_argument("--events", type=_events, default="100k", help="100k, 1M, 10M, full or a number")
     p.add_argument("--dest", help="output file (default: the data directory)")
     p.add_argument("--url", help="mirror URL or local HIGGS.csv.gz")
     p.add_argument("--parquet", metavar="DEST", help="also convert to this Parquet dataset")
@@ -95,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", default=None, help="no progress bar")
     p.set_defaults(func=_cmd_data_fetch)
     p = dsub.add_parser("synth", help="generate synthetic events as Parquet")
-    p.add_argument("--events", default="100k", help="100k, 1M, 10M or a number")
+    p.add_argument("--events", type=_events, default="100k", help="100k, 1M, 10M or a number")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dest", help="output Parquet dataset (default: the data directory)")
     p.add_argument("--overwrite", action="store_true")

@@ -1,0 +1,95 @@
+"""`mlcourse demo`, the main job, run in-process on the shared Spark session."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from mlcourse.cli import main
+from mlcourse.demo import FIGURES
+
+from .httpserver import FaultServer
+
+
+def run(capsys, *args: str) -> tuple[int, str]:
+    code = main(["demo", *args])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return code, captured.out
+
+
+def check_output(out, *, events: int, source: str) -> dict:
+    """Every promised file is there, and the report and metrics agree with each other."""
+    metrics = json.loads((out / "metrics.json").read_text())
+    page = (out / "report.html").read_text()
+    for name in FIGURES:
+        png = out / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert f'src="{name}.png"' in page, name
+    assert sorted(metrics["figures"]) == sorted(f"{n}.png" for n in FIGURES)
+    assert set(re.findall(r'src="([^"]+)"', page)) == {f"{n}.png" for n in FIGURES}
+    assert metrics["events"] == events and metrics["source"] == source
+    test = metrics["test"]
+    confusion = test["confusion"]
+    assert sum(confusion.values()) == test["events"] == metrics["test_events"]
+    assert metrics["train_events"] + metrics["test_events"] == events
+    assert abs(test["accuracy"] - (confusion["tp"] + confusion["tn"]) / test["events"]) < 1e-6
+    assert 0.6 < test["auc"] <= 1.0
+    assert f"{test['auc']:.4f}" in page
+    assert ("synthetic</b> events" in page) == (source == "synthetic")
+    return metrics
+
+
+def test_demo_writes_figures_metrics_and_report(spark, tmp_path, capsys):
+    out = tmp_path / "demo"
+    code, printed = run(capsys, "--events", "20k", "--out", str(out))
+    assert code == 0
+    metrics = check_output(out, events=20_000, source="synthetic")
+    assert f"AUC {metrics['test']['auc']:.3f}" in printed
+    assert str(out / "report.html") in printed
+    # the converted data are kept beside the report, the CSV in UCI form
+    assert (out / "data" / "higgs-20k-synthetic.parquet").is_dir()
+    assert metrics["model"]["type"] == "GBTClassifier"
+
+
+def test_demo_on_real_events_from_a_mirror(spark, shared_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the download is kept in the profile's ./data
+    files = {"HIGGS.csv.gz": (shared_data / "higgs_real_5k_a_uci.csv.gz").read_bytes()}
+    with FaultServer(files) as server:
+        url = server.url("ok", "HIGGS.csv.gz")
+        code, _ = run(capsys, "--events", "4k", "--source", "uci", "--url", url, "--out", "o")
+    assert code == 0
+    check_output(tmp_path / "o", events=4_000, source="real")
+
+
+def test_demo_auto_falls_back_to_synthetic(spark, tmp_path, capsys, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    with FaultServer({}) as server:
+        url = server.url("ok", "HIGGS.csv.gz")  # answers 404
+        code, _ = run(capsys, "--events", "3k", "--source", "auto", "--url", url, "--out", "o")
+    assert code == 0
+    check_output(tmp_path / "o", events=3_000, source="synthetic")
+    assert "SYNTHETIC" in caplog.text
+
+
+def test_demo_uci_without_data_is_an_error(spark, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with FaultServer({}) as server:
+        url = server.url("ok", "HIGGS.csv.gz")
+        code = main(["demo", "--events", "3k", "--source", "uci", "--url", url, "--out", "o"])
+    assert code == 2
+    assert "error" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "report.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--source", "kaggle"], "invalid choice"), (["--events", "lots"], "cannot read 'lots'")],
+)
+def test_demo_bad_arguments_are_usage_messages(capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", *args])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
