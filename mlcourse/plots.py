@@ -11,7 +11,7 @@ or written unless asked (``save="figure.png"``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -44,6 +44,9 @@ Range = tuple[float, float]
 #: Quantiles that bound a plot's range when none is given (0.1 % cut on each side).
 ROBUST_QUANTILES = (0.001, 0.999)
 
+#: Above this many events, robust ranges come from a sample of about this size.
+RANGE_SAMPLE_ROWS = 50_000
+
 SIGNAL_COLOR, BACKGROUND_COLOR = "tab:red", "tab:blue"
 
 
@@ -59,17 +62,27 @@ class Histogram(NamedTuple):
 
 
 def robust_ranges(
-    df: DataFrame, columns: Sequence[str], *, quantiles: Range = ROBUST_QUANTILES
+    df: DataFrame,
+    columns: Sequence[str],
+    *,
+    quantiles: Range = ROBUST_QUANTILES,
+    max_rows: int = RANGE_SAMPLE_ROWS,
 ) -> dict[str, Range]:
     """Plot ranges from approximate quantiles of each column, in one Spark job.
 
     The 0.1 % and 99.9 % quantiles by default: long tails (the masses) do not squeeze
     the bulk into a few bins. A constant column gets ``value ± 0.5`` (numpy's rule).
+    Quantile sketches cost far more per value than binning, so above ``max_rows`` events
+    they are taken from a reproducible random sample of about ``max_rows`` events (a range
+    only has to frame the plot; the counts are always over every event).
     """
     from pyspark.sql import functions as F
 
     if not columns:
         return {}
+    rows = df.count()
+    if rows > max_rows:
+        df = df.sample(fraction=max_rows / rows, seed=0)
     probabilities = F.array(*[F.lit(float(q)) for q in quantiles])
     row = df.select(
         *[
@@ -150,8 +163,9 @@ def feature_histograms(
     bins: int | Sequence[float] = 50,
     ranges: Mapping[str, Range] | Range | None = None,
     label_col: str = LABEL,
+    engine: str = "auto",
 ) -> dict[str, Histogram]:
-    """Signal and background histograms of many columns from ONE Spark aggregation.
+    """Signal and background histograms of many columns from ONE Spark job.
 
     Parameters
     ----------
@@ -165,6 +179,12 @@ def feature_histograms(
         Missing ranges come from :func:`robust_ranges` (one extra job for all columns).
     label_col : str, default "label"
         Class column: 1 = signal, 0 = background (``"prediction"`` for predicted classes).
+    engine : {"auto", "jvm", "arrow"}, default "auto"
+        Who counts: ``jvm``, a grouped aggregation of bin keys inside the JVM (fastest for
+        one column); ``arrow``, numpy in Spark's Python workers over Arrow batches, one
+        array of counts per task (one pass however many columns: about 5x faster than
+        ``jvm`` for the 28 features). ``auto`` takes ``jvm`` for one column, else
+        ``arrow``. Both give exactly ``numpy.histogram``'s counts.
 
     Returns
     -------
@@ -172,11 +192,13 @@ def feature_histograms(
         Per column: edges, signal counts, background counts (int64). Values outside the
         range, nulls and NaNs are not counted, exactly as in ``numpy.histogram``.
     """
-    from pyspark.sql import functions as F
-
+    if engine not in ("auto", "jvm", "arrow"):
+        raise ValueError(f"engine must be 'auto', 'jvm' or 'arrow', not {engine!r}")
     names = _default_columns(df) if columns is None else feature_columns(df, columns)
     if label_col not in df.columns:
         raise missing_column_error([label_col], df.columns, "the DataFrame")
+    if engine == "auto":
+        engine = "jvm" if len(names) == 1 else "arrow"
     uniform = _is_uniform(bins)
     if uniform:
         if ranges is None:
@@ -190,8 +212,20 @@ def feature_histograms(
     else:
         edges = dict.fromkeys(names, _edges(bins, None))
 
-    # One int key per (column, class, bin), exploded and counted: one aggregation.
-    nbins = len(next(iter(edges.values()))) - 1
+    if engine == "jvm":
+        counts = _counts_jvm(df, names, edges, uniform, label_col)
+    else:
+        counts = _counts_arrow(df, names, edges, label_col)
+    return {c: Histogram(edges[c], counts[i, 1], counts[i, 0]) for i, c in enumerate(names)}
+
+
+def _counts_jvm(
+    df: DataFrame, names: list[str], edges: dict[str, np.ndarray], uniform: bool, label_col: str
+) -> np.ndarray:
+    """Counts (column, class, bin) from one grouped aggregation of int keys in the JVM."""
+    from pyspark.sql import functions as F
+
+    nbins = len(edges[names[0]]) - 1
     y = F.col(label_col).cast("int")
     keys = [
         (F.lit(2 * i) + y) * F.lit(nbins) + _bin_index(F.col(c).cast("double"), edges[c], uniform)
@@ -206,12 +240,62 @@ def feature_histograms(
         .count()
         .collect()
     )
-
-    counts = {c: np.zeros((2, len(edges[c]) - 1), dtype=np.int64) for c in names}
+    counts = np.zeros((len(names), 2, nbins), dtype=np.int64)
     for k, n in rows:
         f, rest = divmod(k, 2 * nbins)
-        counts[names[f]][divmod(rest, nbins)] = n
-    return {c: Histogram(edges[c], counts[c][1], counts[c][0]) for c in names}
+        counts[f][divmod(rest, nbins)] = n
+    return counts
+
+
+def bin_counts(values: np.ndarray, labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``numpy.histogram`` of ``values`` per class (0, 1), as a (2, bins) array.
+
+    The same rule as numpy's: bins closed on the left, the last also on the right; values
+    outside the edges and NaN are not counted. ``labels`` other than 0 and 1 are skipped.
+    """
+    nbins = len(edges) - 1
+    index = np.searchsorted(edges, values, side="right") - 1
+    index[values == edges[-1]] = nbins - 1
+    keep = (index >= 0) & (index < nbins) & ((labels == 0) | (labels == 1))
+    flat = labels[keep].astype(np.intp) * nbins + index[keep]
+    return np.bincount(flat, minlength=2 * nbins).reshape(2, nbins)
+
+
+def _counts_arrow(
+    df: DataFrame, names: list[str], edges: dict[str, np.ndarray], label_col: str
+) -> np.ndarray:
+    """Counts (column, class, bin) summed from numpy in each task: one Spark job.
+
+    The columns reach Spark's Python workers as Arrow batches; each task returns one small
+    array of counts, and the driver adds them up. Many columns cost one pass, where the
+    JVM's grouped aggregation pays for every (event, column) pair.
+    """
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    table = np.stack([edges[c] for c in names])
+    shape = (len(names), 2, table.shape[1] - 1)
+
+    def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        total = np.zeros(shape, dtype=np.int64)
+        for batch in batches:
+            labels = batch.column(0).to_numpy(zero_copy_only=False)
+            for j in range(shape[0]):
+                values = batch.column(j + 1).to_numpy(zero_copy_only=False)
+                total[j] += bin_counts(values, labels, table[j])
+        yield pa.RecordBatch.from_arrays(
+            [pa.array([total.ravel()], type=pa.list_(pa.int64()))], ["counts"]
+        )
+
+    selected = df.select(
+        F.col(label_col).cast("int").alias("y"),
+        *[F.col(c).cast("double").alias(f"x{i}") for i, c in enumerate(names)],
+    )
+    rows = selected.mapInArrow(count, "counts array<bigint>").collect()
+    counts = np.zeros(shape, dtype=np.int64)
+    for row in rows:
+        counts += np.asarray(row["counts"], dtype=np.int64).reshape(shape)
+    return counts
 
 
 def _default_columns(df: DataFrame) -> list[str]:
