@@ -32,17 +32,22 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _spark(profile: str | None = None):
+def _spark(profile: str | None = None, **conf: str):
     from .session import get_spark
 
-    return get_spark(profile)
+    return get_spark(profile, **conf)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
+    from .session import active_profile
 
+    # One line per step instead of Spark's progress bars, which garble the summary (a
+    # setting fixed when Spark starts, so only given to a session this command starts).
+    logging.getLogger("mlcourse.demo").setLevel(logging.INFO)
+    quiet = {} if active_profile() else {"spark.ui.showConsoleProgress": "false"}
     result = run_demo(
-        _spark(args.profile),
+        _spark(args.profile, **quiet),
         args.events,
         source=args.source,
         out=args.out,

@@ -114,11 +114,11 @@ class _Steps:
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
-        log.info("demo: %s ...", name)
+        log.info("%s ...", name)
         start = time.perf_counter()
         yield
         self.timings[name] = time.perf_counter() - start
-        log.info("demo: %s done in %.1f s", name, self.timings[name])
+        log.info("%s done in %.1f s", name, self.timings[name])
 
 
 def _write_synthetic_csv(path: Path, events: int, seed: int) -> Path:
