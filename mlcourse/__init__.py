@@ -10,7 +10,7 @@ data set, plots and metrics computed inside Spark, and IPython magics::
 from ._version import __version__
 from .config import SparkProfile, data_dir, login_user, resolve_profile
 from .convert import ConversionResult, csv_to_parquet
-from .data import data_info, load_higgs, source_of
+from .data import data_info, higgs_csv, load_higgs, source_of
 from .doctor import doctor
 from .errors import (
     ConfigError,
@@ -63,6 +63,7 @@ __all__ = [
     "feature_histograms",
     "fetch_higgs",
     "get_spark",
+    "higgs_csv",
     "load_higgs",
     "load_ipython_extension",
     "login_user",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._hadoop import HadoopFS, absolute, is_local, local_path
@@ -14,7 +16,15 @@ from .higgs import LABEL
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["SIZES", "DataInfo", "data_info", "load_higgs", "parse_events", "source_of"]
+__all__ = [
+    "SIZES",
+    "DataInfo",
+    "data_info",
+    "higgs_csv",
+    "load_higgs",
+    "parse_events",
+    "source_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +176,76 @@ def load_higgs(
     return load(synth_path, "synthetic")
 
 
-def _fetch_for(base: str, n: int | None, *, url: str | None, quick: bool):
-    import tempfile
+def higgs_csv(
+    events: int | str = "100k",
+    *,
+    source: str = "auto",
+    seed: int = 0,
+    data_dir: str | None = None,
+    url: str | None = None,
+) -> tuple[Path, str]:
+    """A HIGGS CSV file in the UCI form (no header), real or synthetic, as a local file.
 
+    For the course's first step, reading CSV and converting it to Parquet. Files are kept
+    in the data directory (when it is local) and reused.
+
+    Parameters
+    ----------
+    events : int or str, default "100k"
+        Number of events (``"20k"``, ``"100k"``, ``"1M"``, ...).
+    source : {"auto", "uci", "synthetic"}, default "auto"
+        As in :func:`load_higgs`: ``auto`` downloads the real events when it can, else
+        writes synthetic ones (with a warning).
+    seed : int, default 0
+        Seed of synthetic events.
+    data_dir : str, optional
+        Default the profile's data directory; a scratch folder when that is not local.
+    url : str, optional
+        Mirror of the UCI file (see :func:`mlcourse.fetch_higgs`).
+
+    Returns
+    -------
+    (path, source) : (pathlib.Path, str)
+        The CSV file and ``"real"`` or ``"synthetic"``.
+    """
+    from .errors import DownloadError
+
+    if source not in ("auto", "uci", "synthetic"):
+        raise ValueError(f"source must be 'auto', 'uci' or 'synthetic', not {source!r}")
+    n = parse_events(events)
+    if n is None and source != "uci":
+        raise ValueError("synthetic events need a number of events, such as '100k' or '1M'")
+    base = resolve_data_dir(data_dir)
+    if source in ("auto", "uci"):
+        try:
+            return _fetch_for(base, n, url=url, quick=source == "auto"), "real"
+        except (DownloadError, OSError) as exc:
+            if source == "uci":
+                raise
+            log.warning("real HIGGS data unavailable (%s): using SYNTHETIC events instead", exc)
+    assert n is not None
+    folder = Path(local_path(base) if is_local(base) else tempfile.mkdtemp(prefix="mlcourse-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"higgs-synthetic-{size_name(n)}-seed{seed}.csv"
+    if not path.is_file():
+        _write_synthetic_csv(path, n, seed)
+    return path, "synthetic"
+
+
+def _write_synthetic_csv(path: Path, events: int, seed: int) -> None:
+    """Synthetic events as a UCI-form CSV (no header), written beside and renamed."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from .synthetic import synthesize_higgs
+
+    table = pa.Table.from_pandas(synthesize_higgs(events, seed=seed), preserve_index=False)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pacsv.write_csv(table, tmp, pacsv.WriteOptions(include_header=False))
+    tmp.replace(path)
+
+
+def _fetch_for(base: str, n: int | None, *, url: str | None, quick: bool) -> Path:
     from .fetch import default_path, fetch_higgs
 
     if is_local(base):

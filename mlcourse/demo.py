@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .data import parse_events, size_name
-from .errors import DownloadError
+from .data import higgs_csv, parse_events, size_name
 from .higgs import FEATURES, LABEL
 
 if TYPE_CHECKING:
@@ -121,37 +120,6 @@ class _Steps:
         log.info("%s done in %.1f s", name, self.timings[name])
 
 
-def _write_synthetic_csv(path: Path, events: int, seed: int) -> Path:
-    """Synthetic events as a UCI-form CSV (no header), as the real file comes."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    from .synthetic import synthesize_higgs
-
-    table = pa.Table.from_pandas(synthesize_higgs(events, seed=seed), preserve_index=False)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pacsv.write_csv(table, tmp, pacsv.WriteOptions(include_header=False))
-    tmp.replace(path)
-    return path
-
-
-def _csv_for(
-    source: str, events: int, seed: int, folder: Path, url: str | None
-) -> tuple[Path, str]:
-    """The demo's input CSV and whether it holds real or synthetic events."""
-    from .data import _fetch_for, resolve_data_dir
-
-    if source in ("uci", "auto"):
-        try:
-            return _fetch_for(resolve_data_dir(), events, url=url, quick=source == "auto"), "real"
-        except (DownloadError, OSError) as exc:
-            if source == "uci":
-                raise
-            log.warning("real HIGGS data unavailable (%s): the demo uses SYNTHETIC events", exc)
-    path = folder / f"higgs-synthetic-{size_name(events)}-seed{seed}.csv"
-    return _write_synthetic_csv(path, events, seed), "synthetic"
-
-
 def _figure(**kwargs: Any):
     """A matplotlib Figure outside pyplot: no GUI backend, nothing kept alive after saving."""
     from matplotlib.figure import Figure
@@ -222,7 +190,7 @@ def run_demo(
     step, figures = _Steps(), {}
 
     with step("data"):
-        csv, kind = _csv_for(source, n, seed, data, url)
+        csv, kind = higgs_csv(n, source=source, seed=seed, url=url)
     with step("CSV to Parquet"):
         parquet = data / f"higgs-{size_name(n)}-{kind}.parquet"
         conversion = csv_to_parquet(spark, str(csv), str(parquet), overwrite=True)

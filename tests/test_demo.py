@@ -42,7 +42,8 @@ def check_output(out, *, events: int, source: str) -> dict:
     return metrics
 
 
-def test_demo_writes_figures_metrics_and_report(spark, tmp_path, capsys):
+def test_demo_writes_figures_metrics_and_report(spark, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the CSV is kept in the profile's ./data
     out = tmp_path / "demo"
     code, printed = run(capsys, "--events", "20k", "--out", str(out))
     assert code == 0

@@ -104,3 +104,33 @@ def test_cli_data_fetch(server, tmp_path, capsys):
     assert main(["data", "fetch", "--events", "1k", "--dest", str(dest), "--url", url, "-q"]) == 0
     assert capsys.readouterr().out.strip() == str(dest)
     assert len(dest.read_text().splitlines()) == 1000
+
+
+def test_higgs_csv_synthetic_is_the_generator_in_uci_form(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from mlcourse import higgs_csv
+    from mlcourse.higgs import COLUMNS
+    from mlcourse.synthetic import synthesize_higgs
+
+    path, kind = higgs_csv("2k", source="synthetic", seed=3, data_dir=str(tmp_path))
+    assert kind == "synthetic" and path.parent == tmp_path
+    got = pd.read_csv(path, header=None, names=list(COLUMNS), float_precision="round_trip")
+    np.testing.assert_array_equal(got.to_numpy(), synthesize_higgs(2000, seed=3).to_numpy())
+    stamp = path.stat().st_mtime_ns
+    assert higgs_csv("2k", source="synthetic", seed=3, data_dir=str(tmp_path))[0] == path
+    assert path.stat().st_mtime_ns == stamp  # reused, not written again
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left
+
+
+def test_higgs_csv_real_from_a_mirror_else_synthetic(server, tmp_path, caplog):
+    from mlcourse import higgs_csv
+
+    url = server.url("ok", "HIGGS.csv.gz")
+    path, kind = higgs_csv("1k", source="uci", data_dir=str(tmp_path / "a"), url=url)
+    assert kind == "real" and len(path.read_text().splitlines()) == 1000
+    path, kind = higgs_csv("1k", data_dir=str(tmp_path / "b"), url=server.url("ok", "nothing"))
+    assert kind == "synthetic" and "SYNTHETIC" in caplog.text
+    with pytest.raises(DownloadError):
+        higgs_csv("1k", source="uci", data_dir=str(tmp_path / "c"), url=server.url("ok", "x"))
