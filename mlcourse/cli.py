@@ -100,6 +100,18 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
     return 0 if info.schema_ok else 1
 
 
+def _cmd_notebooks_build(args: argparse.Namespace) -> int:
+    from .notebooks import build_notebooks
+
+    changed = build_notebooks(args.folder, check=args.check)
+    for path in changed:
+        print(f"{'out of date' if args.check else 'wrote'}: {path}")
+    if args.check and changed:
+        print("run `mlcourse notebooks build` and commit the student versions", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mlcourse`` (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -133,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="mirror URL or local HIGGS.csv.gz for --source uci/auto")
     p.add_argument("--profile", help="Spark profile (default: the active one)")
     p.set_defaults(func=_cmd_demo)
+
+    nbs = sub.add_parser("notebooks", help="the course notebooks (for instructors)")
+    nsub = nbs.add_subparsers(dest="notebooks_command", required=True, metavar="ACTION")
+    p = nsub.add_parser(
+        "build", help="write the student versions (solutions replaced by stubs) of FOLDER"
+    )
+    p.add_argument("folder", nargs="?", default="notebooks", help="default: notebooks")
+    p.add_argument("--check", action="store_true", help="write nothing; fail if out of date")
+    p.set_defaults(func=_cmd_notebooks_build)
 
     data = sub.add_parser("data", help="fetch, generate, convert and inspect HIGGS data")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -1,0 +1,140 @@
+"""The course notebooks: one source per hands-on session, student versions generated from it.
+
+A source notebook holds the exercises with their solutions. Cells tagged ``solution`` (in
+the cell's metadata, as JupyterLab's property inspector sets it) are replaced in the
+student version by a stub that keeps the cell's leading comment lines (the task) and asks
+for the student's code; everything else is copied. Outputs and execution counts are never
+kept. :func:`build_notebooks` writes ``<folder>/student/<name>.ipynb`` for every
+``<folder>/<name>.ipynb``; ``mlcourse notebooks build --check`` (and the test suite) fails
+when a committed student version is out of date.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "PARAMETERS_TAG",
+    "SOLUTION_TAG",
+    "STUDENT_DIR",
+    "build_notebooks",
+    "read_notebook",
+    "student_version",
+    "write_notebook",
+]
+
+#: Tag of the cells that hold a solution.
+SOLUTION_TAG = "solution"
+#: Tag of the first code cell, whose values papermill (or the environment) may override.
+PARAMETERS_TAG = "parameters"
+#: Folder, beside the sources, of the generated student versions.
+STUDENT_DIR = "student"
+
+_CODE_STUB = "# Your code here.\n"
+_MARKDOWN_STUB = "*Your answer here.*"
+
+
+def read_notebook(path: str | Path) -> dict[str, Any]:
+    """A notebook file as its JSON dictionary (nbformat 4)."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _dumps(nb: dict[str, Any]) -> str:
+    # nbformat's own layout: one-space indent, sorted keys, UTF-8, final newline.
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_notebook(nb: dict[str, Any], path: str | Path) -> None:
+    """Write a notebook in nbformat's layout (stable diffs)."""
+    Path(path).write_text(_dumps(nb), encoding="utf-8")
+
+
+def _source(cell: dict[str, Any]) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _tags(cell: dict[str, Any]) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _stub(cell: dict[str, Any]) -> str:
+    """The task (the solution's leading comment lines) and a place for the answer."""
+    if cell["cell_type"] == "markdown":
+        return _MARKDOWN_STUB
+    lines = _source(cell).splitlines(keepends=True)
+    task = []
+    for line in lines:
+        if not line.lstrip().startswith("#"):
+            break
+        task.append(line if line.endswith("\n") else line + "\n")
+    return "".join(task) + _CODE_STUB
+
+
+def student_version(nb: dict[str, Any]) -> dict[str, Any]:
+    """The student version of a source notebook: solutions replaced by stubs, no outputs.
+
+    Parameters
+    ----------
+    nb : dict
+        A source notebook (nbformat 4 JSON).
+
+    Returns
+    -------
+    dict
+        A new notebook; ``nb`` is left as it is. Solution cells become cells tagged
+        ``exercise`` whose text is the task and ``# Your code here.``.
+    """
+    out = copy.deepcopy(nb)
+    for cell in out["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+        tags = _tags(cell)
+        if SOLUTION_TAG in tags:
+            cell["source"] = _stub(cell)
+            cell["metadata"]["tags"] = [t for t in tags if t != SOLUTION_TAG] + ["exercise"]
+    return out
+
+
+def build_notebooks(folder: str | Path = "notebooks", *, check: bool = False) -> list[Path]:
+    """Write (or with ``check``, only compare) the student version of every source notebook.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path, default "notebooks"
+        Where the sources are; student versions go to ``folder/student``.
+    check : bool, default False
+        Write nothing; report the student versions that are missing or out of date, and
+        any student version whose source is gone.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The student notebooks written (or, with ``check``, those that are out of date).
+    """
+    folder = Path(folder)
+    sources = sorted(folder.glob("*.ipynb"))
+    if not sources:
+        raise FileNotFoundError(f"no notebooks in {folder}: run this from the repository root")
+    target = folder / STUDENT_DIR
+    stale = []
+    for src in sources:
+        dest = target / src.name
+        text = _dumps(student_version(read_notebook(src)))
+        if dest.is_file() and dest.read_text(encoding="utf-8") == text:
+            continue
+        stale.append(dest)
+        if not check:
+            target.mkdir(exist_ok=True)
+            dest.write_text(text, encoding="utf-8")
+    names = {src.name for src in sources}
+    orphans = [p for p in sorted(target.glob("*.ipynb")) if p.name not in names]
+    if check:
+        return stale + orphans
+    for orphan in orphans:
+        orphan.unlink()
+    return stale
