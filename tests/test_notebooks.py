@@ -1,0 +1,203 @@
+"""The course notebooks: one source each, student versions up to date, every one executed.
+
+The sources are executed end to end by a real IPython kernel (nbclient) on 20k synthetic
+events, and a result each computes is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from mlcourse.cli import main
+from mlcourse.notebooks import (
+    PARAMETERS_TAG,
+    SOLUTION_TAG,
+    build_notebooks,
+    read_notebook,
+    student_version,
+)
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+SOURCES = sorted(NOTEBOOKS.glob("*.ipynb"))
+ALL = SOURCES + sorted((NOTEBOOKS / "student").glob("*.ipynb"))
+
+
+def code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def text(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def test_the_course_has_its_four_sessions():
+    assert [p.name for p in SOURCES] == [
+        "day1_input_data.ipynb",
+        "day2_gbt.ipynb",
+        "day2_mlp.ipynb",
+        "final_handson.ipynb",
+    ]
+    # no helper files beside them: everything comes from the installed package
+    assert sorted(p.name for p in NOTEBOOKS.iterdir() if p.suffix != ".ipynb") == [
+        "README.md",
+        "student",
+    ]
+
+
+def test_student_versions_are_up_to_date():
+    stale = build_notebooks(NOTEBOOKS, check=True)
+    assert stale == [], "run `mlcourse notebooks build` and commit notebooks/student"
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_notebooks_carry_no_outputs(path):
+    for cell in code_cells(read_notebook(path)):
+        assert cell["outputs"] == [] and cell["execution_count"] is None, text(cell)[:60]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_each_source_is_self_contained_and_parametrised(path):
+    nb = read_notebook(path)
+    first = code_cells(nb)[0]
+    assert PARAMETERS_TAG in first["metadata"].get("tags", [])
+    assert 'os.environ.get("MLCOURSE_EVENTS"' in text(first)
+    assert 'os.environ.get("MLCOURSE_SOURCE"' in text(first)
+    assert "%load_ext mlcourse" in text(code_cells(nb)[1])
+    assert "What you will" in text(nb["cells"][0])
+    assert any(SOLUTION_TAG in c["metadata"].get("tags", []) for c in nb["cells"])
+    assert not any("import helper" in text(c) or "%run" in text(c) for c in code_cells(nb))
+
+
+TASK = "# Exercise: count the events.\n# Store it in n.\n"
+
+
+def test_student_version_keeps_the_task_and_drops_the_solution():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "# Exercise: count the events.\n# Store it in n.\nn = df.count()"
+        ),
+        nbformat.v4.new_markdown_cell("Why is Parquet faster?"),
+        nbformat.v4.new_markdown_cell("Because it is columnar."),
+        nbformat.v4.new_code_cell("x = 1"),
+    ]
+    nb.cells[0].metadata["tags"] = [SOLUTION_TAG, "keep-me"]
+    nb.cells[2].metadata["tags"] = [SOLUTION_TAG]
+    nb.cells[3].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nb.cells[3].execution_count = 4
+    out = student_version(nb)
+    exercise, question, answer, plain = out["cells"]
+    assert (
+        exercise["source"] == "# Exercise: count the events.\n# Store it in n.\n# Your code here.\n"
+    )
+    assert exercise["metadata"]["tags"] == ["keep-me", "exercise"]
+    assert question["source"] == "Why is Parquet faster?"
+    assert answer["source"] == "*Your answer here.*"
+    assert (
+        plain["source"] == "x = 1" and plain["outputs"] == [] and plain["execution_count"] is None
+    )
+    assert nb.cells[0].source.endswith("n = df.count()")  # the source is left alone
+
+
+def test_build_writes_checks_and_removes_orphans(tmp_path, capsys):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    shutil.copy(SOURCES[0], folder)
+    assert main(["notebooks", "build", str(folder), "--check"]) == 1
+    assert main(["notebooks", "build", str(folder)]) == 0
+    written = folder / "student" / SOURCES[0].name
+    assert f"wrote: {written}" in capsys.readouterr().out
+    assert main(["notebooks", "build", str(folder), "--check"]) == 0
+    solution = next(
+        text(c)
+        for c in read_notebook(SOURCES[0])["cells"]
+        if SOLUTION_TAG in c["metadata"].get("tags", [])
+    )
+    assert solution.splitlines()[-1] not in written.read_text()
+    (folder / "student" / "gone.ipynb").write_text("{}")
+    assert main(["notebooks", "build", str(folder), "--check"]) == 1
+    build_notebooks(folder)
+    assert not (folder / "student" / "gone.ipynb").exists()
+
+
+# What each notebook must have computed, checked after it ran on 20k synthetic events.
+RESULTS = {
+    "day1_input_data.ipynb": ["rows", "signal_fraction", "most_correlated"],
+    "day2_gbt.ipynb": ["auc", "auc_high", "cv_auc"],
+    "day2_mlp.ipynb": ["auc_mlp", "auc_gbt", "architectures"],
+    "final_handson.ipynb": [
+        "signal_fraction",
+        "part_sizes",
+        "my_auc",
+        "fit_table",
+        "tuned_auc",
+        "timings",
+    ],
+}
+
+
+def check(name: str, r: dict) -> None:
+    if name == "day1_input_data.ipynb":
+        assert r["rows"] == 20_000
+        assert 0.4 < r["signal_fraction"] < 0.6
+        a, b = r["most_correlated"]
+        assert a != b
+    elif name == "day2_gbt.ipynb":
+        assert min(r["auc"], r["auc_high"], r["cv_auc"]) > 0.6
+    elif name == "day2_mlp.ipynb":
+        assert r["auc_mlp"] > 0.6 and r["auc_gbt"] > 0.6
+        assert len(r["architectures"]) == 2 and min(r["architectures"].values()) > 0.6
+    else:
+        assert 0.4 < r["signal_fraction"] < 0.6
+        assert sum(r["part_sizes"]) == 20_000 and len(r["part_sizes"]) == 5
+        assert r["my_auc"] > 0.6 and r["tuned_auc"] > 0.6
+        depth, train_auc, test_auc = r["fit_table"][-1]
+        assert depth == 9 and train_auc > test_auc  # the deepest trees over-fit
+        assert len(r["timings"]) == 4
+
+
+# Appended to each notebook: print the results as JSON (tuple keys and numpy numbers made plain).
+REPORT = """
+import json
+
+def _plain(v):
+    if isinstance(v, dict):
+        return {{str(k): _plain(x) for k, x in v.items()}}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v.item() if hasattr(v, "item") else v
+
+print("MLCOURSE-RESULT" + json.dumps({{n: _plain(globals()[n]) for n in {names!r}}}))
+"""
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("notebook-data")
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_notebook_runs_end_to_end(path, data_dir, monkeypatch):
+    monkeypatch.setenv("MLCOURSE_EVENTS", "20k")
+    monkeypatch.setenv("MLCOURSE_SOURCE", "synthetic")
+    monkeypatch.setenv("MLCOURSE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(path, as_version=4)
+    names = RESULTS[path.name]
+    nb.cells.append(nbformat.v4.new_code_cell(REPORT.format(names=names)))
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
+    client.execute()  # raises CellExecutionError, with the cell and its traceback, on any error
+    printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    result = json.loads(printed.split("MLCOURSE-RESULT", 1)[1])
+    check(path.name, result)
+    # the kernel ran on the small synthetic data asked for, not the 100k default
+    assert "synthetic" in json.dumps([o for c in nb.cells for o in c.get("outputs", [])])
