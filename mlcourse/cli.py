@@ -85,6 +85,15 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_prepare(args: argparse.Namespace) -> int:
+    from .data import load_higgs, source_of
+
+    df = load_higgs(_spark(), args.events, source=args.source, seed=args.seed)
+    where = df.inputFiles()[0].rsplit("/", 1)[0]
+    print(f"{df.count():,} {source_of(df)} HIGGS events ready as Parquet in {where}")
+    return 0
+
+
 def _cmd_data_convert(args: argparse.Namespace) -> int:
     from .convert import csv_to_parquet
 
@@ -171,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", help="output Parquet dataset (default: the data directory)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_cmd_data_synth)
+    p = dsub.add_parser(
+        "prepare", help="have a named size ready as Parquet: real if reachable, else synthetic"
+    )
+    p.add_argument("--events", type=_events, default="100k", help="100k, 1M, 10M or a number")
+    p.add_argument("--source", choices=["auto", "uci", "synthetic"], default="auto")
+    p.add_argument("--seed", type=int, default=0, help="seed of synthetic events")
+    p.set_defaults(func=_cmd_data_prepare)
     p = dsub.add_parser("convert", help="convert a HIGGS CSV (UCI or course form) to Parquet")
     p.add_argument("src")
     p.add_argument("dest")
