@@ -1,0 +1,67 @@
+"""A driver program for the cluster tests: ``python -m tests.cluster_job JOB [ARGS]``.
+
+It connects to the cluster that ``MLCOURSE_PROFILE=standalone`` and ``MLCOURSE_MASTER`` name,
+runs one job of mlcourse, and prints ``RESULT <json>`` for the test to compare with the
+same job in local mode. A separate process, as a student's notebook kernel would be: one
+Python process holds one SparkContext.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import mlcourse
+from mlcourse.higgs import FEATURES
+
+#: Fixed ranges, so that local and cluster histograms share their bins exactly.
+RANGES = {name: (-3.0, 5.0) for name in FEATURES}
+
+
+def analysis(spark, parquet: str, csv: str, out: str, data_dir: str) -> dict[str, Any]:
+    """Every result the "same answers" tests compare, from one driver."""
+    from pyspark.ml.classification import GBTClassifier
+
+    converted = mlcourse.csv_to_parquet(spark, csv, out)
+    loaded = mlcourse.load_higgs(spark, "5k", source="synthetic", seed=4, data_dir=data_dir)
+    synth = mlcourse.synthesize_higgs(30_000, seed=9, spark=spark)
+    df = spark.read.parquet(parquet)
+    hist = mlcourse.signal_background_hist(df, "m_bb", bins=40, range=(0.0, 3.0))
+    grid = mlcourse.feature_histograms(df, "all", bins=20, ranges=RANGES)
+    train, test = mlcourse.train_test_split(df, 0.25, seed=1)
+    model = GBTClassifier(maxIter=10, maxDepth=3, seed=1).fit(mlcourse.assemble_features(train))
+    report = mlcourse.classification_report(model.transform(mlcourse.assemble_features(test)))
+    return {
+        "executors": spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1,
+        "convert_rows": converted.rows,
+        "converted_sum": spark.read.parquet(out).groupBy().sum().first().asDict(),
+        "load_rows": loaded.count(),
+        "load_source": mlcourse.source_of(loaded),
+        "synth": synth.groupBy().sum().first().asDict(),
+        "hist": [hist.signal.tolist(), hist.background.tolist()],
+        "grid": {k: [h.signal.tolist(), h.background.tolist()] for k, h in grid.items()},
+        "report": report.to_dict(),
+    }
+
+
+def main(argv: list[str]) -> int:
+    job, *args = argv
+    spark = mlcourse.get_spark(
+        **{"spark.ui.enabled": "false", "spark.executor.memory": "768m", "spark.cores.max": "2"}
+    )
+    if job == "analysis":
+        result = analysis(spark, *args)
+    elif job == "convert":  # for the fault tests: says when it starts, then converts
+        src, dest = args
+        print("STARTED", flush=True)
+        result = {"rows": mlcourse.csv_to_parquet(spark, src, dest, partitions=8).rows}
+    else:
+        raise SystemExit(f"unknown job {job!r}")
+    print("RESULT " + json.dumps(result), flush=True)
+    mlcourse.stop_spark()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
