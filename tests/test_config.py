@@ -213,3 +213,67 @@ def test_profile_prints_sources(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     text = str(resolve_profile("binder"))
     assert "profile 'binder'" in text and "spark.driver.memory = 768m  [built-in]" in text
+
+
+def readme_example() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("<!-- mlcourse.toml example: tested by tests/test_config.py -->", 1)[1]
+    return block.split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_cluster_example_gives_exactly_these_settings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JUPYTERHUB_USER", "Ada_L")
+    monkeypatch.setenv("POD_NAMESPACE", "jhub")
+    write(tmp_path / "mlcourse.toml", readme_example())
+    k8s = resolve_profile()  # default = "k8s"
+    assert k8s.name == "k8s"
+    assert k8s.master == "k8s://https://kubernetes.default.svc:443"
+    assert k8s.data_dir == "hdfs://hdfs-namenode.hdfs.svc:8020/user/Ada_L/higgs"
+    assert k8s.conf == {
+        "spark.app.name": "mlcourse-Ada_L",
+        "spark.submit.deployMode": "client",
+        "spark.driver.bindAddress": "0.0.0.0",
+        "spark.driver.host": "jupyter-ada-l.jhub.svc.cluster.local",
+        "spark.driver.port": "2222",
+        "spark.blockManager.port": "7777",
+        "spark.kubernetes.container.image": "registry.example.org/course/spark-py:4.0.1",
+        "spark.kubernetes.namespace": "spark-ada-l",
+        "spark.kubernetes.authenticate.driver.serviceAccountName": "spark",
+        "spark.kubernetes.executor.podNamePrefix": "spark-ada-l",
+        "spark.kubernetes.executor.label.mlcourse-user": "ada-l",
+        "spark.executor.instances": "4",
+        "spark.executor.memory": "4g",
+        "spark.executor.cores": "2",
+        "spark.sql.debug.maxToStringFields": "100",
+    }
+    assert resolve_profile("k8s", workers=8).conf["spark.executor.instances"] == "8"
+    # another student, same file: only the per-user values change
+    monkeypatch.setenv("JUPYTERHUB_USER", "bob")
+    other = resolve_profile("k8s")
+    changed = {k for k in k8s.conf if k8s.conf[k] != other.conf[k]}
+    assert changed == {
+        "spark.app.name",
+        "spark.driver.host",
+        "spark.kubernetes.namespace",
+        "spark.kubernetes.executor.podNamePrefix",
+        "spark.kubernetes.executor.label.mlcourse-user",
+    }
+    assert other.data_dir.endswith("/user/bob/higgs")
+
+
+def test_readme_yarn_example(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JUPYTERHUB_USER", "Ada_L")
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(tmp_path))
+    write(tmp_path / "mlcourse.toml", readme_example())
+    yarn = resolve_profile("yarn", workers=6)
+    assert yarn.master == "yarn" and yarn.data_dir == "hdfs:///user/Ada_L/higgs"
+    assert yarn.conf == {
+        "spark.app.name": "mlcourse-Ada_L",
+        "spark.submit.deployMode": "client",
+        "spark.yarn.queue": "course",
+        "spark.executor.instances": "6",
+        "spark.executor.memory": "4g",
+        "spark.sql.debug.maxToStringFields": "100",
+    }
