@@ -134,7 +134,7 @@ def test_classifier_metrics_match_local(both):
 def big_csv(tmp_path_factory):
     """Enough events for a conversion that lasts several seconds on two one-core workers."""
     root = tmp_path_factory.mktemp("fault")
-    csv, _ = mlcourse.higgs_csv("400k", source="synthetic", seed=0, data_dir=str(root))
+    csv, _ = mlcourse.higgs_csv("250k", source="synthetic", seed=0, data_dir=str(root))
     return root, str(csv)
 
 
@@ -177,11 +177,11 @@ def test_worker_killed_mid_job_exact_rows(cluster, big_csv, spark):
         if proc.poll() is None:
             proc.kill()
         cluster.start_worker(1, wait=True)
-    assert result_of(out)["rows"] == 400_000
+    assert result_of(out)["rows"] == 250_000
     df = spark.read.parquet(str(dest))
-    assert df.count() == 400_000
-    assert df.distinct().count() == 400_000  # no task's rows written twice
-    expected = synthesize_higgs(400_000, seed=0)
+    assert df.count() == 250_000
+    assert df.distinct().count() == 250_000  # no task's rows written twice
+    expected = synthesize_higgs(250_000, seed=0)
     got = df.groupBy().sum("m_bb", "label").first()
     assert math.isclose(got[0], expected["m_bb"].sum(), rel_tol=1e-9)  # none missing
     assert got[1] == expected["label"].sum()

@@ -65,16 +65,6 @@ def test_demo_on_real_events_from_a_mirror(spark, shared_data, tmp_path, capsys,
     check_output(tmp_path / "o", events=4_000, source="real")
 
 
-def test_demo_auto_falls_back_to_synthetic(spark, tmp_path, capsys, monkeypatch, caplog):
-    monkeypatch.chdir(tmp_path)
-    with FaultServer({}) as server:
-        url = server.url("ok", "HIGGS.csv.gz")  # answers 404
-        code, _ = run(capsys, "--events", "3k", "--source", "auto", "--url", url, "--out", "o")
-    assert code == 0
-    check_output(tmp_path / "o", events=3_000, source="synthetic")
-    assert "SYNTHETIC" in caplog.text
-
-
 def test_demo_uci_without_data_is_an_error(spark, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with FaultServer({}) as server:
