@@ -200,9 +200,13 @@ class _Gunzip:
 
 
 def _progress(total: int | None, unit: str, quiet: bool | None, desc: str) -> Any:
-    from tqdm.auto import tqdm
-
     disable = (not sys.stderr.isatty()) if quiet is None else quiet
+    # tqdm.auto picks the notebook widget, and warns in a kernel without ipywidgets even
+    # when the bar is hidden: only take it for a bar that is shown.
+    if disable:
+        from tqdm import tqdm
+    else:
+        from tqdm.auto import tqdm
     return tqdm(total=total, unit=unit, unit_scale=True, disable=disable, desc=desc)
 
 
