@@ -66,7 +66,6 @@ def main() -> None:
     results = {}
     for n in args.workers:
         with StandaloneCluster(work / f"cluster-{n}", workers=n, cores=1, memory="3g") as cluster:
-            env = {**os.environ, "MLCOURSE_MASTER": cluster.url, "PYSPARK_PYTHON": sys.executable}
             run = subprocess.run(
                 [
                     sys.executable,
@@ -75,7 +74,7 @@ def main() -> None:
                     str(csv),
                     str(work / f"scaling-{n}.parquet"),
                 ],
-                env=env,
+                env=cluster.driver_env(),
                 capture_output=True,
                 text=True,
             )

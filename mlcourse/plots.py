@@ -582,8 +582,7 @@ def plot_features(
         draw_histogram(hists[name], ax=ax, density=density, xlabel=name, legend=i == 0, **kwargs)
         ax.set_ylabel("")
     used = flat[: len(names)]
-    if save is not None:
-        used[0].figure.savefig(save, bbox_inches="tight")
+    _finish(used[0], save)
     return used
 
 

@@ -7,8 +7,7 @@ bound to 127.0.0.1 on free ports, each with its work and log files in ``root``; 
 stopped by their own pids::
 
     with StandaloneCluster(tmp, workers=2) as cluster:
-        os.environ["MLCOURSE_MASTER"] = cluster.url
-        spark = mlcourse.get_spark("standalone")
+        subprocess.run([sys.executable, "job.py"], env=cluster.driver_env())
 """
 
 from __future__ import annotations
@@ -63,6 +62,20 @@ class StandaloneCluster:
             "SPARK_LOCAL_HOSTNAME": "127.0.0.1",
             "PYSPARK_PYTHON": sys.executable,
             "SPARK_NO_DAEMONIZE": "1",
+        }
+
+    def driver_env(self) -> dict[str, str]:
+        """The environment of a driver process on this machine that should use this cluster.
+
+        The ``standalone`` profile with this master, this Python for the executors' Python
+        workers, and loopback addresses.
+        """
+        return {
+            **os.environ,
+            "MLCOURSE_PROFILE": "standalone",
+            "MLCOURSE_MASTER": self.url,
+            "PYSPARK_PYTHON": sys.executable,
+            "SPARK_LOCAL_IP": "127.0.0.1",
         }
 
     def _launch(self, name: str, *args: str) -> subprocess.Popen:

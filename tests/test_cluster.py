@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 import time
@@ -38,16 +37,6 @@ def cluster(tmp_path_factory):
         cluster.stop()
 
 
-def driver_env(cluster: StandaloneCluster) -> dict[str, str]:
-    return {
-        **os.environ,
-        "MLCOURSE_PROFILE": "standalone",
-        "MLCOURSE_MASTER": cluster.url,
-        "PYSPARK_PYTHON": sys.executable,
-        "SPARK_LOCAL_IP": "127.0.0.1",
-    }
-
-
 def result_of(stdout: str) -> dict:
     line = next(ln for ln in stdout.splitlines() if ln.startswith("RESULT "))
     return json.loads(line.removeprefix("RESULT "))
@@ -57,7 +46,7 @@ def run_driver(cluster: StandaloneCluster, *args: str) -> dict:
     run = subprocess.run(
         [sys.executable, "-m", "tests.cluster_job", *args],
         cwd=ROOT,
-        env=driver_env(cluster),
+        env=cluster.driver_env(),
         capture_output=True,
         text=True,
         timeout=600,
@@ -142,7 +131,7 @@ def start_conversion(cluster, src: str, dest: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.cluster_job", "convert", src, dest],
         cwd=ROOT,
-        env=driver_env(cluster),
+        env=cluster.driver_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
