@@ -36,13 +36,23 @@ def absolute(path: str) -> str:
     return path
 
 
+def jvm(spark: SparkSession) -> Any:
+    """The driver's Py4J view of the JVM (absent under Spark Connect, which this needs not)."""
+    view = spark.sparkContext._jvm
+    if view is None:
+        raise RuntimeError(
+            "this step needs the classic Spark driver (a JVM in this process); "
+            "it does not work over Spark Connect"
+        )
+    return view
+
+
 class HadoopFS:
     """A path on whatever file system Spark's Hadoop configuration resolves it to."""
 
     def __init__(self, spark: SparkSession, path: str) -> None:
-        jvm = spark.sparkContext._jvm
-        self._jvm = jvm
-        self.jpath = jvm.org.apache.hadoop.fs.Path(absolute(path))
+        self._jvm = jvm(spark)
+        self.jpath = self._jvm.org.apache.hadoop.fs.Path(absolute(path))
         self.fs = self.jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
         self.jpath = self.fs.makeQualified(self.jpath)
 

@@ -6,9 +6,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import MlcourseError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 __all__ = ["main"]
 
@@ -32,7 +36,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _spark(profile: str | None = None, **conf: str):
+def _spark(profile: str | None = None, **conf: Any) -> SparkSession:
     from .session import get_spark
 
     return get_spark(profile, **conf)

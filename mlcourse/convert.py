@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from ._hadoop import HadoopFS, absolute, is_local, local_path
+from ._hadoop import HadoopFS, absolute, is_local, jvm, local_path
 from .errors import DataError
 from .higgs import COLUMNS, LABEL, canonical_name
 
@@ -106,8 +106,9 @@ def _header_columns(src: str, line: str) -> list[str] | None:
         return None  # UCI form: the first line is already an event
     except ValueError:
         pass
-    mapped = [canonical_name(f) for f in fields]
-    unknown = [f for f, m in zip(fields, mapped, strict=True) if m is None]
+    names = [canonical_name(f) for f in fields]
+    unknown = [f for f, m in zip(fields, names, strict=True) if m is None]
+    mapped = [m for m in names if m is not None]
     if unknown:
         raise DataError(
             f"{src}, line 1: unknown column name(s) {', '.join(map(repr, unknown))}. A HIGGS "
@@ -459,7 +460,7 @@ def _quiet_task_errors(spark: SparkSession) -> Iterator[None]:
     task stack traces.
     """
     sc = spark.sparkContext
-    root = sc._jvm.org.apache.logging.log4j.LogManager.getRootLogger()
+    root = jvm(spark).org.apache.logging.log4j.LogManager.getRootLogger()
     before = str(root.getLevel().toString())
     sc.setLogLevel("FATAL")
     try:
@@ -584,8 +585,9 @@ def _find_bad_line(spark: SparkSession, src: str, header: list[str] | None) -> D
     if not found:
         return None
     text, index = found[0]
-    column, problem = check_line(text.split(","), columns)
-    return _bad_row(src, index + 1, column, problem)
+    problem = check_line(text.split(","), columns)
+    assert problem is not None  # the filter kept only lines that fail the check
+    return _bad_row(src, index + 1, *problem)
 
 
 def _bad_row(src: str, line: int, column: str, problem: str) -> DataError:

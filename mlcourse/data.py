@@ -302,7 +302,7 @@ def data_info(spark: SparkSession, path: str) -> DataInfo:
     missing = tuple(c for c in COLUMNS if c not in df.columns)
     extra = tuple(c for c in df.columns if c not in COLUMNS)
     if LABEL in df.columns:
-        row = df.agg(F.count(F.lit(1)).alias("n"), F.avg(LABEL).alias("f")).first()
+        row = df.agg(F.count(F.lit(1)).alias("n"), F.avg(LABEL).alias("f")).collect()[0]
         rows, fraction = int(row["n"]), float(row["f"] or 0.0)
     else:
         rows, fraction = df.count(), float("nan")

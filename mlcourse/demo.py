@@ -187,7 +187,7 @@ def run_demo(
     out = Path(out).resolve()  # Spark resolves relative paths from its own directory
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
-    step, figures = _Steps(), {}
+    step, figures = _Steps(), dict[str, Path]()
 
     with step("data"):
         csv, kind = higgs_csv(n, source=source, seed=seed, url=url)
@@ -249,7 +249,7 @@ def _environment(spark: SparkSession) -> dict[str, str]:
     return {
         "mlcourse": __version__,
         "spark": spark.version,
-        "master": spark.sparkContext.master,
+        "master": str(spark.sparkContext.master),
         "python": platform.python_version(),
     }
 

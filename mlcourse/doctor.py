@@ -174,7 +174,7 @@ def doctor(profile: str | None = None, *, run_job: bool = True) -> DoctorReport:
         try:
             start = time.perf_counter()
             spark = get_spark(profile)
-            total = spark.range(1_000_000).selectExpr("sum(id) AS s").first()["s"]
+            total = spark.range(1_000_000).selectExpr("sum(id) AS s").collect()[0]["s"]
             seconds = time.perf_counter() - start
             expected = 1_000_000 * 999_999 // 2
             if total != expected:

@@ -19,6 +19,7 @@ from .higgs import FEATURE_GROUPS, LABEL, canonical_name, closest_names
 if TYPE_CHECKING:
     from typing import Literal
 
+    import pandas as pd
     from pyspark.ml import PipelineModel
     from pyspark.sql import DataFrame
 
@@ -233,13 +234,15 @@ def to_numpy(
     from pyspark.ml.linalg import VectorUDT
     from pyspark.sql import functions as F
 
-    vector = (
-        isinstance(features, str)
+    vector_col = (
+        features
+        if isinstance(features, str)
         and features in df.columns
         and isinstance(df.schema[features].dataType, VectorUDT)
+        else None
     )
-    if vector:
-        selected = [vector_to_array(F.col(features)).alias("_x")]
+    if vector_col is not None:
+        selected = [vector_to_array(F.col(vector_col)).alias("_x")]
     else:
         selected = [F.col(c).cast("double") for c in feature_columns(df, features)]
     if label is not None:
@@ -248,14 +251,14 @@ def to_numpy(
         selected.append(F.col(label).cast("double").alias("_y"))
     spark = df.sparkSession
     key = "spark.sql.execution.arrow.pyspark.enabled"
-    before = spark.conf.get(key, "false")
+    before = spark.conf.get(key, "false") or "false"
     spark.conf.set(key, "true")
     try:
-        frame = df.select(*selected).toPandas()
+        frame: pd.DataFrame = df.select(*selected).toPandas()
     finally:
         spark.conf.set(key, before)
     y = frame.pop("_y").to_numpy() if label is not None else None
-    if vector:
+    if vector_col is not None:
         column = frame["_x"].to_numpy()
         x = np.stack(column) if len(column) else np.empty((0, 0))
     else:

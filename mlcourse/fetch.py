@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import io
 import logging
 import os
 import sys
@@ -79,7 +80,7 @@ class _Source:
         except urllib.error.HTTPError as exc:
             if exc.code == 416 and offset:  # nothing left after offset: the file ended there
                 self.total = offset
-                return _Empty(), offset
+                return io.BytesIO(), offset
             if exc.code >= 500 or exc.code in (408, 429):
                 raise _Transient(f"HTTP {exc.code} {exc.reason}") from None
             hint = {
@@ -145,14 +146,6 @@ class _Source:
             finally:
                 if stream is not None:
                     stream.close()
-
-
-class _Empty:
-    def read(self, n: int = -1) -> bytes:
-        return b""
-
-    def close(self) -> None:
-        pass
 
 
 def _check_gzip_start(url: str, first: bytes) -> None:

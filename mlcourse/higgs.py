@@ -128,8 +128,9 @@ def rename_columns(df: DataFrame) -> DataFrame:
 
     Columns that are not HIGGS columns are kept as they are.
     """
-    renames = {c: canonical_name(c) for c in df.columns}
-    renames = {old: new for old, new in renames.items() if new is not None and new != old}
+    renames = {
+        old: new for old in df.columns if (new := canonical_name(old)) is not None and new != old
+    }
     return df.withColumnsRenamed(renames) if renames else df
 
 

@@ -51,6 +51,13 @@ def _plot_arguments(func: Any) -> Any:
 class CourseMagics(Magics):
     """The course's line magics; see the module docstring for the list."""
 
+    @property
+    def _user_ns(self) -> dict[str, Any]:
+        """The notebook's variables."""
+        if self.shell is None:
+            raise UsageError("the mlcourse magics need an IPython shell (%load_ext mlcourse)")
+        return self.shell.user_ns
+
     @magic_arguments()
     @argument("workers", nargs="?", type=int, help="number of local cores or cluster executors")
     @argument("-p", "--profile", help="profile name (local, binder, standalone, k8s, yarn, ...)")
@@ -69,7 +76,7 @@ class CourseMagics(Magics):
             session = get_spark(args.profile, workers=args.workers)
         except MlcourseError as exc:
             raise UsageError(f"%spark: {exc}") from None
-        self.shell.user_ns["spark"] = session
+        self._user_ns["spark"] = session
         return session
 
     @line_magic
@@ -78,8 +85,8 @@ class CourseMagics(Magics):
         if line.strip():
             raise UsageError("%spark_stop takes no arguments")
         stop_spark()
-        if self.shell.user_ns.get("spark") is not None:
-            self.shell.user_ns.pop("spark", None)
+        if self._user_ns.get("spark") is not None:
+            self._user_ns.pop("spark", None)
 
     @magic_arguments()
     @argument("-p", "--profile", help="profile name; default the active one")
@@ -106,7 +113,7 @@ class CourseMagics(Magics):
         """The user's variable ``name``, which must hold a Spark DataFrame."""
         from pyspark.sql import DataFrame
 
-        ns = self.shell.user_ns
+        ns = self._user_ns
         if name not in ns:
             frames = [
                 k for k, v in ns.items() if isinstance(v, DataFrame) and not k.startswith("_")

@@ -173,7 +173,7 @@ def _score_range(predictions: DataFrame, score_col: str, score: Column) -> tuple
 
     if "probability" in score_col.lower():
         return 0.0, 1.0
-    lo, hi = predictions.select(F.min(score), F.max(score)).first()
+    lo, hi = predictions.select(F.min(score), F.max(score)).collect()[0]
     if lo is None:
         return 0.0, 1.0
     return float(lo), float(hi) if hi > lo else float(lo) + 1.0
@@ -272,7 +272,7 @@ def roc_curve(
     return _roc_from_bins(counts.sum(axis=1), lo, hi)
 
 
-def _ratio(num: int, den: int) -> float:
+def _ratio(num: float, den: float) -> float:
     return num / den if den else 0.0
 
 

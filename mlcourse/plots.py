@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 Range = tuple[float, float]
+#: A number of equal bins, or the bin edges (as ``numpy.histogram`` takes them).
+Bins = int | Sequence[float] | np.ndarray
 
 #: Quantiles that bound a plot's range when none is given (0.1 % cut on each side).
 ROBUST_QUANTILES = (0.001, 0.999)
@@ -89,7 +91,7 @@ def robust_ranges(
             F.percentile_approx(F.col(c), probabilities, 10_000).alias(f"_q{i}")
             for i, c in enumerate(columns)
         ]
-    ).first()
+    ).collect()[0]
     ranges = {}
     for i, column in enumerate(columns):
         lo, hi = row[f"_q{i}"] or (0.0, 1.0)
@@ -105,7 +107,7 @@ def _valid_range(lo: float, hi: float) -> Range:
     return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
 
 
-def _edges(bins: int | Sequence[float], rng: Range | None) -> np.ndarray:
+def _edges(bins: Bins, rng: Range | None) -> np.ndarray:
     if isinstance(bins, int | np.integer):
         if bins < 1:
             raise ValueError(f"bins must be a positive number, got {bins}")
@@ -148,7 +150,7 @@ def _bin_index(x: Column, edges: np.ndarray, uniform: bool) -> Column:
     return F.when(inside, index)
 
 
-def _is_uniform(bins: int | Sequence[float]) -> bool:
+def _is_uniform(bins: Bins) -> bool:
     return isinstance(bins, int | np.integer)
 
 
@@ -160,7 +162,7 @@ def feature_histograms(
     df: DataFrame,
     columns: str | Sequence[str] | None = None,
     *,
-    bins: int | Sequence[float] = 50,
+    bins: Bins = 50,
     ranges: Mapping[str, Range] | Range | None = None,
     label_col: str = LABEL,
     engine: str = "auto",
@@ -204,7 +206,8 @@ def feature_histograms(
         if ranges is None:
             ranges = {}
         elif not isinstance(ranges, Mapping):
-            ranges = dict.fromkeys(names, tuple(ranges))
+            lo, hi = ranges
+            ranges = dict.fromkeys(names, (float(lo), float(hi)))
         given = {c: _valid_range(*map(float, ranges[c])) for c in names if c in ranges}
         todo = [c for c in names if c not in given]
         given.update(robust_ranges(df, todo))
@@ -316,7 +319,7 @@ def signal_background_hist(
     df: DataFrame,
     column: str,
     *,
-    bins: int | Sequence[float] = 50,
+    bins: Bins = 50,
     range: Range | None = None,
     label_col: str = LABEL,
 ) -> Histogram:
@@ -382,7 +385,7 @@ def correlation_matrix(
     else:
         names = list(FEATURES) if features == "all" else list(features)
         data = df
-    matrix = Correlation.corr(data.select(vector_col), vector_col, method).first()[0]
+    matrix = Correlation.corr(data.select(vector_col), vector_col, method).collect()[0][0]
     values = matrix.toArray()
     if values.shape[0] != len(names):
         raise ValueError(
@@ -404,7 +407,12 @@ def _axes(ax: Axes | None) -> Axes:
 
 def _finish(ax: Axes, save: str | None) -> Axes:
     if save is not None:
-        ax.figure.savefig(save, bbox_inches="tight")
+        from matplotlib.figure import SubFigure
+
+        figure = ax.figure
+        (figure.figure if isinstance(figure, SubFigure) else figure).savefig(
+            save, bbox_inches="tight"
+        )
     return ax
 
 
@@ -428,7 +436,7 @@ def draw_histogram(
     """Draw a computed :class:`Histogram` (filled signal and background, optional outlines
     of the predicted classes) and return the Axes."""
     ax = _axes(ax)
-    style = {"alpha": 0.5, **kwargs}
+    style: dict[str, Any] = {"alpha": 0.5, **kwargs}
     edges = hist.edges
     ax.stairs(
         _normalise(hist.signal, edges, density),
@@ -447,7 +455,7 @@ def draw_histogram(
         **style,
     )
     if predicted is not None:
-        line = {"linestyle": "--", "linewidth": 2}
+        line: dict[str, Any] = {"linestyle": "--", "linewidth": 2}
         ax.stairs(
             _normalise(predicted.signal, edges, density),
             edges,
@@ -475,7 +483,7 @@ def plot_signal_vs_background(
     column: str,
     *,
     ax: Axes | None = None,
-    bins: int | Sequence[float] = 50,
+    bins: Bins = 50,
     range: Range | None = None,
     density: bool = False,
     predictions: DataFrame | None = None,

@@ -281,7 +281,7 @@ def _live_session() -> SparkSession | None:
 
 def _workers_of(spark: SparkSession) -> int | None:
     sc = spark.sparkContext
-    master = sc.master
+    master = str(sc.master)
     if master.startswith("local"):
         match = re.fullmatch(r"local\[(\d+|\*)(?:,\s*\d+)?\]", master)
         if match is None:
@@ -290,9 +290,9 @@ def _workers_of(spark: SparkSession) -> int | None:
     conf = sc.getConf()
     if master.startswith("spark://") and conf.contains("spark.cores.max"):
         cores = int(conf.get("spark.executor.cores", "1"))
-        return int(conf.get("spark.cores.max")) // max(cores, 1)
+        return int(conf.get("spark.cores.max", "0")) // max(cores, 1)
     if conf.contains("spark.executor.instances"):
-        return int(conf.get("spark.executor.instances"))
+        return int(conf.get("spark.executor.instances", "0"))
     return None
 
 
