@@ -4,7 +4,7 @@ Prints, per class, the mean two-sample KS statistic between synthetic events and
 the generator was NOT fitted on, the signal fractions, and the AUC of
 GBTClassifier(maxIter=20, maxDepth=5) trained and tested on real events and on synthetic ones.
 
-    python benchmarks/synthetic_fidelity.py [../shared/data/higgs_real_5k_a.csv.gz]
+    python benchmarks/synthetic_fidelity.py [data/higgs_real_5k.csv.gz]
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import pandas as pd
 from mlcourse.higgs import FEATURES, LABEL, canonical_name
 from mlcourse.synthetic import fit_synthetic, ks_statistic, synthesize_higgs
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "higgs_real_5k_a.csv.gz"
+#: The real sample committed with the repository (see data/README.md).
+DEFAULT = Path(__file__).resolve().parents[1] / "data" / "higgs_real_5k.csv.gz"
 
 
 def gbt_auc(spark, train: pd.DataFrame, test: pd.DataFrame, seed: int = 1) -> float:

@@ -1,18 +1,35 @@
-"""Shared fixtures: one real local[2] Spark session for the whole test run."""
+"""Shared fixtures: one real local[2] Spark session, and HIGGS files, for the whole run.
+
+Every input a test reads is in the repository or generated here: synthetic events from the
+package's own generator, and the 5,000 real events committed in ``data/``.
+"""
 
 from __future__ import annotations
 
+import gzip
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
 import pytest
 
 import mlcourse
+from mlcourse.higgs import COLUMNS, canonical_name
 
 matplotlib.use("Agg")  # tests draw into figures, never onto a screen
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The first 5,000 real UCI events, course form, committed with their attribution.
+REAL_SAMPLE = ROOT / "data" / "higgs_real_5k.csv.gz"
+
+#: SHA-256 of the first 5,000 lines of UCI's HIGGS.csv (decompressed), as UCI writes them.
+REAL_UCI_SHA256 = "e996a57d1dec14eba41872d97a677aba667f82367f8557746d831b4eedf2a6d5"
+
+#: The header of the course's CSV files, with its historical ``je4_eta``.
+COURSE_HEADER = ",".join("je4_eta" if c == "jet4_eta" else c for c in COLUMNS)
 
 _ISOLATED_ENV = (
     "MLCOURSE_PROFILE",
@@ -54,12 +71,57 @@ def spark():
     mlcourse.stop_spark()
 
 
+@dataclass(frozen=True)
+class HiggsFiles:
+    """The same events as two gzipped CSV files and as a pandas frame (canonical names)."""
+
+    course: Path  # header row (je4_eta), shortest round-trip decimals
+    uci: Path  # no header, every value as %.18e, as UCI's HIGGS.csv.gz writes them
+    frame: pd.DataFrame
+
+    @property
+    def course_lines(self) -> list[str]:
+        return gzip.open(self.course, "rt").read().splitlines()
+
+    @property
+    def uci_gz(self) -> bytes:
+        return self.uci.read_bytes()
+
+
+def uci_text(frame: pd.DataFrame) -> str:
+    """Rows in the UCI file's own form: no header, ``%.18e`` values."""
+    rows = frame[list(COLUMNS)].to_numpy()
+    return "".join(",".join(f"{v:.18e}" for v in row) + "\n" for row in rows)
+
+
+def _write_gz(path: Path, text: str) -> Path:
+    # mtime=0: the same events give the same bytes in every run
+    path.write_bytes(gzip.compress(text.encode(), mtime=0))
+    return path
+
+
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The real HIGGS sample beside the project (../shared/data); skipped when absent."""
-    if not (SHARED_DATA / "higgs_real_5k_a.csv.gz").is_file():
-        pytest.skip(f"real HIGGS sample not found in {SHARED_DATA}")
-    return SHARED_DATA
+def higgs_files(tmp_path_factory) -> HiggsFiles:
+    """5,000 synthetic events (seed 5) in both CSV forms, written once per run."""
+    folder = tmp_path_factory.mktemp("higgs-files")
+    frame = mlcourse.synthesize_higgs(5000, seed=5)
+    rows = frame[list(COLUMNS)].to_numpy()
+    body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows)
+    return HiggsFiles(
+        _write_gz(folder / "synthetic_course.csv.gz", COURSE_HEADER + "\n" + body),
+        _write_gz(folder / "synthetic_uci.csv.gz", uci_text(frame)),
+        frame,
+    )
+
+
+@pytest.fixture(scope="session")
+def real_files(tmp_path_factory) -> HiggsFiles:
+    """The committed real sample, and its UCI form derived byte for byte."""
+    assert REAL_SAMPLE.is_file(), f"{REAL_SAMPLE} is missing: it is part of the repository"
+    frame = pd.read_csv(REAL_SAMPLE, float_precision="round_trip")
+    frame.columns = [canonical_name(c) for c in frame.columns]
+    folder = tmp_path_factory.mktemp("real-files")
+    return HiggsFiles(REAL_SAMPLE, _write_gz(folder / "real_uci.csv.gz", uci_text(frame)), frame)
 
 
 @pytest.fixture(scope="session")

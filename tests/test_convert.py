@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -10,19 +11,19 @@ import pandas as pd
 import pytest
 
 from mlcourse import DataError, csv_to_parquet
-from mlcourse.higgs import COLUMNS, FEATURES, canonical_name
+from mlcourse.higgs import COLUMNS, FEATURES
+
+from .conftest import REAL_UCI_SHA256, HiggsFiles
 
 
 @pytest.fixture(scope="module")
-def course_lines(shared_data) -> list[str]:
-    return gzip.open(shared_data / "higgs_real_5k_a.csv.gz", "rt").read().splitlines()
+def course_lines(higgs_files) -> list[str]:
+    return higgs_files.course_lines
 
 
 @pytest.fixture(scope="module")
-def real_frame(shared_data) -> pd.DataFrame:
-    df = pd.read_csv(shared_data / "higgs_real_5k_a.csv.gz", float_precision="round_trip")
-    df.columns = [canonical_name(c) for c in df.columns]
-    return df
+def events(higgs_files) -> pd.DataFrame:
+    return higgs_files.frame
 
 
 def write_lines(path: Path, lines: list[str]) -> str:
@@ -38,28 +39,40 @@ def leftovers(folder: Path, name: str) -> list[str]:
 ENGINES = pytest.mark.parametrize("engine", ["arrow", "spark"])
 
 
-@ENGINES
-@pytest.mark.parametrize("name", ["higgs_real_5k_a.csv.gz", "higgs_real_5k_a_uci.csv.gz"])
-def test_both_forms_convert_exactly(spark, shared_data, real_frame, tmp_path, name, engine):
-    src = shared_data / name
-    result = csv_to_parquet(spark, str(src), str(tmp_path / "out.parquet"), engine=engine)
+def assert_converts_exactly(spark, files: HiggsFiles, form: str, folder: Path, engine: str):
+    src = files.course if form == "course" else files.uci
+    result = csv_to_parquet(spark, str(src), str(folder / "out.parquet"), engine=engine)
     assert result.rows == 5000
-    assert result.form == ("course" if name == "higgs_real_5k_a.csv.gz" else "uci")
+    assert result.form == form
     assert result.bytes_in == src.stat().st_size
     assert 0 < result.bytes_out < result.bytes_in
-    df = spark.read.parquet(str(tmp_path / "out.parquet"))
+    df = spark.read.parquet(str(folder / "out.parquet"))
     assert tuple(df.columns) == COLUMNS  # je4_eta became jet4_eta
-    got = df.toPandas()
+    got, want = df.toPandas(), files.frame
     order = np.lexsort([got[c] for c in FEATURES[:3]])
-    want = np.lexsort([real_frame[c] for c in FEATURES[:3]])
+    expected = np.lexsort([want[c] for c in FEATURES[:3]])
     np.testing.assert_array_equal(
-        got[list(COLUMNS)].to_numpy()[order], real_frame[list(COLUMNS)].to_numpy()[want]
+        got[list(COLUMNS)].to_numpy()[order], want[list(COLUMNS)].to_numpy()[expected]
     )
-    assert leftovers(tmp_path, "") == []
+    assert leftovers(folder, "") == []
 
 
-def test_hadoop_file_uris(spark, shared_data, tmp_path):
-    src = (shared_data / "higgs_real_5k_a_uci.csv.gz").as_uri()
+@ENGINES
+@pytest.mark.parametrize("form", ["course", "uci"])
+def test_both_forms_convert_exactly(spark, higgs_files, tmp_path, form, engine):
+    assert_converts_exactly(spark, higgs_files, form, tmp_path, engine)
+
+
+@pytest.mark.parametrize("form", ["course", "uci"])
+def test_real_events_convert_exactly(spark, real_files, tmp_path, form):
+    """The committed real sample, and its UCI form byte for byte as UCI serves it."""
+    uci = gzip.decompress(real_files.uci_gz)
+    assert hashlib.sha256(uci).hexdigest() == REAL_UCI_SHA256
+    assert_converts_exactly(spark, real_files, form, tmp_path, "auto")
+
+
+def test_hadoop_file_uris(spark, higgs_files, tmp_path):
+    src = higgs_files.uci.as_uri()
     dest = (tmp_path / "out.parquet").as_uri()
     assert csv_to_parquet(spark, src, dest).rows == 5000
     assert spark.read.parquet(dest).count() == 5000
@@ -136,7 +149,7 @@ def small_splits(spark, monkeypatch):
 @ENGINES
 @pytest.mark.parametrize("uri", [False, True])
 def test_split_boundaries_lose_and_repeat_nothing(
-    spark, course_lines, real_frame, tmp_path, small_splits, uri, engine
+    spark, course_lines, events, tmp_path, small_splits, uri, engine
 ):
     src = Path(write_lines(tmp_path / "multi.csv", course_lines * 1))
     assert src.stat().st_size > 4 * (256 << 10)
@@ -146,7 +159,7 @@ def test_split_boundaries_lose_and_repeat_nothing(
     assert result.rows == 5000
     got = spark.read.parquet(str(tmp_path / "o")).toPandas()
     key = list(COLUMNS)
-    merged = got.merge(real_frame, on=key, how="outer", indicator=True)
+    merged = got.merge(events, on=key, how="outer", indicator=True)
     assert (merged["_merge"] == "both").all() and len(merged) == 5000
 
 
@@ -189,8 +202,8 @@ def test_missing_empty_and_header_only(spark, course_lines, tmp_path):
 
 
 @ENGINES
-def test_truncated_and_non_gzip(spark, shared_data, tmp_path, engine):
-    data = (shared_data / "higgs_real_5k_a_uci.csv.gz").read_bytes()
+def test_truncated_and_non_gzip(spark, higgs_files, tmp_path, engine):
+    data = higgs_files.uci_gz
     (tmp_path / "cut.csv.gz").write_bytes(data[: len(data) // 3])
     with pytest.raises(DataError, match="truncated gzip"):
         csv_to_parquet(spark, str(tmp_path / "cut.csv.gz"), str(tmp_path / "o"), engine=engine)
@@ -208,8 +221,8 @@ def test_unknown_column_names(spark, course_lines, tmp_path):
     assert err.value.line == 1
 
 
-def test_destination_rules(spark, shared_data, tmp_path):
-    src = str(shared_data / "higgs_real_5k_a_uci.csv.gz")
+def test_destination_rules(spark, higgs_files, tmp_path):
+    src = str(higgs_files.uci)
     dest = tmp_path / "out.parquet"
     csv_to_parquet(spark, src, str(dest))
     before = sorted(p.name for p in dest.iterdir())
@@ -221,7 +234,7 @@ def test_destination_rules(spark, shared_data, tmp_path):
     assert not (tmp_path / "no").exists()
 
 
-def test_overwrite_replaces_only_when_complete(spark, shared_data, course_lines, tmp_path):
+def test_overwrite_replaces_only_when_complete(spark, higgs_files, course_lines, tmp_path):
     dest = tmp_path / "out.parquet"
     small = write_lines(tmp_path / "small.csv", course_lines[:11])
     csv_to_parquet(spark, small, str(dest))
@@ -230,18 +243,16 @@ def test_overwrite_replaces_only_when_complete(spark, shared_data, course_lines,
     with pytest.raises(DataError):
         csv_to_parquet(spark, bad, str(dest), overwrite=True)
     assert spark.read.parquet(str(dest)).count() == 10  # the old dataset, untouched
-    result = csv_to_parquet(
-        spark, str(shared_data / "higgs_real_5k_a.csv.gz"), str(dest), overwrite=True
-    )
+    result = csv_to_parquet(spark, str(higgs_files.course), str(dest), overwrite=True)
     assert result.rows == 5000 == spark.read.parquet(str(dest)).count()
     assert leftovers(tmp_path, "out.parquet") == ["out.parquet"]
 
 
-def test_relative_paths_follow_pythons_working_directory(spark, shared_data, tmp_path, monkeypatch):
+def test_relative_paths_follow_pythons_working_directory(spark, higgs_files, tmp_path, monkeypatch):
     """After os.chdir (or %cd), Spark's JVM still has its old directory: paths must not."""
     import shutil
 
-    shutil.copy(shared_data / "higgs_real_5k_a_uci.csv.gz", tmp_path / "in.csv.gz")
+    shutil.copy(higgs_files.uci, tmp_path / "in.csv.gz")
     monkeypatch.chdir(tmp_path)
     result = csv_to_parquet(spark, "in.csv.gz", "out.parquet")
     assert result.rows == 5000

@@ -55,9 +55,9 @@ def test_demo_writes_figures_metrics_and_report(spark, tmp_path, capsys, monkeyp
     assert metrics["model"]["type"] == "GBTClassifier"
 
 
-def test_demo_on_real_events_from_a_mirror(spark, shared_data, tmp_path, capsys, monkeypatch):
+def test_demo_on_real_events_from_a_mirror(spark, real_files, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the download is kept in the profile's ./data
-    files = {"HIGGS.csv.gz": (shared_data / "higgs_real_5k_a_uci.csv.gz").read_bytes()}
+    files = {"HIGGS.csv.gz": real_files.uci_gz}
     with FaultServer(files) as server:
         url = server.url("ok", "HIGGS.csv.gz")
         code, _ = run(capsys, "--events", "4k", "--source", "uci", "--url", url, "--out", "o")

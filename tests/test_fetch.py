@@ -16,8 +16,8 @@ FAST = {"backoff": 0.01, "quiet": True}
 
 
 @pytest.fixture(scope="module")
-def uci_gz(shared_data) -> bytes:
-    return (shared_data / "higgs_real_5k_a_uci.csv.gz").read_bytes()
+def uci_gz(higgs_files) -> bytes:
+    return higgs_files.uci_gz
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +96,8 @@ def test_multi_member_gzip(server, uci_lines, tmp_path):
     assert (tmp_path / "h.csv").read_bytes() == expected(uci_lines, 5000)
 
 
-def test_local_file_as_url(shared_data, uci_lines, tmp_path):
-    src = shared_data / "higgs_real_5k_a_uci.csv.gz"
+def test_local_file_as_url(higgs_files, uci_lines, tmp_path):
+    src = higgs_files.uci
     fetch_higgs(42, tmp_path / "a.csv", url=str(src), **FAST)
     fetch_higgs(42, tmp_path / "b.csv", url=src.as_uri(), **FAST)
     assert (tmp_path / "a.csv").read_bytes() == expected(uci_lines, 42)

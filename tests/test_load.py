@@ -15,8 +15,8 @@ from .httpserver import FaultServer
 
 
 @pytest.fixture
-def server(shared_data):
-    files = {"HIGGS.csv.gz": (shared_data / "higgs_real_5k_a_uci.csv.gz").read_bytes()}
+def server(higgs_files):
+    files = {"HIGGS.csv.gz": higgs_files.uci_gz}
     with FaultServer(files) as srv:
         yield srv
 
@@ -79,9 +79,9 @@ def test_synthetic_source_kept_per_seed(spark, tmp_path):
     assert a.exceptAll(b).count() == 1000
 
 
-def test_cli_data_commands(spark, shared_data, tmp_path, capsys):
+def test_cli_data_commands(spark, real_files, tmp_path, capsys):
     dest = tmp_path / "real.parquet"
-    src = str(shared_data / "higgs_real_5k_a.csv.gz")
+    src = str(real_files.course)
     assert main(["data", "convert", src, str(dest)]) == 0
     assert "5,000 events" in capsys.readouterr().out
     assert main(["data", "convert", src, str(dest)]) == 2

@@ -109,10 +109,10 @@ def test_all_features_from_one_job_equal_numpy(higgs, engine):
         np.testing.assert_array_equal(hist.background, bkg, err_msg=name)
 
 
-def test_real_sample_counts_equal_numpy(spark, shared_data, tmp_path):
+def test_real_sample_counts_equal_numpy(spark, real_files, tmp_path):
     from mlcourse import csv_to_parquet
 
-    csv_to_parquet(spark, str(shared_data / "higgs_real_5k_a_uci.csv.gz"), str(tmp_path / "r"))
+    csv_to_parquet(spark, str(real_files.uci), str(tmp_path / "r"))
     df = spark.read.parquet(str(tmp_path / "r"))
     frame = df.toPandas()
     for name, hist in feature_histograms(df, "high", bins=[0.0, 0.5, 0.9, 1.0, 1.7, 3]).items():

@@ -17,10 +17,12 @@ from mlcourse.synthetic import (
     to_json,
 )
 
+from .conftest import REAL_SAMPLE
+
 
 @pytest.fixture(scope="module")
-def real(shared_data) -> pd.DataFrame:
-    df = pd.read_csv(shared_data / "higgs_real_5k_a.csv.gz")
+def real() -> pd.DataFrame:
+    df = pd.read_csv(REAL_SAMPLE)
     df.columns = [canonical_name(c) for c in df.columns]
     return df
 
@@ -33,11 +35,11 @@ def halves(real):
     return fit, held_out, fit_synthetic(fit)
 
 
-def test_shipped_parameters_are_the_fit_of_the_shared_sample(real):
+def test_shipped_parameters_are_the_fit_of_the_committed_sample(real):
     """The committed JSON is exactly what the committed fitting code makes of the sample."""
     from importlib import resources
 
-    params = fit_synthetic(real, source="higgs_real_5k_a.csv.gz (5,000 events)")
+    params = fit_synthetic(real, source="higgs_real_5k.csv.gz (5,000 events)")
     shipped = resources.files("mlcourse").joinpath(PARAMETER_FILE).read_text()
     assert to_json(params) == shipped
     assert "CC BY 4.0" in load_parameters()["attribution"]
