@@ -132,9 +132,15 @@ def assemble_features(
 
     Examples
     --------
-    >>> train = assemble_features(train, "high")  # doctest: +SKIP
-    >>> train, scaler = assemble_features(train, scale=True)  # doctest: +SKIP
-    >>> test = scaler.transform(test)  # doctest: +SKIP
+    >>> import mlcourse
+    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> train, test = train_test_split(df, test=0.25, seed=42)
+    >>> assemble_features(train, "high").first()["features"].size  # the 7 masses
+    7
+    >>> train, scaler = assemble_features(train, scale=True)  # fitted on train only
+    >>> test = scaler.transform(test)  # the same scaling for the test set
+    >>> test.select("features").first()[0].size
+    28
     """
     from pyspark.ml import Pipeline
     from pyspark.ml.feature import StandardScaler, VectorAssembler
@@ -185,6 +191,16 @@ def train_test_split(
     Returns
     -------
     (train, test) : tuple of pyspark.sql.DataFrame
+
+    Examples
+    --------
+    >>> import mlcourse
+    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> train, test = train_test_split(df, test=0.25, seed=42)
+    >>> train.count(), test.count()
+    (1493, 507)
+    >>> train_test_split(df.repartition(7), test=0.25, seed=42)[1].count()  # any partitioning
+    507
     """
     from pyspark.sql import functions as F
     from pyspark.sql.types import NumericType, StringType
@@ -229,6 +245,14 @@ def to_numpy(
     -------
     (X, y) : (numpy.ndarray, numpy.ndarray or None)
         ``X`` has shape (events, features), float64; ``y`` shape (events,) or None.
+
+    Examples
+    --------
+    >>> import mlcourse
+    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> X, y = to_numpy(df, "high")
+    >>> X.shape, y.shape, float(y.mean())
+    ((2000, 7), (2000,), 0.534)
     """
     from pyspark.ml.functions import vector_to_array
     from pyspark.ml.linalg import VectorUDT

@@ -264,6 +264,20 @@ def roc_curve(
     -------
     RocCurve
         ``fpr, tpr, auc = roc_curve(predictions)``; also ``.thresholds``.
+
+    Examples
+    --------
+    How well does one mass alone separate signal from background? (Higher score, more
+    signal-like: a low m_wwbb.)
+
+    >>> import mlcourse
+    >>> from pyspark.sql import functions as F
+    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> roc = roc_curve(df.withColumn("score", -F.col("m_wwbb")), score_col="score")
+    >>> round(roc.auc, 3)
+    0.578
+    >>> roc.fpr[[0, -1]], roc.tpr[[0, -1]]  # from (0, 0) to (1, 1)
+    (array([0., 1.]), array([0., 1.]))
     """
     _check_columns(predictions, label_col, score_col)
     counts, lo, hi = _binned_counts(
@@ -302,6 +316,29 @@ def classification_report(
     -------
     ClassificationReport
         ``print(report)`` shows a table; ``report.roc`` is the ROC curve.
+
+    Examples
+    --------
+    A cut on one mass as the classifier: signal when m_wwbb < 1, scored by -m_wwbb.
+
+    >>> import mlcourse
+    >>> from pyspark.sql import functions as F
+    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> cut = df.withColumns(
+    ...     {"prediction": (F.col("m_wwbb") < 1.0).cast("double"), "score": -F.col("m_wwbb")}
+    ... )
+    >>> report = classification_report(cut, score_col="score")
+    >>> print(report)  # doctest: +NORMALIZE_WHITESPACE
+    AUC        0.5777
+    accuracy   0.5955
+    precision  0.5911
+    recall     0.7865
+    F1         0.6750
+    events     2,000
+    <BLANKLINE>
+                          predicted background  predicted signal
+    true background                        351               581
+    true signal                            228               840
     """
     if score_col == "probability" and score_col not in predictions.columns:
         score_col = None

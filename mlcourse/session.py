@@ -336,8 +336,8 @@ def get_spark(
 
     Examples
     --------
-    >>> spark = get_spark(workers=2)          # doctest: +SKIP
-    >>> spark.range(10).count()                # doctest: +SKIP
+    >>> spark = get_spark()  # the live session, else a new one from the active profile
+    >>> spark.range(10).count()
     10
     """
     global _session, _profile

@@ -290,6 +290,15 @@ def synthesize_higgs(
         Label and 28 features, canonical names. The Spark DataFrame carries
         ``{"mlcourse.source": "synthetic"}`` in the label column's metadata, and the pandas
         one ``attrs["mlcourse.source"] = "synthetic"``.
+
+    Examples
+    --------
+    >>> events = synthesize_higgs(1_000, seed=3)  # pandas, no Spark needed
+    >>> events.shape
+    (1000, 29)
+    >>> df = synthesize_higgs(1_000, seed=3, spark=spark)  # generated in the executors
+    >>> df.toPandas().equals(events)  # the same events bit for bit
+    True
     """
     from .data import parse_events
 
