@@ -53,6 +53,41 @@ TEST_CONF = {
 }
 
 
+#: Markers of the slow tiers, left out of a plain ``pytest`` run.
+SLOW_TIERS = ("notebooks", "cluster")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all-tiers",
+        action="store_true",
+        help=f"also run the slow tiers ({', '.join(SLOW_TIERS)}), as CI does",
+    )
+
+
+def _runs_every_tier(config: pytest.Config) -> bool:
+    # An explicit -m expression (say -m cluster) chooses for itself.
+    return bool(config.getoption("--all-tiers") or config.getoption("markexpr"))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if _runs_every_tier(config):
+        return "mlcourse tiers: as selected (all tiers unless -m says otherwise)"
+    return f"mlcourse tiers: fast only; --all-tiers adds {', '.join(SLOW_TIERS)}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _runs_every_tier(config):
+        return
+    fast: list[pytest.Item] = []
+    slow: list[pytest.Item] = []
+    for item in items:
+        (slow if any(item.get_closest_marker(t) for t in SLOW_TIERS) else fast).append(item)
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = fast
+
+
 @pytest.fixture(autouse=True)
 def _isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
     """Keep the developer's own mlcourse configuration and hub variables out of tests."""
