@@ -79,9 +79,10 @@ class StandaloneCluster:
         }
 
     def _launch(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 (kept open by the child)
         cmd = [str(self.spark_home / "bin" / "spark-class"), *args]
-        return subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        # The child keeps its own copy of the log's descriptor; ours is closed at once.
+        with open(self.root / f"{name}.log", "ab") as log:
+            return subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def state(self) -> dict[str, Any]:
         """The master's status page as JSON (workers, applications)."""

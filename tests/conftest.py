@@ -159,12 +159,16 @@ def real_files(tmp_path_factory) -> HiggsFiles:
     return HiggsFiles(REAL_SAMPLE, _write_gz(folder / "real_uci.csv.gz", uci_text(frame)), frame)
 
 
+#: Seed of the ``higgs`` fixture's events (the cluster tests convert the same events).
+HIGGS_SEED = 7
+
+
 @pytest.fixture(scope="session")
 def higgs(spark):
     """20,000 synthetic HIGGS events as a cached Spark DataFrame and the same rows in pandas."""
     from mlcourse.synthetic import synthesize_higgs
 
-    df = synthesize_higgs(20_000, seed=7, spark=spark).cache()
+    df = synthesize_higgs(20_000, seed=HIGGS_SEED, spark=spark).cache()
     frame = df.toPandas()
     yield df, frame
     df.unpersist()
