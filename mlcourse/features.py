@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
     from pyspark.ml import PipelineModel
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 __all__ = ["assemble_features", "feature_columns", "to_numpy", "train_test_split"]
 
@@ -203,22 +203,49 @@ def train_test_split(
     507
     """
     from pyspark.sql import functions as F
-    from pyspark.sql.types import NumericType, StringType
 
     if not 0.0 < test < 1.0:
         raise ValueError(f"test must be a fraction between 0 and 1, got {test!r}")
+    in_test = row_key(df, seed, columns) < F.lit(round(test * KEY_BUCKETS))
+    return df.where(~in_test), df.where(in_test)
+
+
+#: Range of :func:`row_key`: a row's key is uniform in ``[0, KEY_BUCKETS)``.
+KEY_BUCKETS = 1 << 30
+
+
+def row_key(df: DataFrame, seed: int, columns: Sequence[str] | None = None) -> Column:
+    """A pseudo-random key per row from a hash of its values: the same on any partitioning.
+
+    The basis of :func:`train_test_split` and of reproducible samples.
+
+    Parameters
+    ----------
+    df : pyspark.sql.DataFrame
+        The rows.
+    seed : int
+        Another seed gives other keys.
+    columns : sequence of str, optional
+        Columns hashed; default every numeric and string column.
+
+    Returns
+    -------
+    pyspark.sql.Column
+        A long in ``[0, KEY_BUCKETS)``.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import NumericType, StringType
+
     if columns is None:
         columns = [
             f.name for f in df.schema.fields if isinstance(f.dataType, NumericType | StringType)
         ]
     if not columns:
         raise DataError(
-            "train_test_split needs numeric or string columns to hash; pass columns=[...]."
+            "a reproducible split needs numeric or string columns to hash; pass columns=[...]."
         )
-    buckets = 1 << 30
-    key = F.pmod(F.xxhash64(F.lit(seed), *[F.col(c) for c in columns]), F.lit(buckets))
-    in_test = key < F.lit(round(test * buckets))
-    return df.where(~in_test), df.where(in_test)
+    hashed = F.xxhash64(F.lit(seed), *[F.col(c) for c in columns])
+    return F.pmod(hashed, F.lit(KEY_BUCKETS))
 
 
 def to_numpy(
