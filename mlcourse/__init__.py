@@ -24,6 +24,7 @@ from .features import assemble_features, to_numpy, train_test_split
 from .fetch import fetch_higgs
 from .magics import load_ipython_extension
 from .metrics import ClassificationReport, RocCurve, classification_report, roc_curve
+from .neural import build_network, score_with_keras, to_arrays
 from .plots import (
     Histogram,
     correlation_matrix,
@@ -53,6 +54,7 @@ __all__ = [
     "SparkProfile",
     "__version__",
     "assemble_features",
+    "build_network",
     "check_java",
     "classification_report",
     "correlation_matrix",
@@ -75,10 +77,12 @@ __all__ = [
     "plot_signal_vs_background",
     "resolve_profile",
     "roc_curve",
+    "score_with_keras",
     "signal_background_hist",
     "source_of",
     "stop_spark",
     "synthesize_higgs",
+    "to_arrays",
     "to_numpy",
     "train_test_split",
 ]

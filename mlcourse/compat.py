@@ -14,9 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .features import to_numpy, train_test_split
-from .metrics import ClassificationReport, classification_report
+from .higgs import FEATURES, canonical_name
+from .metrics import ClassificationReport, classification_report, roc_curve_arrays
 from .plots import (
+    Histogram,
+    draw_histogram,
     plot_correlation,
     plot_feature_importance,
     plot_history,
@@ -25,16 +30,17 @@ from .plots import (
 )
 
 if TYPE_CHECKING:
-    import numpy as np
     from matplotlib.axes import Axes
     from pyspark.sql import DataFrame
 
 __all__ = [
     "drawFeatures",
     "drawROC",
+    "drawROC2",
     "plotCorrelation",
     "plotSignalvsBg",
     "plotSignalvsBgWithPrediction",
+    "plotSignalvsBgWithPrediction2",
     "plotVsEpoch",
     "prepareData",
     "printMetrics",
@@ -100,3 +106,55 @@ def prepareData(
     """Split, then ``X, y, X_test, y_test`` of all features as numpy arrays (through Arrow)."""
     train, test = train_test_split(df, split)
     return (*to_numpy(train), *to_numpy(test))  # type: ignore[return-value]
+
+
+# The Keras notebooks' helpers: numpy arrays on the driver, not DataFrames.
+
+
+def drawROC2(y_true: np.ndarray, y_pred: np.ndarray, **kwargs: Any) -> Axes:
+    """The ROC curve of a Keras model's scores (``model.predict``), with its AUC.
+
+    The same thresholds as :func:`mlcourse.roc_curve` (see
+    :func:`mlcourse.metrics.roc_curve_arrays`), so both give the same AUC.
+    """
+    return plot_roc(roc_curve_arrays(y_true, y_pred), **_new_axes(kwargs))
+
+
+def plotSignalvsBgWithPrediction2(
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    y_pred: np.ndarray,
+    variable: str,
+    *,
+    bins: int = 100,
+    range: tuple[float, float] = (0.0, 3.5),
+    **kwargs: Any,
+) -> Axes:
+    """``variable`` for true signal and background, with the classes a Keras model predicts.
+
+    ``x_test`` holds the 28 features in the column order of :func:`prepareData` (or is the
+    one column of ``variable``); ``y_pred`` holds probabilities, signal from 0.5 on, as the
+    old helper had it. 100 bins on [0, 3.5] as before.
+    """
+    x = np.asarray(x_test, dtype=float)
+    if x.ndim == 2:
+        name = canonical_name(variable)
+        if name not in FEATURES or x.shape[1] != len(FEATURES):
+            raise ValueError(
+                f"x_test has {x.shape[1]} columns: pass the 28 features in prepareData's order "
+                f"and a HIGGS feature name (got {variable!r}), or the variable's column alone"
+            )
+        x = x[:, FEATURES.index(name)]
+    truth = np.asarray(y_test, dtype=float).reshape(-1) >= 0.5
+    predicted = np.asarray(y_pred, dtype=float).reshape(-1) >= 0.5
+    if not len(x) == len(truth) == len(predicted):
+        raise ValueError(f"{len(x)} events, {len(truth)} labels, {len(predicted)} predictions")
+    edges = np.linspace(*range, bins + 1)
+
+    def hist(signal: np.ndarray) -> Histogram:
+        return Histogram(
+            edges, np.histogram(x[signal], edges)[0], np.histogram(x[~signal], edges)[0]
+        )
+
+    kwargs = _new_axes(kwargs)
+    return draw_histogram(hist(truth), xlabel=variable, predicted=hist(predicted), **kwargs)

@@ -22,9 +22,16 @@ from .higgs import LABEL
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from numpy.typing import ArrayLike
     from pyspark.sql import Column, DataFrame
 
-__all__ = ["ClassificationReport", "RocCurve", "classification_report", "roc_curve"]
+__all__ = [
+    "ClassificationReport",
+    "RocCurve",
+    "classification_report",
+    "roc_curve",
+    "roc_curve_arrays",
+]
 
 DEFAULT_BINS = 10_000
 
@@ -284,6 +291,52 @@ def roc_curve(
         predictions, label_col=label_col, score_col=score_col, prediction_col=None, bins=bins
     )
     return _roc_from_bins(counts.sum(axis=1), lo, hi)
+
+
+def roc_curve_arrays(
+    y_true: ArrayLike, y_score: ArrayLike, *, bins: int = DEFAULT_BINS
+) -> RocCurve:
+    """:func:`roc_curve` of scores held in numpy arrays (a Keras model's ``predict``).
+
+    The same thresholds as :func:`roc_curve`, so both give the same curve for the same
+    scores: ``bins`` equal bins on [0, 1] when every score is a probability, else between
+    the scores' minimum and maximum.
+
+    Parameters
+    ----------
+    y_true : array_like
+        True classes, 0 or 1; events with another label are left out.
+    y_score : array_like
+        Scores, one per event (an ``(n, 1)`` array is flattened); higher is more signal-like.
+    bins : int, default 10000
+        Number of score thresholds.
+
+    Returns
+    -------
+    RocCurve
+
+    Examples
+    --------
+    >>> roc = roc_curve_arrays([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> roc.auc
+    0.75
+    """
+    y = np.asarray(y_true, dtype=float).reshape(-1)
+    score = np.asarray(y_score, dtype=float).reshape(-1)
+    if y.shape != score.shape:
+        raise ValueError(f"{len(y)} labels but {len(score)} scores")
+    keep = np.isin(y, (0.0, 1.0)) & ~np.isnan(score)
+    y, score = y[keep].astype(int), score[keep]
+    if len(score) and (score.min() < 0.0 or score.max() > 1.0):
+        lo, hi = float(score.min()), float(score.max())
+        hi = hi if hi > lo else lo + 1.0
+    else:
+        lo, hi = 0.0, 1.0
+    # the binning of _binned_counts, in the same floating-point operations
+    index = np.clip(np.floor((score - lo) * (bins / (hi - lo))), 0, bins - 1).astype(int)
+    counts = np.zeros((2, bins), dtype=np.int64)
+    np.add.at(counts, (y, index), 1)
+    return _roc_from_bins(counts, lo, hi)
 
 
 def _ratio(num: float, den: float) -> float:

@@ -16,6 +16,7 @@ MODULES = [
     "mlcourse.features",
     "mlcourse.higgs",
     "mlcourse.metrics",
+    "mlcourse.neural",
     "mlcourse.plots",
     "mlcourse.session",
     "mlcourse.synthetic",
@@ -24,13 +25,16 @@ MODULES = [
 #: Public functions whose docstrings must keep a running example.
 REQUIRED = {
     "assemble_features",
+    "build_network",
     "canonical_name",
     "classification_report",
     "feature_histograms",
     "get_spark",
     "roc_curve",
+    "roc_curve_arrays",
     "signal_background_hist",
     "synthesize_higgs",
+    "to_arrays",
     "to_numpy",
     "train_test_split",
 }

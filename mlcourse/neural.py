@@ -1,0 +1,445 @@
+"""Day 3: a neural network on the HIGGS events with Keras 3, fed and scored by Spark.
+
+The division of work the course teaches: Spark prepares and splits the events where they
+live; the network trains on a sample that fits on the driver (:func:`to_arrays`); the
+trained model then scores every event inside the executors (:func:`score_with_keras`),
+adding the ``probability`` and ``prediction`` columns that :func:`mlcourse.roc_curve`,
+:func:`mlcourse.classification_report` and :func:`mlcourse.plot_signal_vs_background`
+read, as they read an MLlib model's.
+
+Keras runs on the JAX backend (CPU) unless ``KERAS_BACKEND`` says otherwise. Keras is
+imported only when one of these functions needs it, so ``import mlcourse`` stays light.
+On a cluster the executors' Python must have ``keras`` and ``jax`` too (they load the
+model to score their partitions).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._hadoop import jvm
+from .errors import DataError
+from .features import KEY_BUCKETS, feature_columns, row_key, to_numpy
+from .higgs import LABEL
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+__all__ = ["Arrays", "build_network", "keras_backend", "score_with_keras", "to_arrays"]
+
+#: Peak driver memory while events are collected, as a multiple of the final arrays
+#: (Arrow batches, the pandas frame and the numpy arrays exist at once).
+TRANSFER_FACTOR = 3
+
+
+def keras_backend() -> str:
+    """Select Keras's JAX backend unless one was chosen, and return the backend's name.
+
+    Keras reads ``KERAS_BACKEND`` once, when it is first imported: set it before that to
+    use another backend (``"torch"``, ``"tensorflow"``).
+    """
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = sys.modules.get("keras")
+    if keras is not None:  # already imported: its choice stands
+        return str(keras.backend.backend())
+    return os.environ["KERAS_BACKEND"]
+
+
+def _keras() -> Any:
+    keras_backend()
+    try:
+        import keras
+    except ImportError as exc:  # pragma: no cover - both are dependencies of mlcourse
+        raise ImportError(
+            f"Day 3 needs Keras 3 and JAX ({exc}): pip install keras 'jax[cpu]'"
+        ) from None
+    return keras
+
+
+# --------------------------------------------------------------------------- to the driver
+
+
+@dataclass(frozen=True, repr=False)
+class Arrays:
+    """Training, validation and test events as numpy arrays on the driver.
+
+    Attributes
+    ----------
+    x_train, y_train, x_val, y_val : numpy.ndarray
+        Features (float32, one column per feature) and labels of the training sample and
+        of its validation part (drawn from the training events, never from the test ones).
+    x_test, y_test : numpy.ndarray or None
+        The test events, when a test DataFrame was given.
+    features : tuple of str
+        The feature of each column.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+    features: tuple[str, ...]
+
+    @property
+    def nbytes(self) -> int:
+        """Driver memory the arrays take."""
+        arrays = (self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test)
+        return sum(a.nbytes for a in arrays if a is not None)
+
+    def __repr__(self) -> str:
+        test = "no test" if self.x_test is None else f"{len(self.x_test):,} test"
+        return (
+            f"Arrays({len(self.x_train):,} train, {len(self.x_val):,} validation, {test} "
+            f"events; {len(self.features)} features; {self.nbytes / 2**20:.1f} MiB)"
+        )
+
+
+def _driver_memory_limit(spark: Any) -> tuple[int, str]:
+    """What the driver can take: half its free memory, within ``spark.driver.maxResultSize``."""
+    limits = []
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        limits.append((free // 2, "half the driver machine's free memory"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not on Linux
+        pass
+    setting = spark.conf.get("spark.driver.maxResultSize", "1g") or "1g"
+    size = jvm(spark).org.apache.spark.network.util.JavaUtils.byteStringAsBytes(setting)
+    if size > 0:  # 0 means unlimited
+        limits.append((int(size), f"spark.driver.maxResultSize = {setting}"))
+    return min(limits) if limits else (sys.maxsize, "no limit")
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError  # pragma: no cover
+
+
+def to_arrays(
+    train: DataFrame,
+    test: DataFrame | None = None,
+    features: str | Sequence[str] = "all",
+    *,
+    events: int | None = 100_000,
+    validation: float = 0.2,
+    seed: int = 42,
+    label: str = LABEL,
+    max_bytes: int | None = None,
+) -> Arrays:
+    """Bring a training sample (with a validation part) and the test events to the driver.
+
+    For a network that trains on the driver (Keras, scikit-learn): Spark chooses the
+    sample, the same on any cluster and partitioning; only the chosen events travel.
+
+    Parameters
+    ----------
+    train, test : pyspark.sql.DataFrame
+        The two sides of :func:`mlcourse.train_test_split`; ``test`` is optional (to score
+        the test events in Spark instead, use :func:`score_with_keras`).
+    features : {"all", "low", "high"}, str or sequence of str, default "all"
+        Feature columns, as in :func:`mlcourse.assemble_features`.
+    events : int or None, default 100_000
+        At most this many training events (validation included), chosen by a hash of each
+        event with ``seed``; None takes them all.
+    validation : float, default 0.2
+        Fraction of the training sample set apart for validation (early stopping).
+    seed : int, default 42
+        Chooses the sample and its validation part.
+    label : str, default "label"
+        Label column.
+    max_bytes : int, optional
+        Refuse when the arrays would take more than this; default half the driver's free
+        memory, and no more than ``spark.driver.maxResultSize``.
+
+    Returns
+    -------
+    Arrays
+        ``x_train, y_train, x_val, y_val, x_test, y_test`` and the feature names.
+
+    Raises
+    ------
+    DataError
+        When the events would not fit on the driver (the message says how much memory they
+        need and how to take fewer), or a feature or the label is missing.
+
+    Examples
+    --------
+    >>> import mlcourse
+    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> train, test = mlcourse.train_test_split(df, test=0.25, seed=42)
+    >>> arrays = to_arrays(train, test, "high", events=1_000, validation=0.2)
+    >>> arrays.x_train.shape[1], len(arrays.x_train) + len(arrays.x_val), len(arrays.x_test)
+    (7, 1000, 507)
+    """
+    from pyspark.sql import functions as F
+
+    if not 0.0 <= validation < 1.0:
+        raise ValueError(f"validation must be a fraction in [0, 1), got {validation!r}")
+    if events is not None and events < 2:
+        raise ValueError(f"events must be at least 2 (or None for all), got {events!r}")
+    names = feature_columns(train, features)
+    for df in (train, test):
+        if df is not None and label not in df.columns:
+            raise DataError(f"to_arrays: no label column {label!r}; columns: {df.columns}")
+    available = train.count()
+    chosen = available if events is None else min(events, available)
+    test_rows = test.count() if test is not None else 0
+    need = (chosen + test_rows) * (len(names) + 1) * 4  # float32
+    limit, why = (
+        (max_bytes, "max_bytes")
+        if max_bytes is not None
+        else _driver_memory_limit(train.sparkSession)
+    )
+    if need * TRANSFER_FACTOR > limit:
+        raise DataError(
+            f"to_arrays: {chosen:,} training and {test_rows:,} test events x "
+            f"{len(names) + 1} values need {_human(need)} on the driver as float32 arrays, "
+            f"about {_human(need * TRANSFER_FACTOR)} while they are collected; the limit is "
+            f"{_human(limit)} ({why}). Take fewer events (events=...), fewer test events "
+            "(score them in Spark with score_with_keras), or a driver with more memory."
+        )
+    key = row_key(train, seed)
+    sample = train if chosen == available else train.orderBy(key).limit(chosen)
+    in_val = row_key(sample, seed + 1) < F.lit(round(validation * KEY_BUCKETS))
+    # One job for the sample: features, label and the validation flag together.
+    table, _ = to_numpy(
+        sample.withColumn("_mlcourse_val", in_val.cast("double")),
+        [*names, label, "_mlcourse_val"],
+        label=None,
+    )
+    val = table[:, -1] == 1.0
+    x, y = table[:, : len(names)].astype(np.float32), table[:, len(names)].astype(np.float32)
+    x_test = y_test = None
+    if test is not None:
+        test_table, _ = to_numpy(test, [*names, label], label=None)
+        x_test = test_table[:, :-1].astype(np.float32)
+        y_test = test_table[:, -1].astype(np.float32)
+    return Arrays(x[~val], y[~val], x[val], y[val], x_test, y_test, tuple(names))
+
+
+# --------------------------------------------------------------------------- the network
+
+
+def build_network(
+    n_features: int,
+    *,
+    layers: int = 1,
+    units: int = 100,
+    dropout: float = 0.0,
+    learning_rate: float = 1e-3,
+    normalize: np.ndarray | None = None,
+    seed: int | None = None,
+) -> Any:
+    """The course's network for signal against background, compiled and untrained.
+
+    ``layers`` dense ReLU layers of ``units`` each (each followed by dropout when
+    ``dropout`` > 0), then one sigmoid output: the probability of signal. Adam and binary
+    cross-entropy, with AUC and accuracy as metrics. Train it yourself with ``model.fit``.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features (28 for all, 21 low-level, 7 high-level).
+    layers, units : int, default 1, 100
+        Depth and width (the old course's network: one layer of 100).
+    dropout : float, default 0.0
+        Dropout rate after each hidden layer.
+    learning_rate : float, default 1e-3
+        Adam's learning rate.
+    normalize : numpy.ndarray, optional
+        Training features: when given, a first ``Normalization`` layer learns their mean
+        and variance, so the model carries its own scaling to wherever it scores.
+    seed : int, optional
+        Seed of the initial weights and of dropout.
+
+    Returns
+    -------
+    keras.Model
+        Compiled; its metrics are ``loss``, ``auc`` and ``accuracy``.
+
+    Examples
+    --------
+    >>> model = build_network(28, layers=2, units=64, dropout=0.1, seed=1)
+    >>> [layer.name for layer in model.layers]
+    ['features', 'dense_1', 'dropout_1', 'dense_2', 'dropout_2', 'signal_probability']
+    >>> model.output_shape
+    (None, 1)
+    """
+    keras = _keras()
+    for name, value in (("n_features", n_features), ("layers", layers), ("units", units)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be a rate in [0, 1), got {dropout!r}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+
+    def init(i: int) -> Any:
+        return keras.initializers.GlorotUniform(seed=None if seed is None else seed + i)
+
+    inputs = keras.Input(shape=(n_features,), name="features")
+    x = inputs
+    if normalize is not None:
+        norm = keras.layers.Normalization(name="normalization")
+        norm.adapt(np.asarray(normalize, dtype=np.float32))
+        x = norm(x)
+    for i in range(1, layers + 1):
+        x = keras.layers.Dense(
+            units, activation="relu", kernel_initializer=init(i), name=f"dense_{i}"
+        )(x)
+        if dropout:
+            rate_seed = None if seed is None else seed + 1000 + i
+            x = keras.layers.Dropout(dropout, seed=rate_seed, name=f"dropout_{i}")(x)
+    outputs = keras.layers.Dense(
+        1, activation="sigmoid", kernel_initializer=init(0), name="signal_probability"
+    )(x)
+    model = keras.Model(inputs, outputs, name=f"higgs_{layers}x{units}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.AUC(name="auc"), "accuracy"],
+    )
+    return model
+
+
+# --------------------------------------------------------------------------- scoring in Spark
+
+
+def _model_bytes(model: Any) -> bytes:
+    """The model in Keras's own ``.keras`` format, as bytes to ship to the executors."""
+    with tempfile.TemporaryDirectory(prefix="mlcourse-model-") as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def _make_predict_fn(
+    payload: bytes, backend: str
+) -> Callable[[], Callable[[np.ndarray], np.ndarray]]:
+    """What ``predict_batch_udf`` calls once per Python worker: load the model, return predict."""
+
+    def make_predict_fn() -> Callable[[np.ndarray], np.ndarray]:
+        os.environ.setdefault("KERAS_BACKEND", backend)
+        import keras
+
+        with tempfile.TemporaryDirectory(prefix="mlcourse-model-") as folder:
+            path = Path(folder) / "model.keras"
+            path.write_bytes(payload)
+            model = keras.saving.load_model(path, compile=False)
+
+        def predict(x: np.ndarray) -> np.ndarray:
+            p = model.predict(x.astype(np.float32), batch_size=len(x), verbose=0)
+            return np.asarray(p, dtype=np.float64).reshape(len(x))
+
+        return predict
+
+    return make_predict_fn
+
+
+def _input_column(df: DataFrame, features: str | Sequence[str]) -> tuple[Column, int]:
+    """The features as one array column, and their number."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.ml.linalg import VectorUDT
+    from pyspark.sql import functions as F
+
+    if (
+        isinstance(features, str)
+        and features in df.columns
+        and isinstance(df.schema[features].dataType, VectorUDT)
+    ):
+        # VectorAssembler records the size in the column's ML attributes; else look at a row
+        size = df.schema[features].metadata.get("ml_attr", {}).get("num_attrs")
+        if size is None:
+            first = df.select(features).head()
+            size = first[0].size if first is not None else 0
+        return vector_to_array(F.col(features)), int(size)
+    names = feature_columns(df, features)
+    return F.array(*[F.col(c).cast("double") for c in names]), len(names)
+
+
+def score_with_keras(
+    model: Any,
+    df: DataFrame,
+    features: str | Sequence[str] = "all",
+    *,
+    batch_size: int = 10_000,
+    threshold: float = 0.5,
+    probability_col: str = "probability",
+    prediction_col: str = "prediction",
+) -> DataFrame:
+    """Score every event of ``df`` with a trained Keras model, inside the executors.
+
+    Through :func:`pyspark.ml.functions.predict_batch_udf`: the model travels with the
+    job once, each Python worker loads it once and predicts on batches of
+    ``batch_size`` events. Nothing but the model goes through the driver.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A trained binary classifier with one sigmoid output (see :func:`build_network`).
+    df : pyspark.sql.DataFrame
+        The events.
+    features : {"all", "low", "high"}, str or sequence of str, default "all"
+        The model's inputs, in the order it was trained on: feature columns, or the name
+        of a vector column such as ``"features"``.
+    batch_size : int, default 10_000
+        Events per call of the model.
+    threshold : float, default 0.5
+        Probability from which an event is predicted signal.
+    probability_col, prediction_col : str
+        Names of the added columns.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        ``df`` with ``probability`` (a vector ``[1 - p, p]``, as an MLlib classifier's) and
+        ``prediction`` (1.0 when ``p >= threshold``).
+
+    Raises
+    ------
+    DataError
+        When the model does not take as many features as the selection holds.
+    """
+    from pyspark.ml.functions import array_to_vector, predict_batch_udf
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DoubleType
+
+    keras = _keras()
+    column, n = _input_column(df, features)
+    expected = model.input_shape[-1]
+    if n != expected:
+        raise DataError(
+            f"score_with_keras: the model takes {expected} features, but the selection "
+            f"{features!r} has {n}; pass the features it was trained on, in that order."
+        )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size!r}")
+    score = predict_batch_udf(
+        _make_predict_fn(_model_bytes(model), keras.backend.backend()),
+        return_type=DoubleType(),
+        batch_size=batch_size,
+        input_tensor_shapes=[[n]],
+    )
+    p = F.col("_mlcourse_p")
+    return (
+        df.withColumn("_mlcourse_p", score(column))
+        .withColumns(
+            {
+                probability_col: array_to_vector(F.array(F.lit(1.0) - p, p)),
+                prediction_col: (p >= F.lit(threshold)).cast("double"),
+            }
+        )
+        .drop("_mlcourse_p")
+    )

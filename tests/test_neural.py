@@ -1,0 +1,281 @@
+"""Day 3: driver arrays from Spark, the course's Keras network, and scoring in the executors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mlcourse
+from mlcourse import DataError, build_network, score_with_keras, to_arrays
+from mlcourse.compat import drawROC2, plotSignalvsBgWithPrediction2
+from mlcourse.higgs import FEATURES, HIGH_LEVEL, LABEL
+from mlcourse.metrics import roc_curve_arrays
+
+
+@pytest.fixture(scope="module")
+def split(higgs):
+    df, _ = higgs
+    return mlcourse.train_test_split(df, 0.3, seed=1)
+
+
+@pytest.fixture(scope="module")
+def arrays(split):
+    train, test = split
+    return to_arrays(train, test, events=8_000, validation=0.25, seed=3)
+
+
+@pytest.fixture(scope="module")
+def trained(arrays):
+    """The course's network, four epochs on 6,000 events: enough to separate the classes."""
+    model = build_network(28, units=64, normalize=arrays.x_train, seed=1)
+    history = model.fit(
+        arrays.x_train,
+        arrays.y_train,
+        validation_data=(arrays.x_val, arrays.y_val),
+        epochs=4,
+        batch_size=128,
+        verbose=0,
+    )
+    return model, history
+
+
+def spark_scores(scored) -> np.ndarray:
+    """Signal probabilities of a scored DataFrame, in its row order."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
+
+    rows = scored.select(vector_to_array(F.col("probability"))[1]).collect()
+    return np.array([r[0] for r in rows])
+
+
+# --------------------------------------------------------------------------- to_arrays
+
+
+def test_arrays_are_the_chosen_events(arrays, split, higgs):
+    train, test = split
+    assert arrays.features == FEATURES
+    assert len(arrays.x_train) + len(arrays.x_val) == 8_000
+    assert 0.2 < len(arrays.x_val) / 8_000 < 0.3
+    assert arrays.x_train.dtype == np.float32 and arrays.x_train.shape[1] == 28
+    x_test, y_test = mlcourse.to_numpy(test)
+    assert len(arrays.x_test) == len(x_test)
+    np.testing.assert_array_equal(arrays.y_test, y_test.astype(np.float32))
+    # validation events are training events, never test events
+    train_rows = {tuple(r) for r in mlcourse.to_numpy(train)[0].astype(np.float32)}
+    test_rows = {tuple(r) for r in arrays.x_test}
+    val_rows = {tuple(r) for r in arrays.x_val}
+    assert val_rows <= train_rows and not val_rows & test_rows
+    assert {tuple(r) for r in arrays.x_train} <= train_rows
+
+
+def test_arrays_do_not_depend_on_partitioning(arrays, split):
+    train, _ = split
+    again = to_arrays(train.repartition(5), None, events=8_000, validation=0.25, seed=3)
+    np.testing.assert_array_equal(again.x_train, arrays.x_train)
+    np.testing.assert_array_equal(again.y_val, arrays.y_val)
+    assert again.x_test is None
+    other = to_arrays(train, None, "high", events=8_000, validation=0.25, seed=4)
+    assert other.x_train.shape[1] == len(HIGH_LEVEL)
+    assert not np.array_equal(other.y_train[:100], arrays.y_train[:100])
+
+
+def test_size_cap_refuses_with_the_memory_it_would_take(split, tmp_path):
+    train, test = split
+    n_test = test.count()
+    need = (5_000 + n_test) * 29 * 4
+    with pytest.raises(DataError) as err:
+        to_arrays(train, test, events=5_000, max_bytes=need)  # 3x is needed while collecting
+    message = str(err.value)
+    assert f"5,000 training and {n_test:,} test events x 29 values" in message
+    assert f"need {need / 1e6:.1f} MB on the driver" in message
+    assert "Take fewer events (events=...)" in message and "score_with_keras" in message
+    arrays = to_arrays(train, None, events=5_000, max_bytes=3 * 5_000 * 29 * 4)
+    assert len(arrays.x_train) + len(arrays.x_val) == 5_000
+
+
+def test_default_cap_is_the_driver_result_size(spark, split):
+    from mlcourse.neural import _driver_memory_limit
+
+    limit, why = _driver_memory_limit(spark)
+    assert 0 < limit <= 1 << 30  # maxResultSize defaults to 1g
+    assert why
+
+
+# --------------------------------------------------------------------------- the network
+
+
+def test_network_shape_and_compiled_metrics():
+    model = build_network(21, layers=3, units=16, dropout=0.2, learning_rate=0.01, seed=0)
+    dense = [layer for layer in model.layers if layer.name.startswith("dense")]
+    assert [d.units for d in dense] == [16, 16, 16]
+    assert sum(layer.name.startswith("dropout") for layer in model.layers) == 3
+    assert model.input_shape == (None, 21) and model.output_shape == (None, 1)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+    same = build_network(21, layers=3, units=16, dropout=0.2, seed=0)
+    for a, b in zip(model.get_weights(), same.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"layers": 0}, "layers must be a positive whole number"),
+        ({"units": 2.5}, "units must be a positive whole number"),
+        ({"dropout": 1.0}, r"dropout must be a rate in \[0, 1\)"),
+        ({"learning_rate": 0}, "learning_rate must be positive"),
+    ],
+)
+def test_network_arguments_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_network(28, **kwargs)
+
+
+def test_training_learns_and_history_plots(trained):
+    import matplotlib.pyplot as plt
+
+    _, history = trained
+    assert set(history.history) >= {"loss", "auc", "val_loss", "val_auc", "accuracy"}
+    assert history.history["val_auc"][-1] > 0.6
+    ax = mlcourse.plot_history(history, metrics=["loss", "auc"])
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:2] == ["loss (train)", "loss (validation)"]
+    assert len(ax.get_lines()) == 4
+    np.testing.assert_allclose(ax.get_lines()[3].get_ydata(), history.history["val_auc"])
+    plt.close(ax.figure)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def test_spark_scores_equal_model_predict(trained, split):
+    model, _ = trained
+    _, test = split
+    x_test, _ = mlcourse.to_numpy(test)
+    expected = model.predict(x_test, verbose=0)[:, 0]
+    scored = score_with_keras(model, test, batch_size=1_000)
+    np.testing.assert_allclose(spark_scores(scored), expected, atol=1e-6)
+    # the classes follow the probabilities
+    rows = scored.select("prediction").collect()
+    np.testing.assert_array_equal([r[0] for r in rows], (spark_scores(scored) >= 0.5) * 1.0)
+
+
+def test_scores_do_not_depend_on_partitioning_or_input_form(trained, split):
+    model, _ = trained
+    _, test = split
+    test = test.withColumn("event", mlcourse.features.row_key(test, 0))
+    expected = score_with_keras(model, test).select("event", "probability").toPandas()
+    vectors = mlcourse.assemble_features(test.repartition(3))
+    got = score_with_keras(model, vectors, "features").select("event", "probability").toPandas()
+    merged = expected.merge(got, on="event")
+    assert len(merged) == len(expected) == len(got)
+    a = np.array([v[1] for v in merged["probability_x"]])
+    b = np.array([v[1] for v in merged["probability_y"]])
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_scored_frame_feeds_the_course_metrics_and_plots(trained, split):
+    import matplotlib.pyplot as plt
+
+    model, _ = trained
+    _, test = split
+    scored = score_with_keras(model, test)
+    report = mlcourse.classification_report(scored)
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+    auc = BinaryClassificationEvaluator(rawPredictionCol="probability").evaluate(scored)
+    assert abs(report.auc - auc) < 1e-3 and report.auc > 0.6
+    assert report.events == test.count()
+    ax = mlcourse.plot_signal_vs_background(test, "m_bb", predictions=scored)
+    drawn = {p.get_label(): p.get_data() for p in ax.patches}
+    edges = drawn["signal"].edges
+    predicted = mlcourse.signal_background_hist(scored, "m_bb", bins=edges, label_col="prediction")
+    np.testing.assert_array_equal(drawn["predicted signal"].values, predicted.signal)
+    np.testing.assert_array_equal(drawn["predicted background"].values, predicted.background)
+    plt.close(ax.figure)
+
+
+def test_wrong_feature_count_is_refused(trained, split):
+    model, _ = trained
+    _, test = split
+    with pytest.raises(DataError, match="the model takes 28 features, but the selection 'high'"):
+        score_with_keras(model, test, "high")
+
+
+def test_fresh_process_gets_the_jax_backend_and_scores(tmp_path):
+    """`import mlcourse` imports no Keras; Day 3 functions select JAX, also in the workers."""
+    script = """
+import json, os, sys
+os.environ.pop("KERAS_BACKEND", None)
+import mlcourse
+assert "keras" not in sys.modules and "jax" not in sys.modules
+spark = mlcourse.get_spark("local", workers=1, **{"spark.ui.enabled": "false"})
+df = mlcourse.synthesize_higgs(300, seed=2, spark=spark)
+x, _ = mlcourse.to_numpy(df)
+model = mlcourse.build_network(28, units=8, seed=0)
+import keras
+scored = mlcourse.score_with_keras(model, df)
+from pyspark.ml.functions import vector_to_array
+p = [r[0] for r in scored.select(vector_to_array("probability")[1]).collect()]
+diff = float(abs(model.predict(x, verbose=0)[:, 0] - p).max())
+print("RESULT " + json.dumps({"backend": keras.backend.backend(), "diff": diff,
+    "env": os.environ["KERAS_BACKEND"]}))
+mlcourse.stop_spark()
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    assert result["backend"] == result["env"] == "jax"
+    assert result["diff"] < 1e-6
+
+
+# --------------------------------------------------------------------------- old helpers
+
+
+def test_drawROC2_auc_equals_roc_curve_on_the_same_scores(spark, trained, arrays):
+    import matplotlib.pyplot as plt
+
+    model, _ = trained
+    y_pred = model.predict(arrays.x_test, verbose=0)
+    frame = spark.createDataFrame(
+        [(float(y), float(p)) for y, p in zip(arrays.y_test, y_pred[:, 0], strict=True)],
+        [LABEL, "probability"],
+    )
+    expected = mlcourse.roc_curve(frame)
+    assert roc_curve_arrays(arrays.y_test, y_pred).auc == pytest.approx(expected.auc, abs=1e-12)
+    ax = drawROC2(arrays.y_test, y_pred)
+    assert f"AUC = {expected.auc:.3f}" in " ".join(t.get_text() for t in ax.get_legend().texts)
+    plt.close(ax.figure)
+
+
+def test_plotSignalvsBgWithPrediction2_counts(trained, arrays):
+    import matplotlib.pyplot as plt
+
+    model, _ = trained
+    y_pred = model.predict(arrays.x_test, verbose=0)
+    ax = plotSignalvsBgWithPrediction2(arrays.x_test, arrays.y_test, y_pred, "m_bb")
+    x = arrays.x_test[:, FEATURES.index("m_bb")]
+    edges = np.linspace(0, 3.5, 101)
+    predicted_signal = np.histogram(x[y_pred[:, 0] >= 0.5], edges)[0]
+    heights = {p.get_label(): p.get_data().values for p in ax.patches}
+    np.testing.assert_array_equal(heights["predicted signal"], predicted_signal)
+    np.testing.assert_array_equal(heights["signal"], np.histogram(x[arrays.y_test == 1], edges)[0])
+    with pytest.raises(ValueError, match="prepareData's order"):
+        plotSignalvsBgWithPrediction2(arrays.x_test[:, :7], arrays.y_test, y_pred, "m_bb")
+    plt.close("all")
+
+
+def test_to_arrays_checks_its_arguments(split):
+    train, _ = split
+    with pytest.raises(ValueError, match="validation must be a fraction"):
+        to_arrays(train, validation=1.0)
+    with pytest.raises(ValueError, match="events must be at least 2"):
+        to_arrays(train, events=1)
+    with pytest.raises(DataError, match="m_bbb"):
+        to_arrays(train, features=["m_bbb"])
