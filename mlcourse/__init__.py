@@ -7,6 +7,12 @@ data set, plots and metrics computed inside Spark, and IPython magics::
     spark = %spark
 """
 
+import os as _os
+
+# Day 3 runs Keras 3 on JAX: choose that backend for a later `import keras`, unless the user
+# chose one. Nothing is imported here; Keras reads the variable when it is first imported.
+_os.environ.setdefault("KERAS_BACKEND", "jax")
+
 from ._version import __version__
 from .config import SparkProfile, data_dir, login_user, resolve_profile
 from .convert import ConversionResult, csv_to_parquet

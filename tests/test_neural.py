@@ -206,12 +206,13 @@ def test_wrong_feature_count_is_refused(trained, split):
 
 
 def test_fresh_process_gets_the_jax_backend_and_scores(tmp_path):
-    """`import mlcourse` imports no Keras; Day 3 functions select JAX, also in the workers."""
+    """`import mlcourse` imports no Keras but selects JAX, here and in the Python workers."""
     script = """
 import json, os, sys
 os.environ.pop("KERAS_BACKEND", None)
 import mlcourse
 assert "keras" not in sys.modules and "jax" not in sys.modules
+assert os.environ["KERAS_BACKEND"] == "jax"  # chosen, for a plain `import keras` too
 spark = mlcourse.get_spark("local", workers=1, **{"spark.ui.enabled": "false"})
 df = mlcourse.synthesize_higgs(300, seed=2, spark=spark)
 x, _ = mlcourse.to_numpy(df)
