@@ -36,11 +36,12 @@ def text(cell) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
-def test_the_course_has_its_four_sessions():
+def test_the_course_has_its_sessions():
     assert [p.name for p in SOURCES] == [
         "day1_input_data.ipynb",
         "day2_gbt.ipynb",
         "day2_mlp.ipynb",
+        "day3_neural_networks.ipynb",
         "final_handson.ipynb",
     ]
     # no helper files beside them: everything comes from the installed package
@@ -131,6 +132,15 @@ RESULTS = {
     "day1_input_data.ipynb": ["rows", "signal_fraction", "most_correlated"],
     "day2_gbt.ipynb": ["auc", "auc_high", "cv_auc"],
     "day2_mlp.ipynb": ["auc_mlp", "auc_gbt", "architectures"],
+    "day3_neural_networks.ipynb": [
+        "epochs",
+        "auc_nn",
+        "auc_gbt",
+        "score_difference",
+        "auc_by_features",
+        "architectures",
+        "auc_by_size",
+    ],
     "final_handson.ipynb": [
         "signal_fraction",
         "part_sizes",
@@ -153,6 +163,15 @@ def check(name: str, r: dict) -> None:
     elif name == "day2_mlp.ipynb":
         assert r["auc_mlp"] > 0.6 and r["auc_gbt"] > 0.6
         assert len(r["architectures"]) == 2 and min(r["architectures"].values()) > 0.6
+    elif name == "day3_neural_networks.ipynb":
+        assert 1 <= r["epochs"] <= 30
+        assert r["auc_nn"] > 0.6 and r["auc_gbt"] > 0.6
+        assert r["score_difference"] < 1e-6  # Spark's scores are model.predict's
+        assert list(r["auc_by_features"]) == ["low", "high", "all"]
+        assert min(r["auc_by_features"].values()) > 0.55
+        assert len(r["architectures"]) == 3 and min(r["architectures"].values()) > 0.55
+        sizes = list(r["auc_by_size"])
+        assert sizes[:2] == ["2000", "5000"] and int(sizes[2]) > 5000
     else:
         assert 0.4 < r["signal_fraction"] < 0.6
         assert sum(r["part_sizes"]) == 20_000 and len(r["part_sizes"]) == 5
