@@ -49,6 +49,19 @@ def analysis(spark, csv: str, out: str, data_dir: str) -> dict[str, Any]:
     }
 
 
+def score_keras(spark, model_path: str, parquet: str, out: str) -> dict[str, Any]:
+    """Score ``parquet`` with the model in ``model_path``; write the features and ``p``."""
+    from pyspark.ml.functions import vector_to_array
+
+    from mlcourse.neural import _keras
+
+    model = _keras().saving.load_model(model_path)
+    scored = mlcourse.score_with_keras(model, spark.read.parquet(parquet), batch_size=2_000)
+    scored = scored.withColumn("p", vector_to_array("probability")[1]).drop("probability")
+    scored.write.parquet(out)
+    return {"rows": spark.read.parquet(out).count()}
+
+
 def main(argv: list[str]) -> int:
     job, *args = argv
     spark = mlcourse.get_spark(
@@ -56,6 +69,9 @@ def main(argv: list[str]) -> int:
     )
     if job == "analysis":
         result = analysis(spark, *args)
+    elif job == "keras":  # score events with a saved Keras model in the executors
+        model_path, parquet, out = args
+        result = score_keras(spark, model_path, parquet, out)
     elif job == "convert":  # for the fault tests: says when it starts, then converts
         src, dest = args
         print("STARTED", flush=True)

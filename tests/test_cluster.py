@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import mlcourse
 from mlcourse import classification_report
-from mlcourse.higgs import LABEL
+from mlcourse.higgs import FEATURES, LABEL
 from mlcourse.standalone import StandaloneCluster
 from mlcourse.synthetic import synthesize_higgs
 
@@ -66,7 +67,8 @@ def on_cluster(cluster, tmp_path_factory) -> dict:
     """The reference job on the cluster, on the ``higgs`` fixture's events as UCI CSV."""
     root = tmp_path_factory.mktemp("cluster-inputs")
     csv, _ = mlcourse.higgs_csv("20k", source="synthetic", seed=HIGGS_SEED, data_dir=str(root))
-    return run_driver(cluster, "analysis", str(csv), str(root / "events.parquet"), str(root))
+    events = root / "events.parquet"
+    return {**run_driver(cluster, "analysis", str(csv), str(events), str(root)), "path": events}
 
 
 def sums(frame) -> dict[str, float]:
@@ -117,6 +119,20 @@ def test_classifier_metrics_match_local(on_cluster, gbt):
     assert got["events"] == local["events"]  # the hash split is the same on any cluster
     assert abs(got["auc"] - local["auc"]) < 0.01
     assert got["auc"] > 0.6
+
+
+def test_keras_scores_on_the_cluster_equal_model_predict(cluster, on_cluster, tmp_path):
+    """Day 3's scoring in the executors of a real cluster: each worker loads the model."""
+    model = mlcourse.build_network(28, units=16, seed=3)  # random weights score as well
+    model.save(tmp_path / "model.keras")
+    out = tmp_path / "scored.parquet"
+    model_path = str(tmp_path / "model.keras")
+    result = run_driver(cluster, "keras", model_path, str(on_cluster["path"]), str(out))
+    assert result["rows"] == 20_000
+    scored = pd.read_parquet(out)
+    expected = model.predict(scored[list(FEATURES)].to_numpy(), verbose=0)[:, 0]
+    np.testing.assert_allclose(scored["p"].to_numpy(), expected, atol=1e-6)
+    np.testing.assert_array_equal(scored["prediction"], (scored["p"] >= 0.5) * 1.0)
 
 
 @pytest.fixture(scope="module")
