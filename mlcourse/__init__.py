@@ -14,6 +14,7 @@ import os as _os
 _os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from ._version import __version__
+from .boosting import with_validation, xgb_classifier
 from .config import SparkProfile, data_dir, login_user, resolve_profile
 from .convert import ConversionResult, csv_to_parquet
 from .data import data_info, higgs_csv, load_higgs, source_of
@@ -91,4 +92,6 @@ __all__ = [
     "to_arrays",
     "to_numpy",
     "train_test_split",
+    "with_validation",
+    "xgb_classifier",
 ]

@@ -695,11 +695,25 @@ def _importances(model: Any) -> np.ndarray:
     for candidate in [model, *reversed(getattr(model, "stages", []))]:
         if hasattr(candidate, "featureImportances"):
             return np.asarray(candidate.featureImportances.toArray())
+        if hasattr(candidate, "get_booster"):
+            return _xgboost_importances(candidate.get_booster())
     raise TypeError(
-        f"{type(model).__name__} has no featureImportances: use a fitted tree model "
-        "(GBTClassificationModel, RandomForestClassificationModel, ...) or a pipeline "
-        "ending in one."
+        f"{type(model).__name__} has no feature importances: use a fitted tree model "
+        "(GBTClassificationModel, RandomForestClassificationModel, an xgboost model, ...) "
+        "or a pipeline ending in one."
     )
+
+
+def _xgboost_importances(booster: Any) -> np.ndarray:
+    """Total gain per feature, in the feature vector's order, normalised to sum to 1 (as
+    MLlib's). XGBoost names the features of a vector ``f0``, ``f1``, ... and leaves out
+    those never used in a split."""
+    n = booster.num_features()
+    names = booster.feature_names or [f"f{i}" for i in range(n)]
+    gain = booster.get_score(importance_type="total_gain")
+    values = np.array([gain.get(name, 0.0) for name in names], dtype=float)
+    total = values.sum()
+    return values / total if total > 0 else values
 
 
 def plot_feature_importance(
@@ -717,7 +731,9 @@ def plot_feature_importance(
     Parameters
     ----------
     model : fitted tree model or PipelineModel
-        Anything with ``featureImportances`` (or a pipeline whose last such stage has it).
+        Anything with ``featureImportances`` (or a pipeline whose last such stage has it),
+        or an xgboost model (``SparkXGBClassifierModel``, ``XGBClassifier``): its total
+        gain per feature.
     feature_names : sequence of str
         Names in the order of the feature vector; their number must match the model's.
     sort : bool, default True

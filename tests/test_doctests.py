@@ -13,6 +13,7 @@ import io
 import pytest
 
 MODULES = [
+    "mlcourse.boosting",
     "mlcourse.features",
     "mlcourse.higgs",
     "mlcourse.metrics",
@@ -37,6 +38,8 @@ REQUIRED = {
     "to_arrays",
     "to_numpy",
     "train_test_split",
+    "with_validation",
+    "xgb_classifier",
 }
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

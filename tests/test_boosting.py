@@ -1,0 +1,115 @@
+"""Day 4: xgboost.spark on the course's feature vector in local mode (cluster: test_cluster)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from pyspark import SparkConf
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+import mlcourse
+from mlcourse import ConfigError, with_validation, xgb_classifier
+from mlcourse.boosting import barrier_problem, task_slots
+from mlcourse.higgs import FEATURES
+
+
+@pytest.fixture(scope="module")
+def sets(higgs):
+    df, _ = higgs
+    train, test = mlcourse.train_test_split(df, 0.3, seed=1)
+    train = with_validation(mlcourse.assemble_features(train), 0.2).cache()
+    test = mlcourse.assemble_features(test).cache()
+    yield train, test
+    train.unpersist()
+    test.unpersist()
+
+
+@pytest.fixture(scope="module")
+def xgb_model(spark, sets):
+    train, _ = sets
+    return xgb_classifier(spark, num_workers=2, n_estimators=20, max_depth=5).fit(train)
+
+
+def test_slots_of_the_local_session(spark):
+    assert task_slots(spark) == 2  # local[2]
+
+
+def test_predictions_feed_the_course_metrics(xgb_model, sets):
+    _, test = sets
+    predictions = xgb_model.transform(test)
+    report = mlcourse.classification_report(predictions)
+    spark_auc = BinaryClassificationEvaluator(rawPredictionCol="probability").evaluate(predictions)
+    assert abs(report.auc - spark_auc) < 1e-3
+    assert report.events == test.count()
+    assert report.auc > 0.7
+    # the classes follow the probabilities, as MLlib's do
+    from pyspark.ml.functions import vector_to_array
+
+    rows = predictions.select(vector_to_array("probability")[1], "prediction").collect()
+    assert all((p > 0.5) == (prediction == 1.0) for p, prediction in rows)
+
+
+def test_early_stopping_on_the_validation_part(spark, sets):
+    train, test = sets
+    xgb = xgb_classifier(
+        spark,
+        num_workers=2,
+        n_estimators=400,
+        learning_rate=0.3,
+        early_stopping_rounds=5,
+        eval_metric="auc",
+        validation_col="validation",
+    )
+    model = xgb.fit(train)
+    booster = model.get_booster()
+    assert 0 < booster.best_iteration < 399  # it stopped before the last round
+    assert mlcourse.roc_curve(model.transform(test)).auc > 0.7
+
+
+def test_validation_part_is_reproducible(sets):
+    train, _ = sets
+    marked = train.where("validation").count()
+    assert 0.17 < marked / train.count() < 0.23
+    again = with_validation(train.drop("validation").repartition(3), 0.2)
+    assert again.where("validation").count() == marked
+    with pytest.raises(ValueError, match="fraction must be between 0 and 1"):
+        with_validation(train, 1.5)
+
+
+def test_feature_importance_names_not_f12(xgb_model):
+    import matplotlib.pyplot as plt
+
+    ax = mlcourse.plot_feature_importance(xgb_model, FEATURES, top=5)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 5 and set(labels) <= set(FEATURES)
+    gain = xgb_model.get_booster().get_score(importance_type="total_gain")
+    total = sum(gain.values())
+    best = max(gain, key=gain.get)  # "f25" for the 26th feature of the vector
+    assert labels[-1] == FEATURES[int(best.removeprefix("f"))]
+    widths = [bar.get_width() for bar in ax.patches]
+    assert widths[-1] == pytest.approx(gain[best] / total)
+    plt.close(ax.figure)
+
+
+def test_too_many_workers_is_refused_at_once(spark):
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"num_workers=3 but this Spark session can run only 2"):
+        xgb_classifier(spark, num_workers=3)
+    assert time.perf_counter() - start < 5  # an error now, not a barrier stage waiting forever
+    with pytest.raises(ConfigError, match="positive whole number"):
+        xgb_classifier(spark, num_workers=0)
+
+
+def test_dynamic_allocation_is_refused():
+    conf = SparkConf(loadDefaults=False).set("spark.dynamicAllocation.enabled", "true")
+    assert "spark.dynamicAllocation.enabled=false" in barrier_problem(conf, 8, 2)
+    assert barrier_problem(SparkConf(loadDefaults=False), 8, 2) is None
+
+
+def test_default_workers_take_every_slot(spark):
+    xgb = xgb_classifier(spark, n_estimators=5)
+    assert xgb.getOrDefault("num_workers") == 2
+    assert xgb.getOrDefault("featuresCol") == "features"
+    assert np.isclose(xgb.getOrDefault("learning_rate") or 0.3, 0.3)
