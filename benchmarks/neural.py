@@ -155,8 +155,8 @@ def main() -> None:
     print(f"  score_with_keras + roc_curve    {spark_s:7.1f} s, driver +{spark_mb:7.0f} MB")
     print(f"  toPandas + model.predict + AUC  {driver_s:7.1f} s, driver +{driver_mb:7.0f} MB")
     print(
-        f"  driver / Spark: time {driver_s / spark_s:.2f}x, driver memory "
-        f"{driver_mb / max(spark_mb, 1):.0f}x; AUC {spark_auc:.5f} and {driver_auc:.5f}"
+        f"  driver / Spark: time {driver_s / spark_s:.2f}x; driver memory +{driver_mb:.0f} MB "
+        f"against +{spark_mb:.0f} MB; AUC {spark_auc:.5f} and {driver_auc:.5f}"
     )
 
     print("\nSummary (events, training events, s/epoch, epochs, network AUC, GBT AUC, GBT s):")
