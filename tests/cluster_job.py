@@ -19,8 +19,10 @@ from mlcourse.higgs import FEATURES
 RANGES = {name: (-3.0, 5.0) for name in FEATURES}
 
 
-def analysis(spark, csv: str, out: str, data_dir: str) -> dict[str, Any]:
-    """The course's steps on the events of ``csv``: convert, load, generate, plot, classify.
+def analysis(spark, csv: str, out: str, data_dir: str, model_path: str) -> dict[str, Any]:
+    """The course's steps on the events of ``csv``: convert, load, generate, plot, classify,
+    score with the Keras model in ``model_path`` (into ``data_dir``/scored.parquet), and
+    train xgboost across the executors. One driver for all: each costs a JVM start.
 
     The classifier is the test session's ``gbt`` fixture (same split, same settings), so
     its local results need no second computation.
@@ -46,20 +48,57 @@ def analysis(spark, csv: str, out: str, data_dir: str) -> dict[str, Any]:
         "hist": [hist.signal.tolist(), hist.background.tolist()],
         "grid": {k: [h.signal.tolist(), h.background.tolist()] for k, h in grid.items()},
         "report": report.to_dict(),
+        "keras_rows": score_keras(spark, model_path, df, f"{data_dir}/scored.parquet"),
+        "xgboost": xgboost(spark, df),
     }
 
 
-def score_keras(spark, model_path: str, parquet: str, out: str) -> dict[str, Any]:
-    """Score ``parquet`` with the model in ``model_path``; write the features and ``p``."""
+def score_keras(spark, model_path: str, df, out: str) -> int:
+    """Score ``df`` with the model in ``model_path``; write the features and ``p``."""
     from pyspark.ml.functions import vector_to_array
 
     from mlcourse.neural import _keras
 
     model = _keras().saving.load_model(model_path)
-    scored = mlcourse.score_with_keras(model, spark.read.parquet(parquet), batch_size=2_000)
+    scored = mlcourse.score_with_keras(model, df, batch_size=2_000)
     scored = scored.withColumn("p", vector_to_array("probability")[1]).drop("probability")
     scored.write.parquet(out)
-    return {"rows": spark.read.parquet(out).count()}
+    return spark.read.parquet(out).count()
+
+
+def xgboost(spark, df) -> dict[str, Any]:
+    """SparkXGBClassifier with 2 workers on the cluster; then a request for one too many."""
+    import time
+
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+    train, test = xgb_split(df)
+    model = mlcourse.xgb_classifier(spark, num_workers=2, **XGB_PARAMS).fit(train)
+    predictions = model.transform(test)
+    report = mlcourse.classification_report(predictions).to_dict()
+    evaluator = BinaryClassificationEvaluator(rawPredictionCol="probability")
+    start = time.perf_counter()
+    try:
+        mlcourse.xgb_classifier(spark, num_workers=3)
+        refused = ""
+    except mlcourse.ConfigError as exc:
+        refused = str(exc)
+    return {
+        "report": report,
+        "spark_auc": evaluator.evaluate(predictions),
+        "refused": refused,
+        "refused_after": time.perf_counter() - start,
+    }
+
+
+#: Day 4's model, the same on the cluster and in the local-mode comparison.
+XGB_PARAMS = {"n_estimators": 20, "max_depth": 5, "random_state": 0}
+
+
+def xgb_split(df):
+    """Training and test vectors for Day 4's model, as both the cluster and the test split."""
+    train, test = mlcourse.train_test_split(df, 0.3, seed=1)
+    return mlcourse.assemble_features(train), mlcourse.assemble_features(test)
 
 
 def main(argv: list[str]) -> int:
@@ -69,9 +108,6 @@ def main(argv: list[str]) -> int:
     )
     if job == "analysis":
         result = analysis(spark, *args)
-    elif job == "keras":  # score events with a saved Keras model in the executors
-        model_path, parquet, out = args
-        result = score_keras(spark, model_path, parquet, out)
     elif job == "convert":  # for the fault tests: says when it starts, then converts
         src, dest = args
         print("STARTED", flush=True)

@@ -26,7 +26,7 @@ from mlcourse.higgs import FEATURES, LABEL
 from mlcourse.standalone import StandaloneCluster
 from mlcourse.synthetic import synthesize_higgs
 
-from .cluster_job import RANGES
+from .cluster_job import RANGES, XGB_PARAMS, xgb_split
 from .conftest import HIGGS_SEED
 
 pytestmark = pytest.mark.cluster
@@ -63,12 +63,23 @@ def run_driver(cluster: StandaloneCluster, *args: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def on_cluster(cluster, tmp_path_factory) -> dict:
+def network(spark):
+    """A Day 3 network for the executors to score with (random weights score as well).
+
+    After the session: starting Spark's JVM forks (pyspark's preexec_fn), and JAX warns
+    about a fork once its threads run.
+    """
+    return mlcourse.build_network(28, units=16, seed=3)
+
+
+@pytest.fixture(scope="module")
+def on_cluster(cluster, network, tmp_path_factory) -> dict:
     """The reference job on the cluster, on the ``higgs`` fixture's events as UCI CSV."""
     root = tmp_path_factory.mktemp("cluster-inputs")
     csv, _ = mlcourse.higgs_csv("20k", source="synthetic", seed=HIGGS_SEED, data_dir=str(root))
-    events = root / "events.parquet"
-    return {**run_driver(cluster, "analysis", str(csv), str(events), str(root)), "path": events}
+    network.save(root / "model.keras")
+    args = [str(csv), str(root / "events.parquet"), str(root), str(root / "model.keras")]
+    return {**run_driver(cluster, "analysis", *args), "root": root}
 
 
 def sums(frame) -> dict[str, float]:
@@ -121,18 +132,26 @@ def test_classifier_metrics_match_local(on_cluster, gbt):
     assert got["auc"] > 0.6
 
 
-def test_keras_scores_on_the_cluster_equal_model_predict(cluster, on_cluster, tmp_path):
+def test_keras_scores_on_the_cluster_equal_model_predict(on_cluster, network):
     """Day 3's scoring in the executors of a real cluster: each worker loads the model."""
-    model = mlcourse.build_network(28, units=16, seed=3)  # random weights score as well
-    model.save(tmp_path / "model.keras")
-    out = tmp_path / "scored.parquet"
-    model_path = str(tmp_path / "model.keras")
-    result = run_driver(cluster, "keras", model_path, str(on_cluster["path"]), str(out))
-    assert result["rows"] == 20_000
-    scored = pd.read_parquet(out)
-    expected = model.predict(scored[list(FEATURES)].to_numpy(), verbose=0)[:, 0]
+    assert on_cluster["keras_rows"] == 20_000
+    scored = pd.read_parquet(on_cluster["root"] / "scored.parquet")
+    expected = network.predict(scored[list(FEATURES)].to_numpy(), verbose=0)[:, 0]
     np.testing.assert_allclose(scored["p"].to_numpy(), expected, atol=1e-6)
     np.testing.assert_array_equal(scored["prediction"], (scored["p"] >= 0.5) * 1.0)
+
+
+def test_xgboost_trains_on_two_cluster_workers_as_in_local_mode(on_cluster, spark, higgs):
+    """Day 4: SparkXGBClassifier's barrier stage on the cluster's two one-core executors."""
+    result = on_cluster["xgboost"]
+    assert abs(result["report"]["auc"] - result["spark_auc"]) < 1e-3
+    train, test = xgb_split(higgs[0])  # the same events, here in local[2]
+    local = mlcourse.xgb_classifier(spark, num_workers=2, **XGB_PARAMS).fit(train)
+    local_auc = mlcourse.roc_curve(local.transform(test)).auc
+    assert abs(result["report"]["auc"] - local_auc) < 0.01
+    assert result["report"]["events"] == test.count()
+    assert "num_workers=3 but this Spark session can run only 2 task(s)" in result["refused"]
+    assert result["refused_after"] < 5  # at once, not a barrier stage waiting for a slot
 
 
 @pytest.fixture(scope="module")
