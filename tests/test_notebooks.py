@@ -42,6 +42,7 @@ def test_the_course_has_its_sessions():
         "day2_gbt.ipynb",
         "day2_mlp.ipynb",
         "day3_neural_networks.ipynb",
+        "day4_distributed_training.ipynb",
         "final_handson.ipynb",
     ]
     # no helper files beside them: everything comes from the installed package
@@ -141,6 +142,17 @@ RESULTS = {
         "architectures",
         "auc_by_size",
     ],
+    "day4_distributed_training.ipynb": [
+        "slots",
+        "auc_gbt",
+        "auc_xgb",
+        "seconds_gbt",
+        "seconds_xgb",
+        "best_iteration",
+        "auc_early",
+        "times_by_workers",
+        "times_by_executors",
+    ],
     "final_handson.ipynb": [
         "signal_fraction",
         "part_sizes",
@@ -172,6 +184,13 @@ def check(name: str, r: dict) -> None:
         assert len(r["architectures"]) == 3 and min(r["architectures"].values()) > 0.55
         sizes = list(r["auc_by_size"])
         assert sizes[:2] == ["2000", "5000"] and int(sizes[2]) > 5000
+    elif name == "day4_distributed_training.ipynb":
+        assert r["slots"] == 2  # local[2] on the CI machine's 2 cores
+        assert r["auc_gbt"] > 0.7 and r["auc_xgb"] > 0.7
+        assert r["seconds_gbt"] > 0 and r["seconds_xgb"] > 0
+        assert 0 < r["best_iteration"] < 999 and r["auc_early"] > r["auc_xgb"] - 0.01
+        assert list(r["times_by_workers"]) == ["1", "2"]
+        assert list(r["times_by_executors"])[0] == "1" and min(r["times_by_executors"].values()) > 0
     else:
         assert 0.4 < r["signal_fraction"] < 0.6
         assert sum(r["part_sizes"]) == 20_000 and len(r["part_sizes"]) == 5
