@@ -3,7 +3,9 @@
 Starts a Spark standalone cluster on this machine (``mlcourse.standalone``) with 1, then 2,
 ... workers of one core each, and runs the same job from a fresh driver on each: convert
 ``--events`` synthetic events from CSV to Parquet, histogram all 28 features for signal and
-background, fit a GBT. Prints the times and the speed-ups against one worker.
+background, fit MLlib's GBT, and fit xgboost's ``SparkXGBClassifier`` with one XGBoost
+worker per Spark worker (``num_workers`` = workers). Prints the times and the speed-ups
+against one worker.
 
     python benchmarks/scaling.py [--events 1M] [--workers 1 2] [--workdir benchmarks/results]
 """
@@ -21,7 +23,12 @@ from pathlib import Path
 import mlcourse
 from mlcourse.standalone import StandaloneCluster
 
-STEPS = ("CSV to Parquet", "28-feature histograms", "GBT fit (10 trees, depth 5)")
+STEPS = (
+    "CSV to Parquet",
+    "28-feature histograms",
+    "GBT fit (10 trees, depth 5)",
+    "xgboost fit (10 trees, depth 5)",
+)
 
 
 def driver(csv: str, dest: str) -> None:
@@ -40,10 +47,18 @@ def driver(csv: str, dest: str) -> None:
     start = time.perf_counter()
     mlcourse.feature_histograms(df, "all")
     times[STEPS[1]] = time.perf_counter() - start
+    vectors = mlcourse.assemble_features(df).cache()
+    vectors.count()
     start = time.perf_counter()
-    GBTClassifier(maxIter=10, maxDepth=5, seed=0).fit(mlcourse.assemble_features(df))
+    GBTClassifier(maxIter=10, maxDepth=5, seed=0).fit(vectors)
     times[STEPS[2]] = time.perf_counter() - start
     executors = spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1
+    xgb = mlcourse.xgb_classifier(
+        spark, num_workers=executors, n_estimators=10, max_depth=5, learning_rate=0.1
+    )
+    start = time.perf_counter()
+    xgb.fit(vectors)
+    times[STEPS[3]] = time.perf_counter() - start
     print("RESULT " + json.dumps({"executors": executors, "times": times}), flush=True)
     mlcourse.stop_spark()
 
