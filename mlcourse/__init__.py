@@ -7,91 +7,145 @@ data set, plots and metrics computed inside Spark, and IPython magics::
     spark = %spark
 """
 
+from __future__ import annotations
+
+import importlib
 import os as _os
+from typing import TYPE_CHECKING, Any
 
 # Day 3 runs Keras 3 on JAX: choose that backend for a later `import keras`, unless the user
 # chose one. Nothing is imported here; Keras reads the variable when it is first imported.
 _os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from ._version import __version__
-from .boosting import with_validation, xgb_classifier
-from .config import SparkProfile, data_dir, login_user, resolve_profile
-from .convert import ConversionResult, csv_to_parquet
-from .data import data_info, higgs_csv, load_higgs, source_of
-from .doctor import doctor
-from .errors import (
-    ConfigError,
-    DataError,
-    DownloadError,
-    JavaError,
-    MlcourseError,
-    SessionConflictError,
-)
-from .features import assemble_features, to_numpy, train_test_split
-from .fetch import fetch_higgs
-from .magics import load_ipython_extension
-from .metrics import ClassificationReport, RocCurve, classification_report, roc_curve
-from .neural import build_network, score_with_keras, to_arrays
-from .plots import (
-    Histogram,
-    correlation_matrix,
-    feature_histograms,
-    plot_correlation,
-    plot_feature_importance,
-    plot_features,
-    plot_history,
-    plot_roc,
-    plot_signal_vs_background,
-    signal_background_hist,
-)
-from .session import check_java, get_spark, stop_spark
-from .synthetic import synthesize_higgs
 
-__all__ = [
-    "ClassificationReport",
-    "ConfigError",
-    "ConversionResult",
-    "DataError",
-    "DownloadError",
-    "Histogram",
-    "JavaError",
-    "MlcourseError",
-    "RocCurve",
-    "SessionConflictError",
-    "SparkProfile",
-    "__version__",
-    "assemble_features",
-    "build_network",
-    "check_java",
-    "classification_report",
-    "correlation_matrix",
-    "csv_to_parquet",
-    "data_dir",
-    "data_info",
-    "doctor",
-    "feature_histograms",
-    "fetch_higgs",
-    "get_spark",
-    "higgs_csv",
-    "load_higgs",
-    "load_ipython_extension",
-    "login_user",
-    "plot_correlation",
-    "plot_feature_importance",
-    "plot_features",
-    "plot_history",
-    "plot_roc",
-    "plot_signal_vs_background",
-    "resolve_profile",
-    "roc_curve",
-    "score_with_keras",
-    "signal_background_hist",
-    "source_of",
-    "stop_spark",
-    "synthesize_higgs",
-    "to_arrays",
-    "to_numpy",
-    "train_test_split",
-    "with_validation",
-    "xgb_classifier",
-]
+#: The public API by what a student does, and the module each name lives in. Nothing is
+#: imported until a name is first used: `import mlcourse` loads neither pyspark nor
+#: IPython nor matplotlib.
+_API: dict[str, tuple[str, ...]] = {
+    "session": ("get_spark", "stop_spark", "check_java"),
+    "config": ("SparkProfile", "data_dir", "login_user", "resolve_profile"),
+    "doctor": ("doctor",),
+    "data": ("load_higgs", "higgs_csv", "data_info", "source_of"),
+    "fetch": ("fetch_higgs",),
+    "convert": ("csv_to_parquet", "ConversionResult"),
+    "synthetic": ("synthesize_higgs",),
+    "features": ("assemble_features", "train_test_split", "to_numpy"),
+    "plots": (
+        "Histogram",
+        "signal_background_hist",
+        "feature_histograms",
+        "correlation_matrix",
+        "plot_signal_vs_background",
+        "plot_features",
+        "plot_correlation",
+        "plot_roc",
+        "plot_feature_importance",
+        "plot_history",
+    ),
+    "metrics": ("ClassificationReport", "RocCurve", "classification_report", "roc_curve"),
+    "neural": ("to_arrays", "build_network", "score_with_keras"),
+    "boosting": ("with_validation", "xgb_classifier"),
+    "magics": ("load_ipython_extension",),
+    "errors": (
+        "MlcourseError",
+        "ConfigError",
+        "DataError",
+        "DownloadError",
+        "JavaError",
+        "SessionConflictError",
+    ),
+}
+_WHERE = {name: module for module, names in _API.items() for name in names}
+
+__all__ = ["__version__", *_WHERE]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562)."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlcourse' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
+
+
+if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re-exported)
+    from .boosting import (
+        with_validation as with_validation,
+        xgb_classifier as xgb_classifier,
+    )
+    from .config import (
+        SparkProfile as SparkProfile,
+        data_dir as data_dir,
+        login_user as login_user,
+        resolve_profile as resolve_profile,
+    )
+    from .convert import (
+        ConversionResult as ConversionResult,
+        csv_to_parquet as csv_to_parquet,
+    )
+    from .data import (
+        data_info as data_info,
+        higgs_csv as higgs_csv,
+        load_higgs as load_higgs,
+        source_of as source_of,
+    )
+    from .doctor import (
+        doctor as doctor,
+    )
+    from .errors import (
+        ConfigError as ConfigError,
+        DataError as DataError,
+        DownloadError as DownloadError,
+        JavaError as JavaError,
+        MlcourseError as MlcourseError,
+        SessionConflictError as SessionConflictError,
+    )
+    from .features import (
+        assemble_features as assemble_features,
+        to_numpy as to_numpy,
+        train_test_split as train_test_split,
+    )
+    from .fetch import (
+        fetch_higgs as fetch_higgs,
+    )
+    from .magics import (
+        load_ipython_extension as load_ipython_extension,
+    )
+    from .metrics import (
+        ClassificationReport as ClassificationReport,
+        RocCurve as RocCurve,
+        classification_report as classification_report,
+        roc_curve as roc_curve,
+    )
+    from .neural import (
+        build_network as build_network,
+        score_with_keras as score_with_keras,
+        to_arrays as to_arrays,
+    )
+    from .plots import (
+        Histogram as Histogram,
+        correlation_matrix as correlation_matrix,
+        feature_histograms as feature_histograms,
+        plot_correlation as plot_correlation,
+        plot_feature_importance as plot_feature_importance,
+        plot_features as plot_features,
+        plot_history as plot_history,
+        plot_roc as plot_roc,
+        plot_signal_vs_background as plot_signal_vs_background,
+        signal_background_hist as signal_background_hist,
+    )
+    from .session import (
+        check_java as check_java,
+        get_spark as get_spark,
+        stop_spark as stop_spark,
+    )
+    from .synthetic import (
+        synthesize_higgs as synthesize_higgs,
+    )
