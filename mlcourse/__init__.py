@@ -25,8 +25,8 @@ from ._version import __version__
 _API: dict[str, tuple[str, ...]] = {
     "session": ("get_spark", "stop_spark", "check_java"),
     "config": ("SparkProfile", "data_dir", "login_user", "resolve_profile"),
-    "doctor": ("doctor",),
-    "data": ("load_higgs", "higgs_csv", "data_info", "source_of"),
+    "doctor": ("doctor", "DoctorReport"),
+    "data": ("load_higgs", "higgs_csv", "data_info", "source_of", "DataInfo"),
     "fetch": ("fetch_higgs",),
     "convert": ("csv_to_parquet", "ConversionResult"),
     "synthetic": ("synthesize_higgs",),
@@ -91,12 +91,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
         csv_to_parquet as csv_to_parquet,
     )
     from .data import (
+        DataInfo as DataInfo,
         data_info as data_info,
         higgs_csv as higgs_csv,
         load_higgs as load_higgs,
         source_of as source_of,
     )
     from .doctor import (
+        DoctorReport as DoctorReport,
         doctor as doctor,
     )
     from .errors import (

@@ -25,7 +25,7 @@ from .higgs import COLUMNS, LABEL, canonical_name
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["ConversionResult", "csv_to_parquet", "read_higgs_csv", "write_parquet_atomic"]
+__all__ = ["ConversionResult", "csv_to_parquet", "write_parquet_atomic"]
 
 log = logging.getLogger(__name__)
 
@@ -141,31 +141,6 @@ def _csv_schema(columns: list[str], *, with_corrupt: bool):
     if with_corrupt:
         fields.append(StructField(_CORRUPT, StringType(), True))
     return StructType(fields)
-
-
-def read_higgs_csv(
-    spark: SparkSession, src: str, *, validate: bool = True, engine: str = "auto"
-) -> DataFrame:
-    """Read a HIGGS CSV file (UCI or course form) with the explicit schema.
-
-    Parameters
-    ----------
-    spark : SparkSession
-        The session.
-    src : str
-        CSV file (plain or ``.gz``), local path or Hadoop URI.
-    validate : bool, default True
-        Make any malformed row fail the job that reads it (see :func:`csv_to_parquet`).
-    engine : {"auto", "arrow", "spark"}, default "auto"
-        The CSV parser, as in :func:`csv_to_parquet`.
-
-    Returns
-    -------
-    DataFrame
-        Label and the 28 features, canonical names, in canonical order, as doubles.
-    """
-    df, _ = _read(spark, src, validate=validate, engine=engine)
-    return df
 
 
 def _read(

@@ -11,12 +11,10 @@ physicists derived from them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from pyspark.sql.types import DoubleType, StructField, StructType
-
-from .errors import DataError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -31,7 +29,6 @@ __all__ = [
     "canonical_name",
     "closest_names",
     "rename_columns",
-    "resolve_features",
 ]
 
 #: Name of the label column: 1.0 = signal, 0.0 = background.
@@ -145,44 +142,3 @@ def closest_names(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
     by_lower = {c.lower(): c for c in choices}
     found = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=0.5)
     return [by_lower[f] for f in found]
-
-
-def resolve_features(features: str | Sequence[str] = "all") -> list[str]:
-    """Turn a feature selection into canonical feature names.
-
-    Parameters
-    ----------
-    features : {"all", "low", "high"} or sequence of str
-        A named group (28, 21 low-level or 7 high-level features) or explicit names,
-        in any accepted spelling.
-
-    Returns
-    -------
-    list of str
-        Canonical names, in the order given (file order for groups).
-
-    Raises
-    ------
-    DataError
-        For unknown names, naming each with its closest matches.
-    """
-    if isinstance(features, str):
-        if features in FEATURE_GROUPS:
-            return list(FEATURE_GROUPS[features])
-        features = [features]
-    resolved, unknown = [], []
-    for name in features:
-        canonical = canonical_name(name)
-        if canonical is None or canonical == LABEL:
-            unknown.append(name)
-        else:
-            resolved.append(canonical)
-    if unknown:
-        hints = "; ".join(
-            f"{u!r} (closest: {', '.join(closest_names(u, FEATURES)) or 'none'})" for u in unknown
-        )
-        raise DataError(
-            f"unknown feature name(s): {hints}. Use 'all', 'low', 'high' or names from "
-            "mlcourse.higgs.FEATURES."
-        )
-    return resolved
