@@ -698,9 +698,9 @@ def _importances(model: Any) -> np.ndarray:
         if hasattr(candidate, "get_booster"):
             return _xgboost_importances(candidate.get_booster())
     raise TypeError(
-        f"{type(model).__name__} has no feature importances: use a fitted tree model "
-        "(GBTClassificationModel, RandomForestClassificationModel, an xgboost model, ...) "
-        "or a pipeline ending in one."
+        f"{type(model).__name__} has no featureImportances (nor an xgboost booster): use a "
+        "fitted tree model (GBTClassificationModel, RandomForestClassificationModel, an "
+        "xgboost model, ...) or a pipeline ending in one."
     )
 
 
