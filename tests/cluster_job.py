@@ -36,7 +36,7 @@ def analysis(spark, csv: str, out: str, data_dir: str, model_path: str) -> dict[
     hist = mlcourse.signal_background_hist(df, "m_bb", bins=40, range=(0.0, 3.0))
     grid = mlcourse.feature_histograms(df, "all", bins=20, ranges=RANGES)
     train, test = mlcourse.train_test_split(df, 0.3, seed=1)
-    model = GBTClassifier(maxIter=10, maxDepth=3, seed=1).fit(mlcourse.assemble_features(train))
+    model = GBTClassifier(maxIter=5, maxDepth=3, seed=1).fit(mlcourse.assemble_features(train))
     report = mlcourse.classification_report(model.transform(mlcourse.assemble_features(test)))
     return {
         "executors": spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1,
@@ -92,7 +92,7 @@ def xgboost(spark, df) -> dict[str, Any]:
 
 
 #: Day 4's model, the same on the cluster and in the local-mode comparison.
-XGB_PARAMS = {"n_estimators": 20, "max_depth": 5, "random_state": 0}
+XGB_PARAMS = {"n_estimators": 10, "max_depth": 5, "random_state": 0}
 
 
 def xgb_split(df):
