@@ -28,13 +28,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _common import events_parquet
+
 import mlcourse
 from mlcourse.convert import write_parquet_atomic
 from mlcourse.data import parse_events, size_name
 from mlcourse.features import assemble_features
 from mlcourse.higgs import FEATURES
 from mlcourse.plots import feature_histograms, robust_ranges, signal_background_hist
-from mlcourse.synthetic import synthesize_higgs
 
 
 def old_compute_hist(df, feature: str, n_bins: int = 50, x_lim=(0.0, 3.0)):
@@ -74,13 +75,6 @@ def peak_python_mb(job: Callable[[], Any]) -> tuple[float, Any]:
         return tracemalloc.get_traced_memory()[1] / 2**20, result
     finally:
         tracemalloc.stop()
-
-
-def events_parquet(spark, work: Path, n: int) -> str:
-    path = work / f"synthetic-{size_name(n)}-seed0.parquet"
-    if not path.is_dir():
-        write_parquet_atomic(synthesize_higgs(n, seed=0, spark=spark), str(path))
-    return str(path)
 
 
 def predictions_parquet(spark, work: Path, n: int, events: str) -> str:

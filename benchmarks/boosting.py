@@ -20,18 +20,11 @@ import argparse
 import time
 from pathlib import Path
 
+from _common import events_parquet
+
 import mlcourse
 from mlcourse.boosting import task_slots
-from mlcourse.convert import write_parquet_atomic
-from mlcourse.data import parse_events, size_name
-from mlcourse.synthetic import synthesize_higgs
-
-
-def events_parquet(spark, work: Path, n: int) -> str:
-    path = work / f"synthetic-{size_name(n)}-seed0.parquet"
-    if not path.is_dir():
-        write_parquet_atomic(synthesize_higgs(n, seed=0, spark=spark), str(path))
-    return str(path)
+from mlcourse.data import parse_events
 
 
 def timed_fit(estimator, data, repeat: int):

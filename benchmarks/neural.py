@@ -28,11 +28,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _common import events_parquet
+
 import mlcourse
-from mlcourse.convert import write_parquet_atomic
-from mlcourse.data import parse_events, size_name
+from mlcourse.data import parse_events
 from mlcourse.metrics import roc_curve_arrays
-from mlcourse.synthetic import synthesize_higgs
 
 
 def rss_mb() -> float:
@@ -59,13 +59,6 @@ def peak_rss(job: Callable[[], Any]) -> tuple[float, float, Any]:
         done.set()
         sampler.join()
     return seconds, max(peak[0], rss_mb()) - base, result
-
-
-def events_parquet(spark, work: Path, n: int) -> str:
-    path = work / f"synthetic-{size_name(n)}-seed0.parquet"
-    if not path.is_dir():
-        write_parquet_atomic(synthesize_higgs(n, seed=0, spark=spark), str(path))
-    return str(path)
 
 
 def train_network(keras, arrays, epochs: int):
