@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from mlcourse.convert import write_parquet_atomic
-from mlcourse.data import size_name
+from mlcourse.data import parse_events, size_name
 from mlcourse.synthetic import synthesize_higgs
 
 
@@ -15,3 +16,21 @@ def events_parquet(spark, work: Path, n: int) -> str:
     if not path.is_dir():
         write_parquet_atomic(synthesize_higgs(n, seed=0, spark=spark), str(path))
     return str(path)
+
+
+def parser(description: str, events: str = "1M", help: str = "") -> argparse.ArgumentParser:
+    """An argument parser with the shared ``--events`` and ``--workdir`` options."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--events", default=events, help=help or "synthetic events")
+    parser.add_argument("--workdir", default=str(Path(__file__).parent / "results"))
+    return parser
+
+
+def events_and_workdir(args: argparse.Namespace) -> tuple[int, Path]:
+    """The number of events asked for and the (created) working folder."""
+    n = parse_events(args.events)
+    if n is None:
+        raise SystemExit("--events must be a number of events such as 100k or 1M")
+    work = Path(args.workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    return n, work

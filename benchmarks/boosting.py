@@ -16,15 +16,12 @@ split 80/20 (seed 42) and assembled once (cached), on a ``local[*]`` session:
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
-from _common import events_parquet
+from _common import events_and_workdir, events_parquet, parser
 
 import mlcourse
 from mlcourse.boosting import task_slots
-from mlcourse.data import parse_events
 
 
 def timed_fit(estimator, data, repeat: int):
@@ -37,17 +34,12 @@ def timed_fit(estimator, data, repeat: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", default="1M")
-    parser.add_argument("--trees", type=int, nargs="+", default=[20])
-    parser.add_argument("--depth", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--workdir", default=str(Path(__file__).parent / "results"))
-    args = parser.parse_args()
-    n = parse_events(args.events)
-    assert n is not None
-    work = Path(args.workdir).resolve()
-    work.mkdir(parents=True, exist_ok=True)
+    options = parser(__doc__.splitlines()[0])
+    options.add_argument("--trees", type=int, nargs="+", default=[20])
+    options.add_argument("--depth", type=int, default=5)
+    options.add_argument("--repeat", type=int, default=2)
+    args = options.parse_args()
+    n, work = events_and_workdir(args)
 
     from pyspark.ml.classification import GBTClassifier
 

@@ -20,15 +20,13 @@ the ratios printed in one run.
 
 from __future__ import annotations
 
-import argparse
 import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from _common import events_parquet
+from _common import events_and_workdir, events_parquet, parser
 
 import mlcourse
 from mlcourse.data import parse_events
@@ -82,16 +80,11 @@ def train_network(keras, arrays, epochs: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", default="1M", help="events scored (and the largest size)")
-    parser.add_argument("--sizes", nargs="+", default=["100k", "1M"], help="data set sizes")
-    parser.add_argument("--epochs", type=int, default=20, help="most epochs per training")
-    parser.add_argument("--workdir", default=str(Path(__file__).parent / "results"))
-    args = parser.parse_args()
-    n = parse_events(args.events)
-    assert n is not None
-    work = Path(args.workdir).resolve()
-    work.mkdir(parents=True, exist_ok=True)
+    options = parser(__doc__.splitlines()[0], help="events scored (and the largest size)")
+    options.add_argument("--sizes", nargs="+", default=["100k", "1M"], help="data set sizes")
+    options.add_argument("--epochs", type=int, default=20, help="most epochs per training")
+    args = options.parse_args()
+    n, work = events_and_workdir(args)
 
     spark = mlcourse.get_spark(**{"spark.ui.enabled": "false", "spark.driver.memory": "2g"})
     spark.sparkContext.setLogLevel("ERROR")
