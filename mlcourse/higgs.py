@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
-from pyspark.sql.types import DoubleType, StructField, StructType
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
+    from pyspark.sql.types import StructType
 
 __all__ = [
     "FEATURES",
@@ -114,10 +113,21 @@ def canonical_name(name: str) -> str | None:
     return _BY_KEY.get(_key(name))
 
 
-#: Spark schema of a HIGGS file: the label then the 28 features, all doubles.
-SCHEMA: StructType = StructType(
-    [StructField(name, DoubleType(), nullable=False) for name in COLUMNS]
-)
+def __getattr__(name: str) -> Any:
+    """``SCHEMA``, built on first use: the names above need no pyspark (the driver-side
+    numpy code of Days 3 and 4, and ``import mlcourse``, load this module without it)."""
+    if name == "SCHEMA":
+        from pyspark.sql.types import DoubleType, StructField, StructType
+
+        schema = StructType([StructField(c, DoubleType(), nullable=False) for c in COLUMNS])
+        globals()["SCHEMA"] = schema
+        return schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    #: Spark schema of a HIGGS file: the label then the 28 features, all doubles.
+    SCHEMA: StructType
 
 
 def rename_columns(df: DataFrame) -> DataFrame:
