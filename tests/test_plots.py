@@ -322,3 +322,27 @@ def test_large_data_ranges_come_from_a_bounded_sample(higgs):
     # from 5,000 sampled events the 0.1 % tails are a few events: the range still frames
     # all but a small fraction of the 20,000, and cuts the extreme tails
     assert 0 < (x < lo).mean() < 0.005 and 0 < (x > hi).mean() < 0.005
+
+
+def spark_jobs(spark, action) -> int:
+    """How many Spark jobs ``action()`` starts (counted in a job group of its own)."""
+    sc = spark.sparkContext
+    group = f"count-{id(action)}"
+    sc.setJobGroup(group, "counting the jobs of one call")
+    try:
+        action()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    return len(sc.statusTracker().getJobIdsForGroup(group))
+
+
+def test_drawing_a_histogram_built_by_hand_starts_no_job(spark, ax):
+    from mlcourse.plots import Histogram, draw_histogram
+
+    hist = Histogram(np.array([0.0, 1.0, 2.0]), np.array([3, 5]), np.array([4, 1]))
+    assert spark_jobs(spark, lambda: draw_histogram(hist, ax=ax, xlabel="m_bb")) == 0
+    drawn = {p.get_label(): p.get_data() for p in stairs(ax)}
+    np.testing.assert_array_equal(drawn["signal"].values, [3, 5])
+    np.testing.assert_array_equal(drawn["background"].values, [4, 1])
+    np.testing.assert_array_equal(drawn["signal"].edges, [0.0, 1.0, 2.0])
+    assert ax.get_xlabel() == "m_bb"
