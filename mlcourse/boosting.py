@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._hadoop import jvm
 from .errors import ConfigError
-from .features import KEY_BUCKETS, row_key
+from .features import in_fraction
 from .higgs import LABEL
 
 if TYPE_CHECKING:
@@ -107,11 +107,10 @@ def with_validation(
     >>> marked.where("validation").count()
     542
     """
-    from pyspark.sql import functions as F
 
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fraction must be between 0 and 1, got {fraction!r}")
-    return df.withColumn(col, row_key(df, seed) < F.lit(round(fraction * KEY_BUCKETS)))
+    return df.withColumn(col, in_fraction(df, fraction, seed))
 
 
 def xgb_classifier(

@@ -202,11 +202,9 @@ def train_test_split(
     >>> train_test_split(df.repartition(7), test=0.25, seed=42)[1].count()  # any partitioning
     507
     """
-    from pyspark.sql import functions as F
-
     if not 0.0 < test < 1.0:
         raise ValueError(f"test must be a fraction between 0 and 1, got {test!r}")
-    in_test = row_key(df, seed, columns) < F.lit(round(test * KEY_BUCKETS))
+    in_test = in_fraction(df, test, seed, columns)
     return df.where(~in_test), df.where(in_test)
 
 
@@ -246,6 +244,19 @@ def row_key(df: DataFrame, seed: int, columns: Sequence[str] | None = None) -> C
         )
     hashed = F.xxhash64(F.lit(seed), *[F.col(c) for c in columns])
     return F.pmod(hashed, F.lit(KEY_BUCKETS))
+
+
+def in_fraction(
+    df: DataFrame, fraction: float, seed: int, columns: Sequence[str] | None = None
+) -> Column:
+    """True for a reproducible ``fraction`` of the rows: :func:`row_key` below its share.
+
+    The test side of :func:`train_test_split`, a validation part, a sample: each is the
+    same on any cluster and partitioning.
+    """
+    from pyspark.sql import functions as F
+
+    return row_key(df, seed, columns) < F.lit(round(fraction * KEY_BUCKETS))
 
 
 def to_numpy(

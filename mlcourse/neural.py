@@ -27,7 +27,7 @@ import numpy as np
 
 from ._hadoop import jvm
 from .errors import DataError
-from .features import KEY_BUCKETS, feature_columns, row_key, to_numpy
+from .features import feature_columns, in_fraction, row_key, to_numpy
 from .higgs import LABEL
 
 if TYPE_CHECKING:
@@ -183,7 +183,6 @@ def to_arrays(
     >>> arrays.x_train.shape[1], len(arrays.x_train) + len(arrays.x_val), len(arrays.x_test)
     (7, 1000, 507)
     """
-    from pyspark.sql import functions as F
 
     if not 0.0 <= validation < 1.0:
         raise ValueError(f"validation must be a fraction in [0, 1), got {validation!r}")
@@ -212,7 +211,7 @@ def to_arrays(
         )
     key = row_key(train, seed)
     sample = train if chosen == available else train.orderBy(key).limit(chosen)
-    in_val = row_key(sample, seed + 1) < F.lit(round(validation * KEY_BUCKETS))
+    in_val = in_fraction(sample, validation, seed + 1)
     # One job for the sample: features, label and the validation flag together.
     table, _ = to_numpy(
         sample.withColumn("_mlcourse_val", in_val.cast("double")),
