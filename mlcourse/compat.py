@@ -21,6 +21,7 @@ from .higgs import FEATURES, canonical_name
 from .metrics import ClassificationReport, classification_report, roc_curve_arrays
 from .plots import (
     Histogram,
+    bin_counts,
     draw_histogram,
     plot_correlation,
     plot_feature_importance,
@@ -152,9 +153,8 @@ def plotSignalvsBgWithPrediction2(
     edges = np.linspace(*range, bins + 1)
 
     def hist(signal: np.ndarray) -> Histogram:
-        return Histogram(
-            edges, np.histogram(x[signal], edges)[0], np.histogram(x[~signal], edges)[0]
-        )
+        background, signal_counts = bin_counts(x, signal.astype(np.intp), edges)
+        return Histogram(edges, signal_counts, background)
 
     kwargs = _new_axes(kwargs)
     return draw_histogram(hist(truth), xlabel=variable, predicted=hist(predicted), **kwargs)
