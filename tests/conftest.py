@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -121,6 +122,16 @@ class HiggsFiles:
     @property
     def uci_gz(self) -> bytes:
         return self.uci.read_bytes()
+
+
+def numpy_hist(frame: pd.DataFrame, column: str, edges, label_col: str = "label"):
+    """numpy's own histogram of ``column`` for signal, then for background: the reference."""
+    values = frame[column].to_numpy()
+    labels = frame[label_col].to_numpy()
+    return (
+        np.histogram(values[labels == 1], bins=edges)[0],
+        np.histogram(values[labels == 0], bins=edges)[0],
+    )
 
 
 def uci_text(frame: pd.DataFrame) -> str:

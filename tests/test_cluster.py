@@ -22,12 +22,12 @@ import pytest
 
 import mlcourse
 from mlcourse import classification_report
-from mlcourse.higgs import FEATURES, LABEL
+from mlcourse.higgs import FEATURES
 from mlcourse.standalone import StandaloneCluster
 from mlcourse.synthetic import synthesize_higgs
 
 from .cluster_job import RANGES, XGB_PARAMS, xgb_split
-from .conftest import HIGGS_SEED
+from .conftest import HIGGS_SEED, numpy_hist
 
 pytestmark = pytest.mark.cluster
 
@@ -91,9 +91,7 @@ def close(a: dict, b: dict) -> bool:
 
 
 def numpy_counts(frame, name: str, edges: np.ndarray) -> list[list[int]]:
-    return [
-        np.histogram(frame.loc[frame[LABEL] == cls, name], bins=edges)[0].tolist() for cls in (1, 0)
-    ]
+    return [counts.tolist() for counts in numpy_hist(frame, name, edges)]
 
 
 def test_cluster_has_two_workers_and_the_job_used_both(cluster, on_cluster):

@@ -26,6 +26,8 @@ from mlcourse.plots import (
     signal_background_hist,
 )
 
+from .conftest import numpy_hist
+
 
 @pytest.fixture
 def ax():
@@ -38,15 +40,6 @@ def ax():
 def _close_figures():
     yield
     plt.close("all")
-
-
-def numpy_hist(frame, column, edges, label_col="label"):
-    values = frame[column].to_numpy()
-    labels = frame[label_col].to_numpy()
-    return (
-        np.histogram(values[labels == 1], bins=edges)[0],
-        np.histogram(values[labels == 0], bins=edges)[0],
-    )
 
 
 def stairs(ax):
