@@ -31,11 +31,11 @@ from typing import Any
 from _common import events_parquet
 
 import mlcourse
+from mlcourse.aggregate import feature_histograms, robust_ranges, signal_background_hist
 from mlcourse.convert import write_parquet_atomic
 from mlcourse.data import parse_events, size_name
 from mlcourse.features import assemble_features
 from mlcourse.higgs import FEATURES
-from mlcourse.plots import feature_histograms, robust_ranges, signal_background_hist
 
 
 def old_compute_hist(df, feature: str, n_bins: int = 50, x_lim=(0.0, 3.0)):

@@ -31,11 +31,15 @@ _API: dict[str, tuple[str, ...]] = {
     "convert": ("csv_to_parquet", "ConversionResult"),
     "synthetic": ("synthesize_higgs",),
     "features": ("assemble_features", "train_test_split", "to_numpy"),
-    "plots": (
+    "aggregate": (
         "Histogram",
         "signal_background_hist",
         "feature_histograms",
         "correlation_matrix",
+    ),
+    "plots": (
+        "draw_histogram",
+        "draw_correlation",
         "plot_signal_vs_background",
         "plot_features",
         "plot_correlation",
@@ -76,6 +80,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re-exported)
+    from .aggregate import (
+        Histogram as Histogram,
+        correlation_matrix as correlation_matrix,
+        feature_histograms as feature_histograms,
+        signal_background_hist as signal_background_hist,
+    )
     from .boosting import (
         with_validation as with_validation,
         xgb_classifier as xgb_classifier,
@@ -132,16 +142,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
         to_arrays as to_arrays,
     )
     from .plots import (
-        Histogram as Histogram,
-        correlation_matrix as correlation_matrix,
-        feature_histograms as feature_histograms,
+        draw_correlation as draw_correlation,
+        draw_histogram as draw_histogram,
         plot_correlation as plot_correlation,
         plot_feature_importance as plot_feature_importance,
         plot_features as plot_features,
         plot_history as plot_history,
         plot_roc as plot_roc,
         plot_signal_vs_background as plot_signal_vs_background,
-        signal_background_hist as signal_background_hist,
     )
     from .session import (
         check_java as check_java,

@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .aggregate import Histogram, bin_counts
 from .features import to_numpy, train_test_split
 from .higgs import FEATURES, canonical_name
 from .metrics import ClassificationReport, classification_report, roc_curve_arrays
 from .plots import (
-    Histogram,
-    bin_counts,
     draw_histogram,
     plot_correlation,
     plot_feature_importance,

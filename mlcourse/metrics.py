@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .aggregate import bin_counts, binned_scores, score_edges
 from .features import missing_column_error
 from .higgs import LABEL
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from numpy.typing import ArrayLike
-    from pyspark.sql import Column, DataFrame
+    from pyspark.sql import DataFrame
 
 __all__ = [
     "ClassificationReport",
@@ -163,78 +164,11 @@ def _check_columns(predictions: DataFrame, *names: str | None) -> None:
         raise missing_column_error(missing, predictions.columns, "the predictions")
 
 
-def _score(predictions: DataFrame, score_col: str) -> Column:
-    """The signal score as a double: element 1 of a probability/rawPrediction vector."""
-    from pyspark.ml.functions import vector_to_array
-    from pyspark.ml.linalg import VectorUDT
-    from pyspark.sql import functions as F
-
-    if isinstance(predictions.schema[score_col].dataType, VectorUDT):
-        return vector_to_array(F.col(score_col))[1]
-    return F.col(score_col).cast("double")
-
-
-def _score_range(predictions: DataFrame, score_col: str, score: Column) -> tuple[float, float]:
-    """[0, 1] for probabilities, else the scores' min and max (one small job)."""
-    from pyspark.sql import functions as F
-
-    if "probability" in score_col.lower():
-        return 0.0, 1.0
-    lo, hi = predictions.select(F.min(score), F.max(score)).collect()[0]
-    if lo is None:
-        return 0.0, 1.0
-    return float(lo), float(hi) if hi > lo else float(lo) + 1.0
-
-
-def _binned_counts(
-    predictions: DataFrame,
-    *,
-    label_col: str,
-    score_col: str | None,
-    prediction_col: str | None,
-    bins: int,
-) -> tuple[np.ndarray, float, float]:
-    """Counts per (label, predicted class, score bin) from one grouped aggregation.
-
-    Returns an array of shape (2, 2, bins) (a single bin without a score column) and the
-    score range the bins cover.
-    """
-    from pyspark.sql import functions as F
-
-    lo, hi, nbins = 0.0, 1.0, 1
-    keys = [F.col(label_col).cast("int").alias("y")]
-    if prediction_col is not None:
-        keys.append(F.col(prediction_col).cast("int").alias("p"))
-    else:
-        keys.append(F.lit(0).alias("p"))
-    if score_col is not None:
-        score = _score(predictions, score_col)
-        lo, hi = _score_range(predictions, score_col, score)
-        nbins = bins
-        scaled = F.floor((score - F.lit(lo)) * F.lit(nbins / (hi - lo))).cast("int")
-        keys.append(F.least(F.greatest(scaled, F.lit(0)), F.lit(nbins - 1)).alias("s"))
-    else:
-        keys.append(F.lit(0).alias("s"))
-    rows = (
-        predictions.select(*keys)
-        .where(F.col("y").isin(0, 1) & F.col("p").isin(0, 1))
-        .groupBy("y", "p", "s")
-        .count()
-        .collect()
-    )
-    counts = np.zeros((2, 2, nbins), dtype=np.int64)
-    for y, p, s, n in rows:
-        counts[y, p, s] = n
-    return counts, lo, hi
-
-
-def _roc_from_bins(by_label: np.ndarray, lo: float, hi: float) -> RocCurve:
-    """ROC points from per-class counts in score bins (shape (2, bins))."""
-    nbins = by_label.shape[1]
-    edges = lo + (hi - lo) * np.arange(nbins) / nbins
+def _roc_from_bins(by_label: np.ndarray, edges: np.ndarray) -> RocCurve:
+    """ROC points from per-class counts in score bins (shape (2, bins)) and their edges."""
     nonempty = by_label.sum(axis=0) > 0
     neg, pos = by_label[0][nonempty][::-1], by_label[1][nonempty][::-1]
-    thresholds = np.concatenate([[np.inf], edges[nonempty][::-1]])
+    thresholds = np.concatenate([[np.inf], edges[:-1][nonempty][::-1]])
     fp = np.concatenate([[0], np.cumsum(neg)])
     tp = np.concatenate([[0], np.cumsum(pos)])
     n_neg, n_pos = fp[-1], tp[-1]
@@ -287,10 +221,8 @@ def roc_curve(
     (array([0., 1.]), array([0., 1.]))
     """
     _check_columns(predictions, label_col, score_col)
-    counts, lo, hi = _binned_counts(
-        predictions, label_col=label_col, score_col=score_col, prediction_col=None, bins=bins
-    )
-    return _roc_from_bins(counts.sum(axis=1), lo, hi)
+    counts, edges = binned_scores(predictions, label_col=label_col, score_col=score_col, bins=bins)
+    return _roc_from_bins(counts.sum(axis=1), edges)
 
 
 def roc_curve_arrays(
@@ -328,15 +260,11 @@ def roc_curve_arrays(
     keep = np.isin(y, (0.0, 1.0)) & ~np.isnan(score)
     y, score = y[keep].astype(int), score[keep]
     if len(score) and (score.min() < 0.0 or score.max() > 1.0):
-        lo, hi = float(score.min()), float(score.max())
-        hi = hi if hi > lo else lo + 1.0
+        edges = score_edges(float(score.min()), float(score.max()), bins)
     else:
-        lo, hi = 0.0, 1.0
-    # the binning of _binned_counts, in the same floating-point operations
-    index = np.clip(np.floor((score - lo) * (bins / (hi - lo))), 0, bins - 1).astype(int)
-    counts = np.zeros((2, bins), dtype=np.int64)
-    np.add.at(counts, (y, index), 1)
-    return _roc_from_bins(counts, lo, hi)
+        edges = score_edges(0.0, 1.0, bins)
+    # the one binning rule of mlcourse.aggregate: numpy.histogram's, as in roc_curve
+    return _roc_from_bins(bin_counts(score, y, edges), edges)
 
 
 def _ratio(num: float, den: float) -> float:
@@ -396,7 +324,7 @@ def classification_report(
     if score_col == "probability" and score_col not in predictions.columns:
         score_col = None
     _check_columns(predictions, label_col, prediction_col, score_col)
-    counts, lo, hi = _binned_counts(
+    counts, edges = binned_scores(
         predictions,
         label_col=label_col,
         score_col=score_col,
@@ -406,7 +334,7 @@ def classification_report(
     confusion = counts.sum(axis=2)
     (tn, fp), (fn, tp) = confusion.tolist()
     precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    roc = _roc_from_bins(counts.sum(axis=1), lo, hi) if score_col is not None else None
+    roc = _roc_from_bins(counts.sum(axis=1), edges) if score_col is not None else None
     return ClassificationReport(
         auc=roc.auc if roc is not None else math.nan,
         accuracy=_ratio(tp + tn, tn + fp + fn + tp),

@@ -1,413 +1,53 @@
-"""Signal-against-background histograms and the course's figures.
+"""The course's figures, drawn with matplotlib from computed results.
 
-Computing is kept apart from drawing. The ``*_hist``/``*_histograms``/``correlation_matrix``
-functions are Spark aggregations that return small numpy results (bin counts are exactly
-what ``numpy.histogram`` gives on the same values); the ``plot_*`` functions draw them with
-matplotlib in the style of mplhep: data first, options keyword-only, ``ax=None`` (the
-current Axes then), extra keywords passed to matplotlib, the Axes returned. Nothing is shown
-or written unless asked (``save="figure.png"``).
+Two kinds of functions, in the style of mplhep (data first, options keyword-only,
+``ax=None`` meaning the current Axes, extra keywords passed to matplotlib):
+
+* ``draw_*`` draw results computed already (a :class:`~mlcourse.aggregate.Histogram`, a
+  correlation matrix, ...) and never start a Spark job;
+* ``plot_*`` are the notebook conveniences: they compute with :mod:`mlcourse.aggregate`
+  (or :mod:`mlcourse.metrics`) and draw with a ``draw_*`` function.
+
+Every function returns the Axes it drew on (:func:`plot_features`: an array of them, one
+per column). Nothing is shown or written unless asked (``save="figure.png"``).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .features import assemble_features, feature_columns, missing_column_error
-from .higgs import FEATURES, LABEL
+from .aggregate import (
+    Bins,
+    Histogram,
+    Range,
+    correlation_matrix,
+    count_histograms,
+    feature_histograms,
+    histogram_edges,
+)
+from .features import feature_columns, missing_column_error
+from .higgs import LABEL
 from .metrics import ClassificationReport, RocCurve, roc_curve
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from pyspark.sql import Column, DataFrame
+    from pyspark.sql import DataFrame
 
 __all__ = [
-    "Histogram",
-    "correlation_matrix",
+    "draw_correlation",
     "draw_histogram",
-    "feature_histograms",
     "plot_correlation",
     "plot_feature_importance",
     "plot_features",
     "plot_history",
     "plot_roc",
     "plot_signal_vs_background",
-    "robust_ranges",
-    "signal_background_hist",
 ]
 
-Range = tuple[float, float]
-#: A number of equal bins, or the bin edges (as ``numpy.histogram`` takes them).
-Bins = int | Sequence[float] | np.ndarray
-
-#: Quantiles that bound a plot's range when none is given (0.1 % cut on each side).
-ROBUST_QUANTILES = (0.001, 0.999)
-
-#: Above this many events, robust ranges come from a sample of about this size.
-RANGE_SAMPLE_ROWS = 50_000
-
 SIGNAL_COLOR, BACKGROUND_COLOR = "tab:red", "tab:blue"
-
-
-class Histogram(NamedTuple):
-    """Bin edges and per-class counts, as ``numpy.histogram`` would give them."""
-
-    edges: np.ndarray
-    signal: np.ndarray
-    background: np.ndarray
-
-
-# --------------------------------------------------------------------------- computing
-
-
-def robust_ranges(
-    df: DataFrame,
-    columns: Sequence[str],
-    *,
-    quantiles: Range = ROBUST_QUANTILES,
-    max_rows: int = RANGE_SAMPLE_ROWS,
-) -> dict[str, Range]:
-    """Plot ranges from approximate quantiles of each column, in one Spark job.
-
-    The 0.1 % and 99.9 % quantiles by default: long tails (the masses) do not squeeze
-    the bulk into a few bins. A constant column gets ``value ± 0.5`` (numpy's rule).
-    Quantile sketches cost far more per value than binning, so above ``max_rows`` events
-    they are taken from a reproducible random sample of about ``max_rows`` events (a range
-    only has to frame the plot; the counts are always over every event).
-    """
-    from pyspark.sql import functions as F
-
-    if not columns:
-        return {}
-    rows = df.count()
-    if rows > max_rows:
-        df = df.sample(fraction=max_rows / rows, seed=0)
-    probabilities = F.array(*[F.lit(float(q)) for q in quantiles])
-    row = df.select(
-        *[
-            F.percentile_approx(F.col(c), probabilities, 10_000).alias(f"_q{i}")
-            for i, c in enumerate(columns)
-        ]
-    ).collect()[0]
-    ranges = {}
-    for i, column in enumerate(columns):
-        lo, hi = row[f"_q{i}"] or (0.0, 1.0)
-        ranges[column] = _valid_range(float(lo), float(hi))
-    return ranges
-
-
-def _valid_range(lo: float, hi: float) -> Range:
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"the histogram range must be finite, got ({lo}, {hi})")
-    if lo > hi:
-        raise ValueError(f"the histogram range must have lo <= hi, got ({lo}, {hi})")
-    return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
-
-
-def _edges(bins: Bins, rng: Range | None) -> np.ndarray:
-    if isinstance(bins, int | np.integer):
-        if bins < 1:
-            raise ValueError(f"bins must be a positive number, got {bins}")
-        assert rng is not None
-        return np.linspace(rng[0], rng[1], int(bins) + 1)
-    edges = np.asarray(bins, dtype=float)
-    if edges.ndim != 1 or len(edges) < 2 or np.any(np.diff(edges) <= 0):
-        raise ValueError("bins given as edges must be at least two increasing numbers")
-    return edges
-
-
-def _bin_index(x: Column, edges: np.ndarray, uniform: bool) -> Column:
-    """numpy.histogram's bin of ``x`` as an int Column, null outside [first, last] edge.
-
-    Equal bins: numpy's own estimate ``(x - lo) / (hi - lo) * n``, then its one-ULP
-    corrections against its ``linspace`` edges, computed as numpy computes them
-    (``edge[i] = i * step + lo``). Explicit edges: the number of inner edges <= x
-    (``searchsorted(edges, x, "right") - 1``). Written as one expression per column: a
-    staged projection makes Spark's generated method too long for the JIT compiler.
-    """
-    from pyspark.sql import functions as F
-
-    n = len(edges) - 1
-    lo, hi = float(edges[0]), float(edges[-1])
-    inside = (x >= F.lit(lo)) & (x <= F.lit(hi))  # Spark orders NaN above everything
-    if uniform:
-        step = (hi - lo) / n
-
-        def edge(i: Column) -> Column:
-            return i.cast("double") * F.lit(step) + F.lit(lo)
-
-        guess = F.least(
-            ((x - F.lit(lo)) / F.lit(hi - lo) * F.lit(float(n))).cast("int"), F.lit(n - 1)
-        )
-        below = (x < edge(guess)).cast("int")
-        above = ((x >= edge(guess + 1)) & (guess != n - 1)).cast("int")
-        index = guess - below + above
-    else:
-        index = sum((F.when(x >= F.lit(float(v)), 1).otherwise(0) for v in edges[1:-1]), F.lit(0))
-    return F.when(inside, index)
-
-
-def _is_uniform(bins: Bins) -> bool:
-    return isinstance(bins, int | np.integer)
-
-
-def _resolve_column(df: DataFrame, column: str) -> str:
-    return feature_columns(df, [column])[0]
-
-
-def feature_histograms(
-    df: DataFrame,
-    columns: str | Sequence[str] | None = None,
-    *,
-    bins: Bins = 50,
-    ranges: Mapping[str, Range] | Range | None = None,
-    label_col: str = LABEL,
-    engine: str = "auto",
-) -> dict[str, Histogram]:
-    """Signal and background histograms of many columns from ONE Spark job.
-
-    Parameters
-    ----------
-    df : pyspark.sql.DataFrame
-        Events with a 0/1 ``label_col``.
-    columns : {"all", "low", "high"}, str or sequence of str, optional
-        Default: the HIGGS features present in ``df``.
-    bins : int or sequence of float, default 50
-        Number of equal bins, or the bin edges (then ``ranges`` is not used).
-    ranges : dict of column -> (lo, hi), or one (lo, hi) for all, optional
-        Missing ranges come from :func:`robust_ranges` (one extra job for all columns).
-    label_col : str, default "label"
-        Class column: 1 = signal, 0 = background (``"prediction"`` for predicted classes).
-    engine : {"auto", "jvm", "arrow"}, default "auto"
-        Who counts: ``jvm``, a grouped aggregation of bin keys inside the JVM (fastest for
-        one column); ``arrow``, numpy in Spark's Python workers over Arrow batches, one
-        array of counts per task (one pass however many columns: about 5x faster than
-        ``jvm`` for the 28 features). ``auto`` takes ``jvm`` for one column, else
-        ``arrow``. Both give exactly ``numpy.histogram``'s counts.
-
-    Returns
-    -------
-    dict of str -> Histogram
-        Per column: edges, signal counts, background counts (int64). Values outside the
-        range, nulls and NaNs are not counted, exactly as in ``numpy.histogram``.
-
-    Examples
-    --------
-    >>> import mlcourse
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
-    >>> hists = feature_histograms(df, ["m_bb", "m_wwbb"], bins=3, ranges=(0.0, 3.0))
-    >>> list(hists)
-    ['m_bb', 'm_wwbb']
-    >>> hists["m_wwbb"].signal, hists["m_wwbb"].background
-    (array([840, 216,  11]), array([581, 334,  14]))
-    """
-    if engine not in ("auto", "jvm", "arrow"):
-        raise ValueError(f"engine must be 'auto', 'jvm' or 'arrow', not {engine!r}")
-    names = _default_columns(df) if columns is None else feature_columns(df, columns)
-    if label_col not in df.columns:
-        raise missing_column_error([label_col], df.columns, "the DataFrame")
-    if engine == "auto":
-        engine = "jvm" if len(names) == 1 else "arrow"
-    uniform = _is_uniform(bins)
-    if uniform:
-        if ranges is None:
-            ranges = {}
-        elif not isinstance(ranges, Mapping):
-            lo, hi = ranges
-            ranges = dict.fromkeys(names, (float(lo), float(hi)))
-        given = {c: _valid_range(*map(float, ranges[c])) for c in names if c in ranges}
-        todo = [c for c in names if c not in given]
-        given.update(robust_ranges(df, todo))
-        edges = {c: _edges(bins, given[c]) for c in names}
-    else:
-        edges = dict.fromkeys(names, _edges(bins, None))
-
-    if engine == "jvm":
-        counts = _counts_jvm(df, names, edges, uniform, label_col)
-    else:
-        counts = _counts_arrow(df, names, edges, label_col)
-    return {c: Histogram(edges[c], counts[i, 1], counts[i, 0]) for i, c in enumerate(names)}
-
-
-def _counts_jvm(
-    df: DataFrame, names: list[str], edges: dict[str, np.ndarray], uniform: bool, label_col: str
-) -> np.ndarray:
-    """Counts (column, class, bin) from one grouped aggregation of int keys in the JVM."""
-    from pyspark.sql import functions as F
-
-    nbins = len(edges[names[0]]) - 1
-    y = F.col(label_col).cast("int")
-    keys = [
-        (F.lit(2 * i) + y) * F.lit(nbins) + _bin_index(F.col(c).cast("double"), edges[c], uniform)
-        for i, c in enumerate(names)
-    ]
-    key = keys[0] if len(keys) == 1 else F.explode(F.array(*keys))
-    rows = (
-        df.where(y.isin(0, 1))
-        .select(key.alias("k"))
-        .where(F.col("k").isNotNull())
-        .groupBy("k")
-        .count()
-        .collect()
-    )
-    counts = np.zeros((len(names), 2, nbins), dtype=np.int64)
-    for k, n in rows:
-        f, rest = divmod(k, 2 * nbins)
-        counts[f][divmod(rest, nbins)] = n
-    return counts
-
-
-def bin_counts(values: np.ndarray, labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``numpy.histogram`` of ``values`` per class (0, 1), as a (2, bins) array.
-
-    The same rule as numpy's: bins closed on the left, the last also on the right; values
-    outside the edges and NaN are not counted. ``labels`` other than 0 and 1 are skipped.
-    """
-    nbins = len(edges) - 1
-    index = np.searchsorted(edges, values, side="right") - 1
-    index[values == edges[-1]] = nbins - 1
-    keep = (index >= 0) & (index < nbins) & ((labels == 0) | (labels == 1))
-    flat = labels[keep].astype(np.intp) * nbins + index[keep]
-    return np.bincount(flat, minlength=2 * nbins).reshape(2, nbins)
-
-
-def _counts_arrow(
-    df: DataFrame, names: list[str], edges: dict[str, np.ndarray], label_col: str
-) -> np.ndarray:
-    """Counts (column, class, bin) summed from numpy in each task: one Spark job.
-
-    The columns reach Spark's Python workers as Arrow batches; each task returns one small
-    array of counts, and the driver adds them up. Many columns cost one pass, where the
-    JVM's grouped aggregation pays for every (event, column) pair.
-    """
-    import pyarrow as pa
-    from pyspark.sql import functions as F
-
-    table = np.stack([edges[c] for c in names])
-    shape = (len(names), 2, table.shape[1] - 1)
-
-    def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        total = np.zeros(shape, dtype=np.int64)
-        for batch in batches:
-            labels = batch.column(0).to_numpy(zero_copy_only=False)
-            for j in range(shape[0]):
-                values = batch.column(j + 1).to_numpy(zero_copy_only=False)
-                total[j] += bin_counts(values, labels, table[j])
-        yield pa.RecordBatch.from_arrays(
-            [pa.array([total.ravel()], type=pa.list_(pa.int64()))], ["counts"]
-        )
-
-    selected = df.select(
-        F.col(label_col).cast("int").alias("y"),
-        *[F.col(c).cast("double").alias(f"x{i}") for i, c in enumerate(names)],
-    )
-    rows = selected.mapInArrow(count, "counts array<bigint>").collect()
-    counts = np.zeros(shape, dtype=np.int64)
-    for row in rows:
-        counts += np.asarray(row["counts"], dtype=np.int64).reshape(shape)
-    return counts
-
-
-def _default_columns(df: DataFrame) -> list[str]:
-    present = [c for c in FEATURES if c in df.columns]
-    if present:
-        return present
-    from pyspark.sql.types import NumericType
-
-    skip = {LABEL, "prediction"}
-    return [
-        f.name
-        for f in df.schema.fields
-        if isinstance(f.dataType, NumericType) and f.name not in skip
-    ]
-
-
-def signal_background_hist(
-    df: DataFrame,
-    column: str,
-    *,
-    bins: Bins = 50,
-    range: Range | None = None,
-    label_col: str = LABEL,
-) -> Histogram:
-    """Histogram of one column for signal and background, from one aggregation in the JVM.
-
-    Parameters
-    ----------
-    df : pyspark.sql.DataFrame
-        Events with a 0/1 ``label_col``.
-    column : str
-        The column (HIGGS spellings such as ``je4_eta`` are accepted).
-    bins : int or sequence of float, default 50
-        Number of equal bins or the edges, as in ``numpy.histogram``.
-    range : (float, float), optional
-        Histogram range; default the 0.1 %-99.9 % quantiles (one extra job).
-    label_col : str, default "label"
-        Class column (1 = signal, 0 = background).
-
-    Returns
-    -------
-    Histogram
-        ``edges, signal, background``: the counts equal ``numpy.histogram`` of each class's
-        values with the same edges.
-
-    Examples
-    --------
-    >>> import mlcourse
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
-    >>> edges, signal, background = signal_background_hist(df, "m_bb", bins=4, range=(0, 2))
-    >>> edges
-    array([0. , 0.5, 1. , 1.5, 2. ])
-    >>> signal, background
-    (array([106, 715, 186,  50]), array([135, 394, 222, 119]))
-    """
-    column = _resolve_column(df, column)
-    ranges = None if range is None else {column: range}
-    return feature_histograms(df, [column], bins=bins, ranges=ranges, label_col=label_col)[column]
-
-
-def correlation_matrix(
-    df: DataFrame,
-    features: str | Sequence[str] = "all",
-    *,
-    method: str = "pearson",
-    vector_col: str | None = None,
-) -> tuple[list[str], np.ndarray]:
-    """Correlation matrix of features, computed by MLlib in one job.
-
-    Parameters
-    ----------
-    df : pyspark.sql.DataFrame
-        The events.
-    features : {"all", "low", "high"} or sequence of str, default "all"
-        The features, or their names when ``vector_col`` is given.
-    method : {"pearson", "spearman"}, default "pearson"
-    vector_col : str, optional
-        An assembled vector column to use instead of assembling ``features``.
-
-    Returns
-    -------
-    (names, matrix) : (list of str, numpy.ndarray)
-    """
-    from pyspark.ml.stat import Correlation
-
-    if vector_col is None:
-        names = feature_columns(df, features)
-        vector_col = "_correlation_features"
-        data = assemble_features(df.select(*names), names, output_col=vector_col)
-    else:
-        names = list(FEATURES) if features == "all" else list(features)
-        data = df
-    matrix = Correlation.corr(data.select(vector_col), vector_col, method).collect()[0][0]
-    values = matrix.toArray()
-    if values.shape[0] != len(names):
-        raise ValueError(
-            f"{vector_col!r} holds {values.shape[0]} features but {len(names)} names were given"
-        )
-    return names, values
 
 
 # --------------------------------------------------------------------------- drawing
@@ -519,7 +159,7 @@ def plot_signal_vs_background(
     ax : matplotlib.axes.Axes, optional
         Where to draw; default the current Axes.
     bins, range
-        As in :func:`signal_background_hist`.
+        As in :func:`~mlcourse.aggregate.signal_background_hist`.
     density : bool, default False
         Normalise each class to unit area (compare shapes).
     predictions : pyspark.sql.DataFrame, optional
@@ -534,17 +174,19 @@ def plot_signal_vs_background(
     -------
     matplotlib.axes.Axes
     """
-    column = _resolve_column(df, column)
-    hist = signal_background_hist(df, column, bins=bins, range=range, label_col=label_col)
+    column = feature_columns(df, [column])[0]  # resolved once, here
+    for frame, needed, what in (
+        (df, label_col, "the DataFrame"),
+        (predictions, prediction_col, "the predictions"),
+    ):
+        if frame is not None and not {column, needed} <= set(frame.columns):
+            missing = [c for c in (column, needed) if c not in frame.columns]
+            raise missing_column_error(missing, frame.columns, what)
+    edges = histogram_edges(df, [column], bins=bins, ranges=range)
+    hist = count_histograms(df, edges, label_col=label_col)[column]
     predicted = None
-    if predictions is not None:
-        predicted = signal_background_hist(
-            predictions,
-            column,
-            bins=hist.edges if not _is_uniform(bins) else len(hist.edges) - 1,
-            range=(float(hist.edges[0]), float(hist.edges[-1])),
-            label_col=prediction_col,
-        )
+    if predictions is not None:  # the same bins: no second range job
+        predicted = count_histograms(predictions, edges, label_col=prediction_col)[column]
     ax = draw_histogram(hist, ax=ax, density=density, xlabel=column, predicted=predicted, **kwargs)
     ax.set_title(f"{column}: signal vs background")
     return _finish(ax, save)
@@ -628,18 +270,37 @@ def plot_correlation(
     ``**kwargs`` go to ``Axes.imshow``. Returns the Axes.
     """
     names, matrix = correlation_matrix(df, features, method=method, vector_col=vector_col)
+    ax = draw_correlation(names, matrix, ax=ax, annotate=annotate, method=method, **kwargs)
+    return _finish(ax, save)
+
+
+def draw_correlation(
+    names: Sequence[str],
+    matrix: np.ndarray,
+    *,
+    ax: Axes | None = None,
+    annotate: bool = False,
+    method: str = "pearson",
+    **kwargs: Any,
+) -> Axes:
+    """Draw a computed correlation matrix (:func:`~mlcourse.aggregate.correlation_matrix`)
+    as a labelled colour map with a colour bar; ``**kwargs`` go to ``Axes.imshow``.
+    Returns the Axes."""
+    matrix = np.asarray(matrix)
+    if matrix.shape != (len(names), len(names)):
+        raise ValueError(f"a {matrix.shape} matrix for {len(names)} names")
     ax = _axes(ax)
     style = {"cmap": "RdBu_r", "vmin": -1.0, "vmax": 1.0, **kwargs}
     image = ax.imshow(matrix, **style)
     ticks = np.arange(len(names))
-    ax.set_xticks(ticks, labels=names, rotation=90)
-    ax.set_yticks(ticks, labels=names)
+    ax.set_xticks(ticks, labels=list(names), rotation=90)
+    ax.set_yticks(ticks, labels=list(names))
     if annotate:
         for (i, j), value in np.ndenumerate(matrix):
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize="x-small")
     ax.figure.colorbar(image, ax=ax, label=f"{method} correlation coefficient")
     ax.set_title(f"Correlation matrix ({len(names)} features)")
-    return _finish(ax, save)
+    return ax
 
 
 def plot_roc(

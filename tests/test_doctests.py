@@ -13,6 +13,7 @@ import io
 import pytest
 
 MODULES = [
+    "mlcourse.aggregate",
     "mlcourse.boosting",
     "mlcourse.features",
     "mlcourse.higgs",

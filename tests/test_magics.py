@@ -103,7 +103,7 @@ def stairs_of(ax):
 def test_plot_magic_draws_the_histogram(shell, course_ns):
     import matplotlib.pyplot as plt
 
-    from mlcourse.plots import signal_background_hist
+    from mlcourse.aggregate import signal_background_hist
 
     result = shell.run_cell("%plotSignalvsBg df m_bb --bins 30 --range 0 3", store_history=False)
     assert result.success
