@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from mlcourse.convert import write_parquet_atomic
-from mlcourse.data import parse_events, size_name
+from mlcourse.datasets import parse_events, size_name
 from mlcourse.synthetic import synthesize_higgs
 
 

@@ -33,7 +33,7 @@ from _common import events_parquet
 import mlcourse
 from mlcourse.aggregate import feature_histograms, robust_ranges, signal_background_hist
 from mlcourse.convert import write_parquet_atomic
-from mlcourse.data import parse_events, size_name
+from mlcourse.datasets import parse_events, size_name
 from mlcourse.features import assemble_features
 from mlcourse.higgs import FEATURES
 

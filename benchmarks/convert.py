@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import mlcourse
-from mlcourse.data import parse_events
+from mlcourse.datasets import parse_events
 from mlcourse.higgs import COLUMNS
 from mlcourse.synthetic import synthesize_higgs
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from synthesize import jvm_heap_peak_mb
 
 import mlcourse
-from mlcourse.data import parse_events, size_name
+from mlcourse.datasets import parse_events, size_name
 from mlcourse.synthetic import synthesize_higgs
 
 

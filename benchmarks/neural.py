@@ -29,7 +29,7 @@ from typing import Any
 from _common import events_and_workdir, events_parquet, parser
 
 import mlcourse
-from mlcourse.data import parse_events
+from mlcourse.datasets import parse_events
 from mlcourse.metrics import roc_curve_arrays
 
 

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from mlcourse.data import parse_events
+from mlcourse.datasets import parse_events
 from mlcourse.higgs import FEATURES, LABEL
 from mlcourse.neural import build_network, keras_backend
 from mlcourse.synthetic import synthesize_higgs

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import mlcourse
 from mlcourse.convert import write_parquet_atomic
-from mlcourse.data import parse_events
+from mlcourse.datasets import parse_events
 from mlcourse.synthetic import synthesize_higgs
 
 

@@ -6,10 +6,11 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .errors import MlcourseError
+from .errors import DataError, MlcourseError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -19,7 +20,7 @@ __all__ = ["main"]
 
 def _events(text: str) -> str:
     """An ``--events`` value, checked here so a typo is a usage message, not a traceback."""
-    from .data import parse_events
+    from .datasets import parse_events
 
     try:
         parse_events(text)
@@ -65,7 +66,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
     from .fetch import fetch_higgs
 
-    path = fetch_higgs(args.events, args.dest, url=args.url, quiet=args.quiet)
+    dest = args.dest
+    if dest is None:
+        from ._hadoop import is_local, local_path
+        from .data import resolve_data_dir
+
+        base = resolve_data_dir()
+        if not is_local(base):
+            raise DataError(
+                f"the data directory {base} is not local; download to a local --dest, then "
+                "convert into it with `mlcourse data convert`."
+            )
+        dest = local_path(base)
+        Path(dest).mkdir(parents=True, exist_ok=True)
+    path = fetch_higgs(args.events, dest, url=args.url, quiet=args.quiet)
     print(path)
     if args.parquet:
         from .convert import csv_to_parquet
@@ -76,11 +90,13 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
 
 def _cmd_data_synth(args: argparse.Namespace) -> int:
     from .convert import write_parquet_atomic
-    from .data import FULL_EVENTS, parse_events, resolve_data_dir, synthetic_path
+    from .data import resolve_data_dir
+    from .datasets import FULL_EVENTS, parquet_name, parse_events
     from .synthetic import synthesize_higgs
 
     n = parse_events(args.events) or FULL_EVENTS
-    dest = args.dest or synthetic_path(resolve_data_dir(), n, args.seed)
+    base = resolve_data_dir()
+    dest = args.dest or base.rstrip("/") + "/" + parquet_name(n, "synthetic", args.seed)
     spark = _spark()
     rows = write_parquet_atomic(
         synthesize_higgs(n, seed=args.seed, spark=spark), dest, overwrite=args.overwrite
@@ -149,13 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--source",
-        choices=["synthetic", "uci", "auto"],
+        choices=["synthetic", "real", "uci", "auto"],
         default="synthetic",
-        help="synthetic (offline, default), uci (download the real events) or auto",
+        help="synthetic (offline, default), real (download the UCI events; also 'uci') or auto",
     )
     p.add_argument("--out", default="mlcourse-demo", help="output folder (default mlcourse-demo)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, split and model")
-    p.add_argument("--url", help="mirror URL or local HIGGS.csv.gz for --source uci/auto")
+    p.add_argument("--url", help="mirror URL or local HIGGS.csv.gz for --source real/auto")
     p.add_argument("--profile", help="Spark profile (default: the active one)")
     p.set_defaults(func=_cmd_demo)
 
@@ -172,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p = dsub.add_parser("fetch", help="download real events from UCI (or --url)")
     p.add_argument("--events", type=_events, default="100k", help="100k, 1M, 10M, full or a number")
-    p.add_argument("--dest", help="output file (default: the data directory)")
+    p.add_argument("--dest", help="output file or folder (default: the data directory)")
     p.add_argument("--url", help="mirror URL or local HIGGS.csv.gz")
     p.add_argument("--parquet", metavar="DEST", help="also convert to this Parquet dataset")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --parquet")
@@ -188,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         "prepare", help="have a named size ready as Parquet: real if reachable, else synthetic"
     )
     p.add_argument("--events", type=_events, default="100k", help="100k, 1M, 10M or a number")
-    p.add_argument("--source", choices=["auto", "uci", "synthetic"], default="auto")
+    p.add_argument("--source", choices=["auto", "real", "uci", "synthetic"], default="auto")
     p.add_argument("--seed", type=int, default=0, help="seed of synthetic events")
     p.set_defaults(func=_cmd_data_prepare)
     p = dsub.add_parser("convert", help="convert a HIGGS CSV (UCI or course form) to Parquet")

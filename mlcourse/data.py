@@ -1,99 +1,64 @@
-"""Named data sizes and loading the HIGGS data set (real or synthetic) as a DataFrame."""
+"""Loading the HIGGS data set, real or synthetic, as a DataFrame or a CSV file.
+
+The top of the data layer, which reads one way: :mod:`mlcourse.datasets` (sizes, sources,
+file names) <- :mod:`mlcourse.fetch` (download) and :mod:`mlcourse.synthetic` (generate),
+which take explicit paths, <- this module, the only one that asks the profile (or the
+session's) for the data directory.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ._hadoop import HadoopFS, absolute, is_local, local_path
-from .errors import DataError
+from .convert import csv_to_parquet, write_parquet_atomic
+from .datasets import FULL_EVENTS, check_source, csv_name, parquet_name, parse_events, size_name
+from .errors import DataError, DownloadError
+from .fetch import fetch_higgs
 from .higgs import LABEL
+from .synthetic import mark_source, synthesize_higgs
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
-    "SIZES",
     "DataInfo",
     "data_info",
     "higgs_csv",
     "load_higgs",
-    "parse_events",
+    "resolve_data_dir",
     "source_of",
 ]
 
 log = logging.getLogger(__name__)
 
-#: The course's named sizes; ``full`` is the whole UCI file.
-SIZES: dict[str, int | None] = {"100k": 100_000, "1M": 1_000_000, "10M": 10_000_000, "full": None}
+T = TypeVar("T")
 
-FULL_EVENTS = 11_000_000
-
-
-def parse_events(events: int | str | None) -> int | None:
-    """Turn ``100k``, ``1M``, ``2.5k``, ``full`` or an int into a number of events (None = all).
-
-    Raises
-    ------
-    ValueError
-        For anything else, listing the accepted forms.
-    """
-    if events is None:
-        return None
-    if isinstance(events, bool):
-        raise ValueError(f"events must be a number or a size like '100k', got {events!r}")
-    if isinstance(events, int):
-        if events <= 0:
-            raise ValueError(f"events must be positive, got {events}")
-        return events
-    text = str(events).strip()
-    if text.lower() == "full":
-        return None
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kKmM]?)", text.replace("_", ""))
-    if not match:
-        raise ValueError(
-            f"cannot read {events!r} as a number of events: use an integer, a size with k or M "
-            f"(e.g. 100k, 1M, 20k) or 'full' (named sizes: {', '.join(SIZES)})."
-        )
-    scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
-    value = round(float(match.group(1)) * scale)
-    if value <= 0:
-        raise ValueError(f"events must be positive, got {events!r}")
-    return value
+#: The Spark setting in which :func:`mlcourse.get_spark` records its profile's data directory.
+DATA_DIR_CONF = "spark.mlcourse.dataDir"
 
 
-def size_name(events: int | None) -> str:
-    """``100000`` -> ``"100k"``, ``None`` -> ``"full"`` (file names of the data directory)."""
-    if events is None:
-        return "full"
-    for unit, scale in (("M", 1_000_000), ("k", 1_000)):
-        if events >= scale and events % scale == 0:
-            return f"{events // scale}{unit}"
-    return str(events)
-
-
-def resolve_data_dir(data_dir: str | None = None) -> str:
-    """``data_dir`` if given, else the live session's profile's, else the active profile's."""
+def resolve_data_dir(spark: SparkSession | None = None, data_dir: str | None = None) -> str:
+    """The data directory: ``data_dir`` if given, else the one of the profile ``spark`` was
+    built from (recorded by :func:`mlcourse.get_spark`), else the active profile's."""
     if data_dir is not None:
         return str(data_dir)
+    if spark is not None:
+        recorded = spark.conf.get(DATA_DIR_CONF, None)
+        if recorded:
+            return recorded
     from .config import resolve_profile
-    from .session import active_profile
 
-    profile = active_profile() or resolve_profile()
-    return profile.data_dir
+    return resolve_profile().data_dir
 
 
 def _join(base: str, name: str) -> str:
     return base.rstrip("/") + "/" + name
-
-
-def synthetic_path(base: str, events: int, seed: int) -> str:
-    """Where synthetic events of a size and seed are kept as Parquet in ``base``."""
-    return _join(base, f"higgs-synthetic-{size_name(events)}-seed{seed}.parquet")
 
 
 def source_of(df: DataFrame) -> str:
@@ -103,6 +68,34 @@ def source_of(df: DataFrame) -> str:
     except (KeyError, LookupError):
         return "unknown"
     return str(metadata.get("mlcourse.source", "unknown"))
+
+
+def _obtain(
+    source: str,
+    *,
+    have_real: bool,
+    have_synthetic: bool,
+    real: Callable[[], T],
+    synthetic: Callable[[], T],
+) -> tuple[T, str]:
+    """The one source-resolution step of :func:`load_higgs` and :func:`higgs_csv`.
+
+    ``real``/``synthetic`` give the data set (reusing or making it). ``"auto"`` takes what
+    is there already (real first: nothing is downloaded or generated when ``mlcourse data
+    prepare`` has run), else tries the real events and falls back to synthetic ones with
+    a warning.
+    """
+    source = check_source(source)
+    if source == "auto" and (have_real or have_synthetic):
+        source = "real" if have_real else "synthetic"
+    if source in ("auto", "real"):
+        try:
+            return real(), "real"
+        except (DownloadError, OSError) as exc:
+            if source == "real":
+                raise
+            log.warning("real HIGGS data unavailable (%s): using SYNTHETIC events instead", exc)
+    return synthetic(), "synthetic"
 
 
 def load_higgs(
@@ -122,14 +115,16 @@ def load_higgs(
         The session.
     events : int or str, default "100k"
         ``"100k"``, ``"1M"``, ``"10M"``, ``"full"`` or any number of events.
-    source : {"auto", "uci", "synthetic"}, default "auto"
-        ``uci``: the real events (Parquet in the data directory, else downloaded and
-        converted); ``synthetic``: generated (and kept as Parquet for next time);
-        ``auto``: real when it can be had, else synthetic with a one-line notice.
+    source : {"auto", "real", "synthetic"}, default "auto"
+        ``real`` (or ``uci``): the real events (Parquet in the data directory, else
+        downloaded and converted); ``synthetic``: generated (and kept as Parquet for next
+        time); ``auto``: the data set already in the data directory (real first), else
+        real when it can be had, else synthetic with a one-line notice.
     seed : int, default 0
         Seed of synthetic events.
     data_dir : str, optional
-        Where Parquet datasets are kept; default the profile's ``data_dir``.
+        Where Parquet datasets are kept; default the data directory of the profile
+        ``spark`` was built from.
     url : str, optional
         Where to download from (see :func:`mlcourse.fetch_higgs`).
 
@@ -139,41 +134,37 @@ def load_higgs(
         Label and 28 features. ``mlcourse.source_of(df)`` (from the label column's
         metadata) says ``"real"`` or ``"synthetic"``, and a log line says it too.
     """
-    from .convert import csv_to_parquet, write_parquet_atomic
-    from .errors import DownloadError
-    from .synthetic import mark_source, synthesize_higgs
-
-    if source not in ("auto", "uci", "synthetic"):
-        raise ValueError(f"source must be 'auto', 'uci' or 'synthetic', not {source!r}")
     n = parse_events(events)
-    name = size_name(n)
-    base = absolute(resolve_data_dir(data_dir))
-    real_path = _join(base, f"higgs-{name}.parquet")
+    base = absolute(resolve_data_dir(spark, data_dir))
+    real_path = _join(base, parquet_name(n, "real"))
     synth_events = FULL_EVENTS if n is None else n
-    synth_path = synthetic_path(base, synth_events, seed)
+    synth_path = _join(base, parquet_name(synth_events, "synthetic", seed))
     fs = HadoopFS(spark, base)
     fs.mkdirs()
 
-    def load(path: str, kind: str) -> DataFrame:
-        df = mark_source(spark.read.parquet(path), kind)
-        level = logging.WARNING if kind == "synthetic" and source == "auto" else logging.INFO
-        log.log(level, "HIGGS %s: %s events from %s", name, kind, path)
-        return df
-
-    if source in ("auto", "uci"):
-        if fs.exists(real_path):
-            return load(real_path, "real")
-        try:
-            csv = _fetch_for(base, n, url=url, quick=source == "auto")
+    def real() -> str:
+        if not fs.exists(real_path):
+            csv = _fetch_for(base, n, url=url, quick=check_source(source) == "auto")
             csv_to_parquet(spark, str(csv), real_path)
-            return load(real_path, "real")
-        except (DownloadError, OSError) as exc:
-            if source == "uci":
-                raise
-            log.warning("real HIGGS data unavailable (%s): using SYNTHETIC events instead", exc)
-    if not fs.exists(synth_path):
-        write_parquet_atomic(synthesize_higgs(synth_events, seed=seed, spark=spark), synth_path)
-    return load(synth_path, "synthetic")
+        return real_path
+
+    def synthetic() -> str:
+        if not fs.exists(synth_path):
+            write_parquet_atomic(synthesize_higgs(synth_events, seed=seed, spark=spark), synth_path)
+        return synth_path
+
+    path, kind = _obtain(
+        source,
+        have_real=fs.exists(real_path),
+        have_synthetic=fs.exists(synth_path),
+        real=real,
+        synthetic=synthetic,
+    )
+    level = (
+        logging.WARNING if kind == "synthetic" and check_source(source) == "auto" else logging.INFO
+    )
+    log.log(level, "HIGGS %s: %s events from %s", size_name(n), kind, path)
+    return mark_source(spark.read.parquet(path), kind)
 
 
 def higgs_csv(
@@ -193,9 +184,9 @@ def higgs_csv(
     ----------
     events : int or str, default "100k"
         Number of events (``"20k"``, ``"100k"``, ``"1M"``, ...).
-    source : {"auto", "uci", "synthetic"}, default "auto"
-        As in :func:`load_higgs`: ``auto`` downloads the real events when it can, else
-        writes synthetic ones (with a warning).
+    source : {"auto", "real", "synthetic"}, default "auto"
+        As in :func:`load_higgs`: ``auto`` takes the CSV already there (real first), else
+        downloads the real events when it can, else writes synthetic ones (with a warning).
     seed : int, default 0
         Seed of synthetic events.
     data_dir : str, optional
@@ -208,36 +199,35 @@ def higgs_csv(
     (path, source) : (pathlib.Path, str)
         The CSV file and ``"real"`` or ``"synthetic"``.
     """
-    from .errors import DownloadError
-
-    if source not in ("auto", "uci", "synthetic"):
-        raise ValueError(f"source must be 'auto', 'uci' or 'synthetic', not {source!r}")
     n = parse_events(events)
-    if n is None and source != "uci":
+    if n is None and check_source(source) == "synthetic":
         raise ValueError("synthetic events need a number of events, such as '100k' or '1M'")
-    base = resolve_data_dir(data_dir)
-    if source in ("auto", "uci"):
-        try:
-            return _fetch_for(base, n, url=url, quick=source == "auto"), "real"
-        except (DownloadError, OSError) as exc:
-            if source == "uci":
-                raise
-            log.warning("real HIGGS data unavailable (%s): using SYNTHETIC events instead", exc)
-    assert n is not None
+    base = resolve_data_dir(None, data_dir)
     folder = Path(local_path(base) if is_local(base) else tempfile.mkdtemp(prefix="mlcourse-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"higgs-synthetic-{size_name(n)}-seed{seed}.csv"
-    if not path.is_file():
-        _write_synthetic_csv(path, n, seed)
-    return path, "synthetic"
+    real_path = folder / csv_name(n, "real")
+    synth_path = folder / csv_name(n or FULL_EVENTS, "synthetic", seed)
+
+    def synthetic() -> Path:
+        if n is None:
+            raise ValueError("synthetic events need a number of events, such as '100k' or '1M'")
+        if not synth_path.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_synthetic_csv(synth_path, n, seed)
+        return synth_path
+
+    return _obtain(
+        source,
+        have_real=real_path.is_file(),
+        have_synthetic=n is not None and synth_path.is_file(),
+        real=lambda: _fetch_for(base, n, url=url, quick=check_source(source) == "auto"),
+        synthetic=synthetic,
+    )
 
 
 def _write_synthetic_csv(path: Path, events: int, seed: int) -> None:
     """Synthetic events as a UCI-form CSV (no header), written beside and renamed."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
-
-    from .synthetic import synthesize_higgs
 
     table = pa.Table.from_pandas(synthesize_higgs(events, seed=seed), preserve_index=False)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -246,12 +236,10 @@ def _write_synthetic_csv(path: Path, events: int, seed: int) -> None:
 
 
 def _fetch_for(base: str, n: int | None, *, url: str | None, quick: bool) -> Path:
-    from .fetch import default_path, fetch_higgs
-
     if is_local(base):
-        dest = default_path(n, local_path(base))
+        dest = Path(local_path(base)) / csv_name(n)
     else:  # e.g. hdfs://: download to local scratch, convert straight into the cluster FS
-        dest = default_path(n, tempfile.mkdtemp(prefix="mlcourse-"))
+        dest = Path(tempfile.mkdtemp(prefix="mlcourse-")) / csv_name(n)
     # In "auto" mode an offline machine should fall back in seconds, not after minutes.
     retries, backoff, timeout = (1, 0.5, 10.0) if quick else (5, 1.0, 30.0)
     return fetch_higgs(n, dest, url=url, retries=retries, backoff=backoff, timeout=timeout)

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .data import higgs_csv, parse_events, size_name
+from .data import higgs_csv
+from .datasets import check_source, parquet_name, parse_events
 from .higgs import FEATURES, LABEL
 
 if TYPE_CHECKING:
@@ -179,8 +180,7 @@ def run_demo(
     )
     from .synthetic import mark_source
 
-    if source not in ("synthetic", "uci", "auto"):
-        raise ValueError(f"source must be 'synthetic', 'uci' or 'auto', not {source!r}")
+    check_source(source)
     n = parse_events(events)
     if n is None:
         raise ValueError("the demo needs a number of events, such as '100k' or '1M'")
@@ -190,16 +190,16 @@ def run_demo(
     step, figures = _Steps(), dict[str, Path]()
 
     with step("data"):
-        csv, kind = higgs_csv(n, source=source, seed=seed, url=url)
+        csv, origin = higgs_csv(n, source=source, seed=seed, url=url)
     with step("CSV to Parquet"):
-        parquet = data / f"higgs-{size_name(n)}-{kind}.parquet"
+        parquet = data / parquet_name(n, origin, seed)
         conversion = csv_to_parquet(spark, str(csv), str(parquet), overwrite=True)
-        df = mark_source(spark.read.parquet(str(parquet)), kind).cache()
+        df = mark_source(spark.read.parquet(str(parquet)), origin).cache()
     try:
         with step("feature plots"):
             fig = _figure(figsize=(13, 15))
             plot_features(df, axes=fig.subplots(7, 4), density=True)
-            fig.suptitle(f"HIGGS features, {kind} events: signal vs background (normalised)")
+            fig.suptitle(f"HIGGS features, {origin} events: signal vs background (normalised)")
             _save(fig, out, "features", figures)
             fig = _figure(figsize=(6, 4.5))
             plot_signal_vs_background(df, "m_bb", ax=fig.subplots())
@@ -232,7 +232,7 @@ def run_demo(
     result = DemoResult(
         out=out,
         events=conversion.rows,
-        source=kind,
+        source=origin,
         train_events=conversion.rows - test_events,
         test_events=test_events,
         report=report,

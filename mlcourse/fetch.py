@@ -25,6 +25,7 @@ from typing import IO, Any
 from urllib.parse import urlparse
 
 from ._version import __version__
+from .datasets import csv_name, parse_events
 from .errors import DownloadError
 
 __all__ = ["UCI_URL", "fetch_higgs"]
@@ -40,14 +41,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 class _Transient(Exception):
     """A failure worth retrying: 5xx, dropped connection, stall."""
-
-
-def default_path(events: int | None, data_dir: str | os.PathLike[str]) -> Path:
-    """Where :func:`fetch_higgs` keeps ``events`` events in ``data_dir``."""
-    from .data import size_name
-
-    name = "HIGGS.csv.gz" if events is None else f"higgs-{size_name(events)}.csv"
-    return Path(data_dir) / name
 
 
 class _Source:
@@ -204,8 +197,8 @@ def _progress(total: int | None, unit: str, quiet: bool | None, desc: str) -> An
 
 
 def fetch_higgs(
-    events: int | str | None = "100k",
-    dest: str | os.PathLike[str] | None = None,
+    events: int | str | None,
+    dest: str | os.PathLike[str],
     *,
     url: str | None = None,
     quiet: bool | None = None,
@@ -221,9 +214,11 @@ def fetch_higgs(
     events : int or str or None, default "100k"
         Number of events from the start of the file (``"100k"``, ``"1M"``, ``"10M"``, an
         int), or ``"full"``/None for the whole compressed file.
-    dest : path, optional
-        Output file. Default: ``higgs-<size>.csv`` (or ``HIGGS.csv.gz`` for the full file)
-        in the active profile's data directory.
+    dest : path
+        Output file, or an existing folder to write the standard file name into
+        (``higgs-<size>.csv``, or ``HIGGS.csv.gz`` for the full file; see
+        :mod:`mlcourse.datasets`). :func:`mlcourse.load_higgs` and ``mlcourse data fetch``
+        choose the data directory.
     url : str, optional
         Where to download from: the UCI repository by default (``$MLCOURSE_HIGGS_URL``
         overrides), a mirror, or a local ``HIGGS.csv.gz`` path or ``file://`` URL.
@@ -250,22 +245,11 @@ def fetch_higgs(
         HTTP 404/403, a body that is not gzip, a truncated stream, a checksum mismatch, or
         too many transient failures. No partial file is left at ``dest``.
     """
-    from .data import parse_events
-
     n = parse_events(events)
     url = url or os.environ.get("MLCOURSE_HIGGS_URL") or UCI_URL
-    if dest is None:
-        from ._hadoop import is_local, local_path
-        from .data import resolve_data_dir
-
-        data_dir = resolve_data_dir()
-        if not is_local(data_dir):
-            raise DownloadError(
-                f"the data directory {data_dir} is not local; pass dest= a local path "
-                "(then convert into it with csv_to_parquet)."
-            )
-        dest = default_path(n, local_path(data_dir))
     dest = Path(dest)
+    if dest.is_dir():
+        dest = dest / csv_name(n)
     if dest.is_file() and dest.stat().st_size > 0:
         log.info("reusing %s", dest)
         return dest

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .datasets import parse_events
 from .higgs import COLUMNS, DISCRETE, FEATURES, LABEL
 
 if TYPE_CHECKING:
@@ -300,8 +301,6 @@ def synthesize_higgs(
     >>> df.toPandas().equals(events)  # the same events bit for bit
     True
     """
-    from .data import parse_events
-
     n = parse_events(events)
     if n is None or n <= 0:
         raise ValueError(f"events must be a positive number of events, got {events!r}")

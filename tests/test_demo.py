@@ -51,7 +51,7 @@ def test_demo_writes_figures_metrics_and_report(spark, tmp_path, capsys, monkeyp
     assert f"AUC {metrics['test']['auc']:.3f}" in printed
     assert str(out / "report.html") in printed
     # the converted data are kept beside the report, the CSV in UCI form
-    assert (out / "data" / "higgs-20k-synthetic.parquet").is_dir()
+    assert (out / "data" / "higgs-synthetic-20k-seed0.parquet").is_dir()  # datasets.parquet_name
     assert metrics["model"]["type"] == "GBTClassifier"
 
 

@@ -85,9 +85,23 @@ def test_second_call_reuses_file(server, tmp_path):
 
 def test_named_size_lands_in_profile_data_dir(server, tmp_path, monkeypatch):
     monkeypatch.setenv("MLCOURSE_DATA_DIR", str(tmp_path / "store"))
-    monkeypatch.setattr("mlcourse.session._profile", None)
-    path = fetch_higgs("1k", url=server.url("ok", "HIGGS.csv.gz"), **FAST)
-    assert path == tmp_path / "store" / "higgs-1k.csv"
+    from mlcourse.cli import main
+
+    assert (
+        main(
+            [
+                "data",
+                "fetch",
+                "--events",
+                "1k",
+                "--url",
+                server.url("ok", "HIGGS.csv.gz"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    path = tmp_path / "store" / "higgs-1k.csv"
     assert len(path.read_bytes().splitlines()) == 1000
 
 

@@ -9,7 +9,7 @@ import pytest
 import mlcourse
 from mlcourse import DownloadError, load_higgs, source_of
 from mlcourse.cli import main
-from mlcourse.data import parse_events
+from mlcourse.datasets import parse_events
 
 from .httpserver import FaultServer
 
