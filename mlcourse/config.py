@@ -25,6 +25,7 @@ Precedence, lowest first: built-in profile, configuration file, environment
 from __future__ import annotations
 
 import getpass
+import importlib.util
 import logging
 import os
 import re
@@ -452,7 +453,7 @@ def _resolve_master(
         n = workers if workers is not None else _cpu_count()
         text = text.replace("{workers}", str(n))
         sources.setdefault("master", "built-in")
-    elif workers is not None and re.fullmatch(r"local\[(\d+|\*)\]|local", text):
+    elif workers is not None and local_cores(text) is not None and "," not in text:
         text = f"local[{workers}]"
         sources["master"] = "argument (workers)"
     sources.setdefault("master", "built-in")
@@ -476,7 +477,7 @@ def _apply_profile_rules(
     # Spark truncates plans of wide rows (29 HIGGS columns) with a warning otherwise.
     default("spark.sql.debug.maxToStringFields", "100")
     if master.startswith("local"):
-        n = _local_parallelism(master)
+        n = local_cores(master) or _cpu_count()
         default("spark.driver.memory", _local_driver_memory(), "built-in (a quarter of memory)")
         default("spark.sql.shuffle.partitions", str(max(4, 2 * n)))
         # Bind to loopback: avoids the hostname-resolution failures laptops are known for.
@@ -515,11 +516,149 @@ def _apply_profile_rules(
         )
 
 
-def _local_parallelism(master: str) -> int:
-    match = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?", master.strip())
-    if not match or match.group(1) in (None, "*"):
-        return 1 if match and match.group(1) is None else _cpu_count()
-    return int(match.group(1))
+_LOCAL_MASTER = re.compile(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?")
+
+
+def local_cores(master: str) -> int | None:
+    """Cores of a local master, the one parser of ``local[N]`` in the package.
+
+    ``local`` -> 1, ``local[N]`` and ``local[N, F]`` (F task retries) -> N, ``local[*]``
+    -> every core of this machine; None for any other master.
+
+    Examples
+    --------
+    >>> local_cores("local[2]"), local_cores("local[4, 3]"), local_cores("local")
+    (2, 4, 1)
+    >>> local_cores("spark://127.0.0.1:7077") is None
+    True
+    """
+    match = _LOCAL_MASTER.fullmatch(master.strip())
+    if match is None:
+        return None
+    if match.group(1) is None:
+        return 1
+    return _cpu_count() if match.group(1) == "*" else int(match.group(1))
+
+
+def spark_settings(profile: SparkProfile) -> dict[str, str]:
+    """Everything the session builder is given: the profile's ``spark.*`` settings, the
+    sparkmonitor listener when a kernel runs its extension, and mlcourse's own records
+    (``spark.mlcourse.profile``, ``spark.mlcourse.dataDir``: read back by
+    :func:`mlcourse.data.resolve_data_dir` from the session it is passed)."""
+    return {
+        **profile.conf,
+        **sparkmonitor_conf(profile),
+        "spark.mlcourse.profile": profile.name,
+        "spark.mlcourse.dataDir": profile.data_dir,
+    }
+
+
+def spark_environment(profile: SparkProfile) -> dict[str, str]:
+    """Environment variables to set (unless set already) before the JVM starts."""
+    if not profile.is_local:
+        return {}
+    return {
+        # Executors in local mode are Python workers of this very interpreter.
+        "PYSPARK_PYTHON": sys.executable,
+        # Keep local Spark on loopback (and quiet about the hostname it would resolve).
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+
+
+def spark_jars_dir() -> Path | None:
+    """The jars folder Spark runs from: ``$SPARK_HOME/jars``, else pyspark's own.
+
+    Returns
+    -------
+    Path or None
+        None when pyspark is not installed and ``SPARK_HOME`` is unset.
+    """
+    home = os.environ.get("SPARK_HOME")
+    if home and (Path(home) / "jars").is_dir():
+        return Path(home) / "jars"
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    jars = Path(next(iter(spec.submodule_search_locations))) / "jars"
+    return jars if jars.is_dir() else None
+
+
+def spark_versions(jars_dir: str | os.PathLike[str] | None = None) -> tuple[str, str] | None:
+    """Read the Spark and Scala versions from the ``spark-core_<scala>-<spark>.jar`` name.
+
+    Parameters
+    ----------
+    jars_dir : path, optional
+        Folder to look in; default :func:`spark_jars_dir`.
+
+    Returns
+    -------
+    (spark_version, scala_version) or None
+        E.g. ``("4.0.1", "2.13")``; None when no spark-core jar is there.
+    """
+    folder = Path(jars_dir) if jars_dir is not None else spark_jars_dir()
+    if folder is None or not folder.is_dir():
+        return None
+    for jar in sorted(folder.glob("spark-core_*.jar")):
+        match = re.fullmatch(r"spark-core_(\d+\.\d+)-(\d+[\w.\-]*)\.jar", jar.name)
+        if match:
+            return match.group(2), match.group(1)
+    return None
+
+
+def listener_jar(
+    spark_version: str,
+    scala_version: str,
+    sparkmonitor_dir: str | os.PathLike[str] | None = None,
+) -> Path | None:
+    """Pick the sparkmonitor listener jar built for this Spark and Scala.
+
+    Parameters
+    ----------
+    spark_version : str
+        Spark version, e.g. ``"4.0.1"``; only the major version matters.
+    scala_version : str
+        Scala binary version, ``"2.12"`` or ``"2.13"``.
+    sparkmonitor_dir : path, optional
+        The sparkmonitor package folder; default the installed one.
+
+    Returns
+    -------
+    Path or None
+        ``listener_spark<major>_<scala>.jar`` when sparkmonitor ships it, else None.
+    """
+    if sparkmonitor_dir is None:
+        spec = importlib.util.find_spec("sparkmonitor")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        sparkmonitor_dir = next(iter(spec.submodule_search_locations))
+    major = spark_version.split(".", 1)[0]
+    jar = Path(sparkmonitor_dir) / f"listener_spark{major}_{scala_version}.jar"
+    return jar if jar.is_file() else None
+
+
+def sparkmonitor_conf(profile: SparkProfile) -> dict[str, str]:
+    """Listener settings, only when a kernel runs the sparkmonitor extension (or forced)."""
+    wanted = profile.sparkmonitor
+    if wanted is None:
+        # The kernel extension exports the port its socket listens on; without it the
+        # listener has nobody to talk to, so tests and the CLI leave it out.
+        wanted = "SPARKMONITOR_KERNEL_PORT" in os.environ
+    if not wanted:
+        return {}
+    versions = spark_versions()
+    jar = listener_jar(*versions) if versions else None
+    if jar is None:
+        log.warning(
+            "sparkmonitor: no listener jar for Spark/Scala %s; the job panel stays off. "
+            "Upgrade with `pip install -U 'sparkmonitor>=3.3'`.",
+            versions,
+        )
+        return {}
+    conf = {"spark.extraListeners": "sparkmonitor.listener.JupyterSparkMonitorListener"}
+    existing = profile.conf.get("spark.driver.extraClassPath")
+    conf["spark.driver.extraClassPath"] = f"{existing}{os.pathsep}{jar}" if existing else str(jar)
+    return conf
 
 
 def data_dir(profile: str | None = None) -> str:

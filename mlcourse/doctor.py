@@ -9,16 +9,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .config import _cpu_count, resolve_profile, total_memory_bytes
-from .errors import MlcourseError
-from .session import (
-    JAVA_INSTALL_HELP,
-    find_java,
-    get_spark,
+from .config import (
+    _cpu_count,
     listener_jar,
+    resolve_profile,
     spark_jars_dir,
     spark_versions,
+    total_memory_bytes,
 )
+from .errors import MlcourseError
+from .session import JAVA_INSTALL_HELP, find_java, get_spark
 
 __all__ = ["Check", "DoctorReport", "doctor"]
 

@@ -7,19 +7,23 @@ and returns the live session on later calls.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import SparkProfile, resolve_profile
+from .config import (
+    SparkProfile,
+    local_cores,
+    resolve_profile,
+    spark_environment,
+    spark_settings,
+)
 from .errors import JavaError, SessionConflictError
 
 if TYPE_CHECKING:
@@ -30,9 +34,6 @@ __all__ = [
     "check_java",
     "find_java",
     "get_spark",
-    "listener_jar",
-    "spark_jars_dir",
-    "spark_versions",
     "stop_spark",
 ]
 
@@ -167,102 +168,6 @@ def check_java() -> JavaInfo:
     return info
 
 
-def spark_jars_dir() -> Path | None:
-    """The jars folder Spark runs from: ``$SPARK_HOME/jars``, else pyspark's own.
-
-    Returns
-    -------
-    Path or None
-        None when pyspark is not installed and ``SPARK_HOME`` is unset.
-    """
-    home = os.environ.get("SPARK_HOME")
-    if home and (Path(home) / "jars").is_dir():
-        return Path(home) / "jars"
-    spec = importlib.util.find_spec("pyspark")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    jars = Path(next(iter(spec.submodule_search_locations))) / "jars"
-    return jars if jars.is_dir() else None
-
-
-def spark_versions(jars_dir: str | os.PathLike[str] | None = None) -> tuple[str, str] | None:
-    """Read the Spark and Scala versions from the ``spark-core_<scala>-<spark>.jar`` name.
-
-    Parameters
-    ----------
-    jars_dir : path, optional
-        Folder to look in; default :func:`spark_jars_dir`.
-
-    Returns
-    -------
-    (spark_version, scala_version) or None
-        E.g. ``("4.0.1", "2.13")``; None when no spark-core jar is there.
-    """
-    folder = Path(jars_dir) if jars_dir is not None else spark_jars_dir()
-    if folder is None or not folder.is_dir():
-        return None
-    for jar in sorted(folder.glob("spark-core_*.jar")):
-        match = re.fullmatch(r"spark-core_(\d+\.\d+)-(\d+[\w.\-]*)\.jar", jar.name)
-        if match:
-            return match.group(2), match.group(1)
-    return None
-
-
-def listener_jar(
-    spark_version: str,
-    scala_version: str,
-    sparkmonitor_dir: str | os.PathLike[str] | None = None,
-) -> Path | None:
-    """Pick the sparkmonitor listener jar built for this Spark and Scala.
-
-    Parameters
-    ----------
-    spark_version : str
-        Spark version, e.g. ``"4.0.1"``; only the major version matters.
-    scala_version : str
-        Scala binary version, ``"2.12"`` or ``"2.13"``.
-    sparkmonitor_dir : path, optional
-        The sparkmonitor package folder; default the installed one.
-
-    Returns
-    -------
-    Path or None
-        ``listener_spark<major>_<scala>.jar`` when sparkmonitor ships it, else None.
-    """
-    if sparkmonitor_dir is None:
-        spec = importlib.util.find_spec("sparkmonitor")
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        sparkmonitor_dir = next(iter(spec.submodule_search_locations))
-    major = spark_version.split(".", 1)[0]
-    jar = Path(sparkmonitor_dir) / f"listener_spark{major}_{scala_version}.jar"
-    return jar if jar.is_file() else None
-
-
-def _sparkmonitor_conf(profile: SparkProfile) -> dict[str, str]:
-    """Listener settings, only when a kernel runs the sparkmonitor extension (or forced)."""
-    wanted = profile.sparkmonitor
-    if wanted is None:
-        # The kernel extension exports the port its socket listens on; without it the
-        # listener has nobody to talk to, so tests and the CLI leave it out.
-        wanted = "SPARKMONITOR_KERNEL_PORT" in os.environ
-    if not wanted:
-        return {}
-    versions = spark_versions()
-    jar = listener_jar(*versions) if versions else None
-    if jar is None:
-        log.warning(
-            "sparkmonitor: no listener jar for Spark/Scala %s; the job panel stays off. "
-            "Upgrade with `pip install -U 'sparkmonitor>=3.3'`.",
-            versions,
-        )
-        return {}
-    conf = {"spark.extraListeners": "sparkmonitor.listener.JupyterSparkMonitorListener"}
-    existing = profile.conf.get("spark.driver.extraClassPath")
-    conf["spark.driver.extraClassPath"] = f"{existing}{os.pathsep}{jar}" if existing else str(jar)
-    return conf
-
-
 _lock = threading.RLock()
 _session: SparkSession | None = None
 _profile: SparkProfile | None = None
@@ -282,11 +187,9 @@ def _live_session() -> SparkSession | None:
 def _workers_of(spark: SparkSession) -> int | None:
     sc = spark.sparkContext
     master = str(sc.master)
-    if master.startswith("local"):
-        match = re.fullmatch(r"local\[(\d+|\*)(?:,\s*\d+)?\]", master)
-        if match is None:
-            return 1
-        return sc.defaultParallelism if match.group(1) == "*" else int(match.group(1))
+    cores = local_cores(master)
+    if cores is not None:
+        return cores
     conf = sc.getConf()
     if master.startswith("spark://") and conf.contains("spark.cores.max"):
         cores = int(conf.get("spark.executor.cores", "1"))
@@ -349,17 +252,13 @@ def get_spark(
 
         resolved = resolve_profile(profile, workers=workers, app_name=app_name, conf=conf)
         check_java()
-        if resolved.is_local:
-            # Executors in local mode are Python workers of this very interpreter.
-            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-            # Keep local Spark on loopback (and quiet about the hostname it would resolve).
-            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        for name, value in spark_environment(resolved).items():
+            os.environ.setdefault(name, value)
 
         from pyspark.sql import SparkSession
 
         builder = SparkSession.builder.master(resolved.master)
-        settings = {**resolved.conf, **_sparkmonitor_conf(resolved)}
-        for key, value in settings.items():
+        for key, value in spark_settings(resolved).items():
             builder = builder.config(key, value)
         log.info("starting Spark: %s", resolved.master)
         spark = builder.getOrCreate()

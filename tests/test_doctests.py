@@ -15,6 +15,7 @@ import pytest
 MODULES = [
     "mlcourse.aggregate",
     "mlcourse.boosting",
+    "mlcourse.config",
     "mlcourse.datasets",
     "mlcourse.features",
     "mlcourse.higgs",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -41,3 +42,55 @@ print("OK")
 """
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "OK", run.stderr[-2000:]
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """Module -> the package modules it imports (at load time or inside functions; imports
+    for type checkers only are left out), read from the source with ``ast``."""
+
+    class Imports(ast.NodeVisitor):
+        def __init__(self) -> None:
+            self.found: set[str] = set()
+
+        def visit_If(self, node: ast.If) -> None:
+            if isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+                for child in node.orelse:
+                    self.visit(child)
+            else:
+                self.generic_visit(node)
+
+        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+            if node.level == 1 and node.module:
+                self.found.add(node.module.split(".")[0])
+            elif node.level == 1:
+                self.found.update(alias.name for alias in node.names)
+            elif node.module and node.module.startswith("mlcourse."):
+                self.found.add(node.module.split(".")[1])
+
+    graph = {}
+    for path in sorted((ROOT / "mlcourse").glob("*.py")):
+        visitor = Imports()
+        visitor.visit(ast.parse(path.read_text()))
+        graph[path.stem] = visitor.found - {path.stem}
+    return graph
+
+
+def test_modules_import_each_other_one_way():
+    """No import cycle between the package's modules, and the data layer reads as a line:
+    datasets <- fetch, synthetic <- data (only data asks the profile for the directory)."""
+    graph = _package_imports()
+    assert {"aggregate", "plots", "metrics", "datasets", "data"} <= set(graph)
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for nxt in graph.get(start, ()):
+            if nxt == target or (nxt not in seen and reaches(nxt, target, seen | {nxt})):
+                return True
+        return False
+
+    cycles = [m for m in graph if reaches(m, m, {m})]
+    assert cycles == [], f"modules on an import cycle: {cycles}"
+    assert graph["datasets"] == set()
+    for module in ("fetch", "synthetic"):
+        assert not graph[module] & {"data", "config", "session"}, (module, graph[module])
+    assert not graph["aggregate"] & {"plots", "metrics"}  # aggregation never draws
+    assert "aggregate" in graph["plots"] and "aggregate" in graph["metrics"]

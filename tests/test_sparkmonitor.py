@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlcourse import resolve_profile
-from mlcourse.session import _sparkmonitor_conf, listener_jar, spark_jars_dir, spark_versions
+from mlcourse.config import listener_jar, spark_jars_dir, spark_versions, sparkmonitor_conf
 
 SHIPPED = ["listener_spark3_2.12.jar", "listener_spark3_2.13.jar", "listener_spark4_2.13.jar"]
 
@@ -80,10 +80,10 @@ def test_listener_only_with_kernel_extension(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SPARK_HOME", raising=False)
     profile = resolve_profile("local")
-    assert _sparkmonitor_conf(profile) == {}  # tests and the CLI: no listener
+    assert sparkmonitor_conf(profile) == {}  # tests and the CLI: no listener
     monkeypatch.setenv("SPARKMONITOR_KERNEL_PORT", "45678")
-    conf = _sparkmonitor_conf(profile)
+    conf = sparkmonitor_conf(profile)
     assert conf["spark.extraListeners"] == "sparkmonitor.listener.JupyterSparkMonitorListener"
     assert conf["spark.driver.extraClassPath"].endswith("listener_spark4_2.13.jar")
     profile.sparkmonitor = False
-    assert _sparkmonitor_conf(profile) == {}
+    assert sparkmonitor_conf(profile) == {}
