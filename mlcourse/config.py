@@ -662,7 +662,11 @@ def sparkmonitor_conf(profile: SparkProfile) -> dict[str, str]:
 
 
 def data_dir(profile: str | None = None) -> str:
-    """Return the data directory of a profile (default: the active one).
+    """Return the data directory of a profile (default: the one :func:`resolve_profile`
+    picks: ``$MLCOURSE_PROFILE``, the configuration file's default, else ``local``).
+
+    The data directory of a running session is :func:`mlcourse.data.resolve_data_dir`
+    ``(spark)``: the one its profile had when :func:`mlcourse.get_spark` built it.
 
     Parameters
     ----------

@@ -151,7 +151,7 @@ def run_demo(
         The session that does the work.
     events : int or str, default "100k"
         Number of events (``"20k"``, ``"100k"``, ``"1M"``, ...).
-    source : {"synthetic", "uci", "auto"}, default "synthetic"
+    source : {"synthetic", "real", "auto"}, default "synthetic"
         ``synthetic`` generates the events (offline); ``uci`` downloads the real ones (kept
         in the data directory for next time); ``auto`` tries UCI and falls back.
     out : str or pathlib.Path, default "mlcourse-demo"
