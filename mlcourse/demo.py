@@ -152,8 +152,8 @@ def run_demo(
     events : int or str, default "100k"
         Number of events (``"20k"``, ``"100k"``, ``"1M"``, ...).
     source : {"synthetic", "real", "auto"}, default "synthetic"
-        ``synthetic`` generates the events (offline); ``uci`` downloads the real ones (kept
-        in the data directory for next time); ``auto`` tries UCI and falls back.
+        ``synthetic`` generates the events (offline); ``real`` downloads the UCI ones (kept
+        in the data directory for next time); ``auto`` takes what is there, else tries UCI.
     out : str or pathlib.Path, default "mlcourse-demo"
         Output folder, created if needed; the CSV and Parquet data go into ``out/data``.
     seed : int, default 0
