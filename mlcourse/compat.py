@@ -1,12 +1,21 @@
 """The course's historical helper names, so that an existing notebook runs unchanged but for
 its import line::
 
-    from mlcourse.compat import *   # instead of the old helper file
+    from mlcourse.compat import *   # instead of: from custom_functions import *
 
-Each name is a thin alias of the package's function, in the old argument order. Unlike the
-old helpers they compute in Spark (no ``toPandas()`` of the predictions, no RDD histograms),
-draw on a new figure each call as before, and return the Axes (or the report) instead of
-writing a PDF into the working directory.
+The star import gives what the old helper file gave: its functions (``plotSignalvsBg``,
+``plotSignalvsBgWithPrediction``, ``plotSignalvsBgWithPrediction2``, ``compute_hist``,
+``plotCorrelation``, ``prepareData``, ``plotVsEpoch``, ``drawROC``, ``drawROC2``,
+``drawFeatures``, ``printMetrics``) and the names it imported, which notebooks used
+without importing them again: ``VectorAssembler``, ``np`` (numpy) and ``plt``
+(matplotlib.pyplot).
+
+Each is a thin alias of the package's function, in the old argument order, and like the
+old helpers the plot helpers draw on a new figure and return nothing (no ``Out[]`` line
+under the figure), and ``printMetrics`` prints and returns nothing. Unlike them they
+compute in Spark (no ``toPandas()`` of the predictions, no RDD histograms) and write no
+PDF into the working directory. The numbers are in the package's own API:
+:func:`mlcourse.classification_report`, :func:`mlcourse.signal_background_hist`, ...
 """
 
 from __future__ import annotations
@@ -14,12 +23,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import matplotlib.pyplot as plt
 import numpy as np
+from pyspark.ml.feature import VectorAssembler
 
-from .aggregate import Histogram, bin_counts
+from .aggregate import Histogram, bin_counts, signal_background_hist
 from .features import to_numpy, train_test_split
 from .higgs import FEATURES, canonical_name
-from .metrics import ClassificationReport, classification_report, roc_curve_arrays
+from .metrics import classification_report, roc_curve_arrays
 from .plots import (
     draw_histogram,
     plot_correlation,
@@ -30,10 +41,11 @@ from .plots import (
 )
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from pyspark.sql import DataFrame
 
-__all__ = [
+#: The old helper file's functions, then the names it imported that notebooks used.
+__all__ = [  # noqa: RUF022 (grouped, not sorted)
+    "compute_hist",
     "drawFeatures",
     "drawROC",
     "drawROC2",
@@ -44,6 +56,9 @@ __all__ = [
     "plotVsEpoch",
     "prepareData",
     "printMetrics",
+    "VectorAssembler",
+    "np",
+    "plt",
 ]
 
 
@@ -56,48 +71,70 @@ def _new_axes(kwargs: dict[str, Any], **figure: Any) -> dict[str, Any]:
     return kwargs
 
 
-def plotSignalvsBg(df: DataFrame, variable: str, **kwargs: Any) -> Axes:
-    """:func:`mlcourse.plots.plot_signal_vs_background` of ``variable``."""
-    return plot_signal_vs_background(df, variable, **_new_axes(kwargs))
+def plotSignalvsBg(df: DataFrame, variable: str, **kwargs: Any) -> None:
+    """:func:`mlcourse.plot_signal_vs_background` of ``variable`` on a new figure."""
+    plot_signal_vs_background(df, variable, **_new_axes(kwargs))
 
 
 def plotSignalvsBgWithPrediction(
     df: DataFrame, pred_full: DataFrame, variable: str, **kwargs: Any
-) -> Axes:
+) -> None:
     """The same with the predicted classes of ``pred_full`` drawn as outlines."""
-    return plot_signal_vs_background(df, variable, predictions=pred_full, **_new_axes(kwargs))
+    plot_signal_vs_background(df, variable, predictions=pred_full, **_new_axes(kwargs))
 
 
-def plotCorrelation(train: DataFrame, feature: Sequence[str], **kwargs: Any) -> Axes:
-    """:func:`mlcourse.plots.plot_correlation`; uses ``train``'s ``features`` vector if any."""
+def compute_hist(
+    data: DataFrame,
+    feature: str,
+    target: str = "label",
+    n_bins: int = 100,
+    x_lim: Sequence[float] = (0.0, 3.0),
+) -> tuple[tuple[list[float], list[int]], tuple[list[float], list[int]]]:
+    """Signal and background histograms of ``feature`` as ``((edges, counts), (edges,
+    counts))``, the old helper's shape (``rdd.histogram``'s pair per class).
+
+    One Spark aggregation (:func:`mlcourse.signal_background_hist`) instead of two RDD
+    passes, and both classes share the ``n_bins`` equal bins of ``x_lim`` (the old helper
+    spread each class's bins over that class's own minimum and maximum).
+    """
+    lo, hi = x_lim
+    hist = signal_background_hist(
+        data, feature, bins=n_bins, range=(float(lo), float(hi)), label_col=target
+    )
+    edges = hist.edges.tolist()
+    return (edges, hist.signal.tolist()), (edges, hist.background.tolist())
+
+
+def plotCorrelation(train: DataFrame, feature: Sequence[str], **kwargs: Any) -> None:
+    """:func:`mlcourse.plot_correlation`; uses ``train``'s ``features`` vector if any."""
     vector_col = "features" if "features" in train.columns else None
     kwargs = _new_axes(kwargs, figsize=(12, 8))
-    return plot_correlation(train, list(feature), vector_col=vector_col, **kwargs)
+    plot_correlation(train, list(feature), vector_col=vector_col, **kwargs)
 
 
-def drawROC(result: DataFrame, **kwargs: Any) -> Axes:
-    """:func:`mlcourse.plots.plot_roc` of a classifier's predictions."""
-    return plot_roc(result, **_new_axes(kwargs))
+def drawROC(result: DataFrame, **kwargs: Any) -> None:
+    """:func:`mlcourse.plot_roc` of a classifier's predictions."""
+    plot_roc(result, **_new_axes(kwargs))
 
 
-def drawFeatures(feature: Sequence[str], model: Any, **kwargs: Any) -> Axes:
-    """:func:`mlcourse.plots.plot_feature_importance` (names first, as before)."""
-    return plot_feature_importance(model, feature, **_new_axes(kwargs, figsize=(8, 10)))
+def drawFeatures(feature: Sequence[str], model: Any, **kwargs: Any) -> None:
+    """:func:`mlcourse.plot_feature_importance` (names first, as before)."""
+    plot_feature_importance(model, feature, **_new_axes(kwargs, figsize=(8, 10)))
 
 
-def plotVsEpoch(history: Any, variable: str, **kwargs: Any) -> Axes:
-    """:func:`mlcourse.plots.plot_history` of one metric and its validation curve."""
-    return plot_history(history, metrics=[variable], **_new_axes(kwargs))
+def plotVsEpoch(history: Any, variable: str, **kwargs: Any) -> None:
+    """:func:`mlcourse.plot_history` of one metric and its validation curve."""
+    plot_history(history, metrics=[variable], **_new_axes(kwargs))
 
 
-def printMetrics(evaluator: Any, prediction: DataFrame) -> ClassificationReport:
-    """Print (and return) :func:`mlcourse.metrics.classification_report`, with the AUC of the
-    column ``evaluator`` reads."""
+def printMetrics(evaluator: Any, prediction: DataFrame) -> None:
+    """Print :func:`mlcourse.classification_report` (the AUC of the column ``evaluator``
+    reads, accuracy, precision, recall, F1, the confusion matrix). Returns nothing, as the
+    old helper did: ``mlcourse.classification_report(prediction)`` gives the numbers."""
     report = classification_report(
         prediction, label_col=evaluator.getLabelCol(), score_col=evaluator.getRawPredictionCol()
     )
     print(report)
-    return report
 
 
 def prepareData(
@@ -111,13 +148,13 @@ def prepareData(
 # The Keras notebooks' helpers: numpy arrays on the driver, not DataFrames.
 
 
-def drawROC2(y_true: np.ndarray, y_pred: np.ndarray, **kwargs: Any) -> Axes:
+def drawROC2(y_true: np.ndarray, y_pred: np.ndarray, **kwargs: Any) -> None:
     """The ROC curve of a Keras model's scores (``model.predict``), with its AUC.
 
     The same thresholds as :func:`mlcourse.roc_curve` (see
     :func:`mlcourse.metrics.roc_curve_arrays`), so both give the same AUC.
     """
-    return plot_roc(roc_curve_arrays(y_true, y_pred), **_new_axes(kwargs))
+    plot_roc(roc_curve_arrays(y_true, y_pred), **_new_axes(kwargs))
 
 
 def plotSignalvsBgWithPrediction2(
@@ -129,7 +166,7 @@ def plotSignalvsBgWithPrediction2(
     bins: int = 100,
     range: tuple[float, float] = (0.0, 3.5),
     **kwargs: Any,
-) -> Axes:
+) -> None:
     """``variable`` for true signal and background, with the classes a Keras model predicts.
 
     ``x_test`` holds the 28 features in the column order of :func:`prepareData` (or is the
@@ -156,4 +193,4 @@ def plotSignalvsBgWithPrediction2(
         return Histogram(edges, signal_counts, background)
 
     kwargs = _new_axes(kwargs)
-    return draw_histogram(hist(truth), xlabel=variable, predicted=hist(predicted), **kwargs)
+    draw_histogram(hist(truth), xlabel=variable, predicted=hist(predicted), **kwargs)

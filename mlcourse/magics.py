@@ -7,6 +7,10 @@
 ``%login_user``     the JupyterHub user, else the OS user
 ==================  ======================================================
 
+and the old course's names, so that its notebooks run unchanged: ``%sc [N]`` returns the
+session's **SparkContext** (``spark = %sc $num_workers`` then ``SparkSession(spark)``, as
+before) and ``%hdfs_path`` is ``%data_path``.
+
 and the course's plots, on a notebook variable holding a DataFrame:
 
 ===========================================================  ============================
@@ -68,16 +72,32 @@ class CourseMagics(Magics):
         Usage: ``spark = %spark``, ``%spark 4``, ``%spark --profile k8s 10``.
         """
         args = parse_argstring(self.spark, line)
-        if args.workers is not None and args.workers < 1:
-            raise UsageError(
-                f"%spark: the number of workers must be at least 1, not {args.workers}"
-            )
-        try:
-            session = get_spark(args.profile, workers=args.workers)
-        except MlcourseError as exc:
-            raise UsageError(f"%spark: {exc}") from None
+        session = self._session("spark", args)
         self._user_ns["spark"] = session
         return session
+
+    @magic_arguments()
+    @argument("workers", nargs="?", type=int, help="number of local cores or cluster executors")
+    @argument("-p", "--profile", help="profile name (local, binder, standalone, k8s, yarn, ...)")
+    @line_magic
+    def sc(self, line: str) -> Any:
+        """The old course's ``%sc N``: the SparkContext of the session ``%spark N`` gives.
+
+        Usage: ``spark = %sc $num_workers``; ``SparkSession(spark)`` then returns the
+        session, as in the old notebooks. New notebooks use ``spark = %spark``.
+        """
+        args = parse_argstring(self.sc, line)
+        return self._session("sc", args).sparkContext
+
+    def _session(self, magic: str, args: Any) -> Any:
+        if args.workers is not None and args.workers < 1:
+            raise UsageError(
+                f"%{magic}: the number of workers must be at least 1, not {args.workers}"
+            )
+        try:
+            return get_spark(args.profile, workers=args.workers)
+        except MlcourseError as exc:
+            raise UsageError(f"%{magic}: {exc}") from None
 
     @line_magic
     def spark_stop(self, line: str) -> None:
@@ -101,6 +121,11 @@ class CourseMagics(Magics):
             return resolve_profile(args.profile).data_dir
         except MlcourseError as exc:
             raise UsageError(f"%data_path: {exc}") from None
+
+    @line_magic
+    def hdfs_path(self, line: str) -> str:
+        """The old course's name of ``%data_path``."""
+        return str(self.data_path(line))
 
     @line_magic
     def login_user(self, line: str) -> str:

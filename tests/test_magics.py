@@ -7,6 +7,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
+import mlcourse
 from mlcourse.config import login_user
 
 
@@ -35,6 +36,18 @@ def test_spark_magic_returns_and_binds_session(shell, spark):
     assert shell.user_ns["s2"] is spark
 
 
+def test_old_sc_magic_returns_the_sessions_spark_context(shell, spark):
+    """The old `spark = %sc $num_workers`, then `SparkSession(spark)`: a working session."""
+    shell.run_cell("num_workers = 2\nold = %sc $num_workers", store_history=False)
+    assert shell.user_ns["old"] is spark.sparkContext
+    shell.run_cell(
+        "from pyspark.sql import SparkSession\nsession = SparkSession(old)", store_history=False
+    )
+    assert shell.user_ns["session"].range(5).count() == 5
+    with pytest.raises(UsageError, match="already running"):
+        shell.run_line_magic("sc", "3")
+
+
 @pytest.mark.parametrize("line", ["abc", "2 3", "--profile", "--bogus", "0", "-1"])
 def test_bad_arguments_raise_usage_error(shell, spark, line):
     with pytest.raises(UsageError):
@@ -53,6 +66,7 @@ def test_unknown_profile_is_a_usage_error(shell, spark):
 
 def test_data_path_and_login_user(shell, spark, monkeypatch):
     assert shell.run_line_magic("data_path", "") == "./data"
+    assert shell.run_line_magic("hdfs_path", "") == "./data"  # the old name
     assert shell.run_line_magic("login_user", "") == login_user()
     monkeypatch.setenv("JUPYTERHUB_USER", "student42")
     assert shell.run_line_magic("login_user", "") == "student42"
@@ -157,14 +171,19 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 feature = df.columns
 feature.remove('label')
 evaluator = BinaryClassificationEvaluator(labelCol='label', metricName='areaUnderROC')
-report = printMetrics(evaluator, result)
-ax_roc = drawROC(result)
-ax_imp = drawFeatures(feature, gbt_model)
-ax_sig = plotSignalvsBg(df, 'm_bb')
-ax_pred = plotSignalvsBgWithPrediction(test, result, 'm_bb')
-ax_corr = plotCorrelation(result, feature)
-ax_hist = plotVsEpoch({'loss': [0.7, 0.6], 'val_loss': [0.75, 0.7]}, 'loss')
+printed = printMetrics(evaluator, result)
+drawROC(result); ax_roc = plt.gca()
+drawFeatures(feature, gbt_model); ax_imp = plt.gca()
+plotSignalvsBg(df, 'm_bb'); ax_sig = plt.gca()
+plotSignalvsBgWithPrediction(test, result, 'm_bb'); ax_pred = plt.gca()
+plotCorrelation(result, feature); ax_corr = plt.gcf().axes[0]
+plotVsEpoch({'loss': [0.7, 0.6], 'val_loss': [0.75, 0.7]}, 'loss'); ax_hist = plt.gca()
 X, y, X_test, y_test = prepareData(df, 0.2)
+(edges, signal), (edges_bg, background) = compute_hist(
+    df, 'm_bb', target='label', n_bins=30, x_lim=[0, 3]
+)
+assembled = VectorAssembler(inputCols=feature, outputCol='vec').transform(df)
+mean = np.mean([1.0, 3.0])
 """
 
 
@@ -177,8 +196,10 @@ def test_an_old_notebook_runs_with_the_new_import_line(shell, course_ns, capsys)
     ns = course_ns
     out = capsys.readouterr().out
     spark_auc = BinaryClassificationEvaluator().evaluate(ns["result"])
-    assert abs(ns["report"].auc - spark_auc) < 1e-3
-    assert f"AUC        {ns['report'].auc:.4f}" in out
+    assert ns["printed"] is None  # printed, not echoed as Out[]
+    report = mlcourse.classification_report(ns["result"])
+    assert abs(report.auc - spark_auc) < 1e-3
+    assert f"AUC        {report.auc:.4f}" in out
     # each plot on its own figure, as the old helpers did
     axes = [ns[k] for k in ("ax_roc", "ax_imp", "ax_sig", "ax_pred", "ax_corr", "ax_hist")]
     assert len({a.figure for a in axes}) == 6 == len(plt.get_fignums())
@@ -187,3 +208,10 @@ def test_an_old_notebook_runs_with_the_new_import_line(shell, course_ns, capsys)
     assert [t.get_text() for t in ns["ax_corr"].get_xticklabels()] == ns["feature"]
     assert len(ns["X"]) + len(ns["X_test"]) == 20_000 and ns["X"].shape[1] == 28
     assert set(np.unique(ns["y"])) == {0.0, 1.0}
+    # compute_hist: the old ((edges, counts), (edges, counts)), counts equal numpy's
+    frame = ns["df"].toPandas()
+    for counts, label in ((ns["signal"], 1), (ns["background"], 0)):
+        expected = np.histogram(frame.m_bb[frame.label == label], 30, (0, 3))[0]
+        assert counts == expected.tolist()
+    assert ns["edges"] == ns["edges_bg"] == np.linspace(0, 3, 31).tolist()
+    assert "vec" in ns["assembled"].columns and ns["mean"] == 2.0

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
@@ -204,6 +205,7 @@ def check(name: str, r: dict) -> None:
 # Appended to each notebook: print the results as JSON (tuple keys and numpy numbers made plain).
 REPORT = """
 import json
+import numpy as np
 
 def _plain(v):
     if isinstance(v, dict):
@@ -240,3 +242,70 @@ def test_notebook_runs_end_to_end(path, data_dir, monkeypatch):
     check(path.name, result)
     # the kernel ran on the small synthetic data asked for, not the 100k default
     assert "synthetic" in json.dumps([o for c in nb.cells for o in c.get("outputs", [])])
+
+
+# An old course notebook, in the old course's idiom, with only its import line changed
+# (`from custom_functions import *` -> `from mlcourse.compat import *`).
+OLD_STYLE = [
+    "%reload_ext mlcourse",
+    "num_workers = 2\nspark = %sc $num_workers",
+    "from pyspark.sql import SparkSession\nsession = SparkSession(spark)\n"
+    "spark.getConf().get('spark.master')",
+    "hdfs_path = %hdfs_path\n"
+    "df = session.read.format('parquet').load(hdfs_path + '/higgs-old.parquet')\n"
+    "df.count()",
+    "from mlcourse.compat import *\n"
+    "feature = df.columns\nfeature.remove('label')\n"
+    "assembler = VectorAssembler(inputCols=feature, outputCol='features')\n"
+    "train, test = assembler.transform(df).randomSplit([0.8, 0.2], seed=1)",
+    "from pyspark.ml.classification import GBTClassifier\n"
+    "from pyspark.ml.evaluation import BinaryClassificationEvaluator\n"
+    "from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit\n"
+    "gbt = GBTClassifier(labelCol='label', featuresCol='features', maxIter=3)\n"
+    "grid = ParamGridBuilder().addGrid(gbt.maxDepth, [2, 3]).build()\n"
+    "evaluator = BinaryClassificationEvaluator(labelCol='label', metricName='areaUnderROC')\n"
+    "tvs = TrainValidationSplit(estimator=gbt, estimatorParamMaps=grid, evaluator=evaluator,\n"
+    "                           trainRatio=0.8, parallelism=2)\n"
+    "model = tvs.fit(train)\nresult = model.transform(test)",
+    "printMetrics(evaluator, result)",
+    "drawROC(result)",
+    "plotSignalvsBg(df, 'm_bb')",
+    "plotSignalvsBgWithPrediction(test, result, 'm_bb')",
+    "drawFeatures(feature, model.bestModel)",
+    "hist_signal, hist_bkg = compute_hist(data=df, feature='m_bb', target='label', n_bins=50,"
+    " x_lim=[0, 3])\nx = np.array(hist_signal[1])\nplt.plot(hist_signal[0][:-1], x)\n"
+    "print(int(x.sum()))",
+]
+
+
+@pytest.mark.notebooks
+def test_an_old_course_notebook_runs_by_changing_its_import_line(tmp_path, monkeypatch):
+    import mlcourse
+
+    frame = mlcourse.synthesize_higgs(4_000, seed=3)
+    frame.to_parquet(tmp_path / "higgs-old.parquet")
+    monkeypatch.setenv("MLCOURSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in OLD_STYLE])
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()  # raises CellExecutionError on any error
+    outputs = {c.source.split("\n")[0]: c.outputs for c in nb.cells}
+    errors = [o for c in nb.cells for o in c.outputs if o["output_type"] == "error"]
+    assert errors == []
+    assert outputs["num_workers = 2"] == []  # `spark = %sc N` shows nothing
+    master = outputs["from pyspark.sql import SparkSession"][0]["data"]["text/plain"]
+    assert master == "'local[2]'"
+    assert outputs["hdfs_path = %hdfs_path"][0]["data"]["text/plain"] == "4000"
+    printed = outputs["printMetrics(evaluator, result)"]
+    assert [o["output_type"] for o in printed] == ["stream"] and "AUC" in printed[0]["text"]
+    for plot in ("drawROC(result)", "plotSignalvsBg(df, 'm_bb')", "drawFeatures(feature, "):
+        kinds = [
+            o["output_type"] for o in next(v for k, v in outputs.items() if k.startswith(plot))
+        ]
+        assert kinds == ["display_data"], (plot, kinds)  # the figure, and no Out[] line
+    signal = frame.m_bb[frame.label == 1]
+    expected = int(np.histogram(signal, 50, (0, 3))[0].sum())
+    assert outputs["hist_signal, hist_bkg = compute_hist("][-1]["text"].strip() == str(expected)
+    assert not list(tmp_path.glob("*.pdf"))  # nothing written beside the notebook
