@@ -86,6 +86,8 @@ BUILTIN_PROFILES: dict[str, dict[str, Any]] = {
 }
 
 _DEFAULT_DATA_DIR = "./data"
+#: The driver's log4j 2 configuration: warnings and errors, no start-up banner.
+LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 # Service-account namespace file that Kubernetes mounts into every pod.
 _K8S_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
@@ -541,16 +543,39 @@ def local_cores(master: str) -> int | None:
 
 
 def spark_settings(profile: SparkProfile) -> dict[str, str]:
-    """Everything the session builder is given: the profile's ``spark.*`` settings, the
-    sparkmonitor listener when a kernel runs its extension, and mlcourse's own records
-    (``spark.mlcourse.profile``, ``spark.mlcourse.dataDir``: read back by
-    :func:`mlcourse.data.resolve_data_dir` from the session it is passed)."""
+    """Everything the session builder is given.
+
+    The profile's ``spark.*`` settings, and where the profile does not set them:
+
+    * the package's log4j configuration (``log4j2.properties`` beside this module) in the
+      driver's Java options: warnings and errors, without Spark's start-up banner or the
+      native-Hadoop notice;
+    * no console progress bar unless stderr is a terminal: in a notebook it is a red box
+      (the sparkmonitor panel shows progress there);
+    * the sparkmonitor listener when a kernel runs its extension;
+    * mlcourse's own records, ``spark.mlcourse.profile`` and ``spark.mlcourse.dataDir``,
+      read back by :func:`mlcourse.data.resolve_data_dir` from the session it is passed.
+    """
+    conf = dict(profile.conf)
+    options = conf.get("spark.driver.extraJavaOptions", "")
+    if "log4j" not in options:
+        option = f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}"
+        conf["spark.driver.extraJavaOptions"] = f"{options} {option}".strip()
+    if "spark.ui.showConsoleProgress" not in conf and not _stderr_is_terminal():
+        conf["spark.ui.showConsoleProgress"] = "false"
     return {
-        **profile.conf,
+        **conf,
         **sparkmonitor_conf(profile),
         "spark.mlcourse.profile": profile.name,
         "spark.mlcourse.dataDir": profile.data_dir,
     }
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def spark_environment(profile: SparkProfile) -> dict[str, str]:

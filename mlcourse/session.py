@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,14 +258,68 @@ def get_spark(
 
         from pyspark.sql import SparkSession
 
-        builder = SparkSession.builder.master(resolved.master)
-        for key, value in spark_settings(resolved).items():
-            builder = builder.config(key, value)
+        settings = spark_settings(resolved)
+        if "spark.extraListeners" in settings:
+            # sparkmonitor's kernel extension logs "Client Connected ..." at INFO level to
+            # stderr when the listener connects: a red box in the student's first cell.
+            logging.getLogger(SPARKMONITOR_LOGGER).setLevel(logging.WARNING)
         log.info("starting Spark: %s", resolved.master)
+        _launch_driver_jvm(resolved.master, settings)
+        builder = SparkSession.builder.master(resolved.master)
+        for key, value in settings.items():
+            builder = builder.config(key, value)
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel(resolved.log_level)
         _session, _profile = spark, resolved
         return spark
+
+
+#: The logger of sparkmonitor's kernel extension (it renames it "SparkMonitorKernel").
+SPARKMONITOR_LOGGER = "tornado.sparkmonitor.kernel"
+
+#: Lines the driver JVM writes to stderr that are not for students: Spark 4 always starts
+#: Java with the incubating Vector API (which the JVM announces, with no option to keep it
+#: quiet), and MLlib's BLAS says so when no system BLAS library is installed (it then uses
+#: its Java implementation; install libopenblas0 or libblas3 for the native one).
+JVM_NOTICES = (
+    re.compile(r"WARNING: Using incubator modules: jdk\.incubator\.vector"),
+    re.compile(r"netlib-blas: JNI_OnLoad: dlopen\(\S+\) failed"),
+)
+
+
+def _launch_driver_jvm(master: str, settings: dict[str, str]) -> None:
+    """Start the driver JVM as pyspark would, but with its stderr read by a thread that
+    drops :data:`JVM_NOTICES` (logged at debug level) and passes every other line on to
+    ``sys.stderr``, so a notebook cell shows real warnings and errors only.
+
+    Nothing happens when the JVM runs already (a later session reuses it) or when
+    ``spark-submit`` started this Python process (it owns the JVM).
+    """
+    from subprocess import PIPE
+
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None or "PYSPARK_GATEWAY_PORT" in os.environ:
+        return
+    conf = SparkConf().setMaster(master).setAll(list(settings.items()))
+    gateway = launch_gateway(conf, popen_kwargs={"stderr": PIPE})
+    stream = gateway.proc.stderr
+    threading.Thread(target=_forward_jvm_stderr, args=(stream,), daemon=True).start()
+    SparkContext._ensure_initialized(gateway=gateway, conf=conf)
+
+
+def _forward_jvm_stderr(stream: Any) -> None:
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", errors="replace")
+        if any(notice.search(line) for notice in JVM_NOTICES):
+            log.debug("JVM: %s", line.rstrip())
+            continue
+        try:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+        except (OSError, ValueError):  # stderr closed at interpreter exit
+            return
 
 
 def _check_compatible(
