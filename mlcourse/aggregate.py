@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from ._jobs import columns_text, described
 from .features import assemble_features, feature_columns, missing_column_error
 from .higgs import FEATURES, LABEL
 
@@ -154,10 +155,18 @@ def robust_ranges(
     they are taken from a reproducible random sample of about ``max_rows`` events (a range
     only has to frame the plot; the counts are always over every event).
     """
-    from pyspark.sql import functions as F
 
     if not columns:
         return {}
+    with described(df, f"plot ranges of {columns_text(list(columns))}"):
+        return _robust_ranges(df, list(columns), quantiles, max_rows)
+
+
+def _robust_ranges(
+    df: DataFrame, columns: list[str], quantiles: Range, max_rows: int
+) -> dict[str, Range]:
+    from pyspark.sql import functions as F
+
     rows = df.count()
     if rows > max_rows:
         df = df.sample(fraction=max_rows / rows, seed=0)
@@ -227,10 +236,11 @@ def count_histograms(
         raise missing_column_error(missing, df.columns, "the DataFrame")
     if engine == "auto":
         engine = "jvm" if len(names) == 1 else "arrow"
-    if engine == "jvm":
-        counts = _counts_jvm(df, names, dict(edges), label_col)
-    else:
-        counts = _counts_arrow(df, names, dict(edges), label_col)
+    with described(df, f"histogram of {columns_text(names)} by {label_col}"):
+        if engine == "jvm":
+            counts = _counts_jvm(df, names, dict(edges), label_col)
+        else:
+            counts = _counts_arrow(df, names, dict(edges), label_col)
     return {c: Histogram(edges[c], counts[i, 1], counts[i, 0]) for i, c in enumerate(names)}
 
 
@@ -484,17 +494,19 @@ def binned_scores(
         keys.append(F.lit(0).alias("p"))
     if score_col is not None:
         score = _score(predictions, score_col)
-        edges = score_edges(*_score_range(predictions, score_col, score), bins)
-        keys.append(bin_index(score, edges, uniform=True).alias("s"))
-    else:
-        keys.append(F.lit(0).alias("s"))
-    rows = (
-        predictions.select(*keys)
-        .where(F.col("y").isin(0, 1) & F.col("p").isin(0, 1) & F.col("s").isNotNull())
-        .groupBy("y", "p", "s")
-        .count()
-        .collect()
-    )
+    with described(predictions, "ROC curve and classification metrics"):
+        if score_col is not None:
+            edges = score_edges(*_score_range(predictions, score_col, score), bins)
+            keys.append(bin_index(score, edges, uniform=True).alias("s"))
+        else:
+            keys.append(F.lit(0).alias("s"))
+        rows = (
+            predictions.select(*keys)
+            .where(F.col("y").isin(0, 1) & F.col("p").isin(0, 1) & F.col("s").isNotNull())
+            .groupBy("y", "p", "s")
+            .count()
+            .collect()
+        )
     counts = np.zeros((2, 2, len(edges) - 1), dtype=np.int64)
     for y, p, s, n in rows:
         counts[y, p, s] = n
@@ -536,7 +548,8 @@ def correlation_matrix(
     else:
         names = list(FEATURES) if features == "all" else list(features)
         data = df
-    matrix = Correlation.corr(data.select(vector_col), vector_col, method).collect()[0][0]
+    with described(df, f"{method} correlation of {len(names)} features"):
+        matrix = Correlation.corr(data.select(vector_col), vector_col, method).collect()[0][0]
     values = matrix.toArray()
     if values.shape[0] != len(names):
         raise ValueError(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from ._hadoop import HadoopFS, absolute, is_local, jvm, local_path
+from ._jobs import described
 from .errors import DataError
 from .higgs import COLUMNS, LABEL, canonical_name
 
@@ -412,7 +413,10 @@ def write_parquet_atomic(
     tmp = out.sibling("tmp")
     try:
         try:
-            with _quiet_task_errors(spark):
+            with (
+                _quiet_task_errors(spark),
+                described(spark, f"write {dest.rstrip('/').rsplit('/', 1)[-1]}"),
+            ):
                 df.write.option("compression", compression).parquet(tmp)
         except Exception as exc:
             raise (translate(exc) if translate else exc) from None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
+from ._jobs import described
 from .errors import DataError
 from .higgs import FEATURE_GROUPS, LABEL, canonical_name, closest_names
 
@@ -316,7 +317,8 @@ def to_numpy(
     before = spark.conf.get(key, "false") or "false"
     spark.conf.set(key, "true")
     try:
-        frame: pd.DataFrame = df.select(*selected).toPandas()
+        with described(df, f"{len(selected)} columns to numpy"):
+            frame: pd.DataFrame = df.select(*selected).toPandas()
     finally:
         spark.conf.set(key, before)
     y = frame.pop("_y").to_numpy() if label is not None else None

@@ -153,3 +153,29 @@ def test_large_data_ranges_come_from_a_bounded_sample(higgs):
     # from 5,000 sampled events the 0.1 % tails are a few events: the range still frames
     # all but a small fraction of the 20,000, and cuts the extreme tails
     assert 0 < (x < lo).mean() < 0.005 and 0 < (x > hi).mean() < 0.005
+
+
+def test_jobs_are_described_for_the_spark_ui_and_the_monitor(spark):
+    """Each aggregation names its jobs ("mlcourse: histogram of x by label"), which the
+    Spark UI and the sparkmonitor panel show instead of a call site; the description is
+    read inside the very tasks, then the caller's is back."""
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("double")
+    def checked(x):
+        from pyspark import TaskContext
+
+        seen = TaskContext.get().getLocalProperty("spark.job.description")
+        if seen != "mlcourse: histogram of x by label":
+            raise AssertionError(f"job description {seen!r}")
+        return x
+
+    df = spark.createDataFrame([(0.0, 0.1), (1.0, 0.7)], "label double, x double")
+    sc = spark.sparkContext
+    sc.setJobDescription("the caller's own")
+    try:
+        hist = signal_background_hist(df.withColumn("x", checked("x")), "x", bins=2, range=(0, 1))
+        assert sc.getLocalProperty("spark.job.description") == "the caller's own"
+    finally:
+        sc.setLocalProperty("spark.job.description", None)
+    assert hist.signal.tolist() == [0, 1] and hist.background.tolist() == [1, 0]
