@@ -185,8 +185,10 @@ def higgs_csv(
     events : int or str, default "100k"
         Number of events (``"20k"``, ``"100k"``, ``"1M"``, ...).
     source : {"auto", "real", "synthetic"}, default "auto"
-        As in :func:`load_higgs`: ``auto`` takes the CSV already there (real first), else
-        downloads the real events when it can, else writes synthetic ones (with a warning).
+        As in :func:`load_higgs`: ``auto`` takes the CSV already there (real first; a
+        synthetic Parquet data set of the same size and seed counts, its events are written
+        as CSV), else downloads the real events when it can, else writes synthetic ones
+        (with a warning).
     seed : int, default 0
         Seed of synthetic events.
     data_dir : str, optional
@@ -215,10 +217,13 @@ def higgs_csv(
             _write_synthetic_csv(synth_path, n, seed)
         return synth_path
 
+    # What `mlcourse data prepare` made counts as there: its synthetic Parquet means the
+    # same events (same seed) can be written as CSV here, without the network.
+    prepared = folder / parquet_name(n or FULL_EVENTS, "synthetic", seed)
     return _obtain(
         source,
         have_real=real_path.is_file(),
-        have_synthetic=n is not None and synth_path.is_file(),
+        have_synthetic=n is not None and (synth_path.is_file() or prepared.is_dir()),
         real=lambda: _fetch_for(base, n, url=url, quick=check_source(source) == "auto"),
         synthetic=synthetic,
     )

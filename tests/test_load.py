@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import mlcourse
-from mlcourse import DownloadError, load_higgs, source_of
+from mlcourse import DownloadError, higgs_csv, load_higgs, source_of
 from mlcourse.cli import main
 from mlcourse.datasets import parse_events
 
@@ -134,3 +136,25 @@ def test_higgs_csv_real_from_a_mirror_else_synthetic(server, tmp_path, caplog):
     assert kind == "synthetic" and "SYNTHETIC" in caplog.text
     with pytest.raises(DownloadError):
         higgs_csv("1k", source="uci", data_dir=str(tmp_path / "c"), url=server.url("ok", "x"))
+
+
+def test_auto_uses_what_data_prepare_made_without_the_network(spark, server, tmp_path):
+    """Binder's postBuild runs `mlcourse data prepare`; the notebooks then ask for
+    source="auto" and must take the prepared set, not go to the network again."""
+    url = server.url("ok", "HIGGS.csv.gz")
+    store = str(tmp_path)
+    prepared = f"{store}/higgs-synthetic-2k-seed0.parquet"
+    assert main(["data", "synth", "--events", "2k", "--dest", prepared]) == 0
+    df = load_higgs(spark, "2k", source="auto", data_dir=store, url=url)
+    path, kind = higgs_csv("2k", source="auto", data_dir=store, url=url)
+    assert server.requests == []  # nothing downloaded, nothing even asked
+    assert source_of(df) == kind == "synthetic"
+    # the CSV holds the prepared events (same generator, same seed)
+    frame = pd.read_csv(path, header=None, float_precision="round_trip")
+    np.testing.assert_array_equal(frame.to_numpy(), df.toPandas().to_numpy())
+    # a prepared real set wins over a synthetic one, again offline
+    real = load_higgs(spark, "2k", source="real", data_dir=store, url=url)
+    assert len(server.requests) == 1
+    assert source_of(load_higgs(spark, "2k", data_dir=store, url=url)) == "real"
+    assert higgs_csv("2k", data_dir=store, url=url) == (tmp_path / "higgs-2k.csv", "real")
+    assert len(server.requests) == 1 and real.count() == 2000
