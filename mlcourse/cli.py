@@ -141,6 +141,19 @@ def _cmd_notebooks_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_notebooks_get(args: argparse.Namespace) -> int:
+    from .notebooks import get_notebooks
+
+    done = get_notebooks(args.folder)
+    for path in done["copied"]:
+        print(f"copied     {path}")
+    for path in done["unchanged"]:
+        print(f"up to date {path}")
+    for path in done["kept"]:
+        print(f"kept yours {path} (it differs from the course's; rename it to get a fresh copy)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mlcourse`` (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -175,8 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="Spark profile (default: the active one)")
     p.set_defaults(func=_cmd_demo)
 
-    nbs = sub.add_parser("notebooks", help="the course notebooks (for instructors)")
+    nbs = sub.add_parser("notebooks", help="the course notebooks: get them, or build them")
     nsub = nbs.add_subparsers(dest="notebooks_command", required=True, metavar="ACTION")
+    p = nsub.add_parser(
+        "get", help="copy the student notebooks into FOLDER; never replaces your edited ones"
+    )
+    p.add_argument(
+        "folder", nargs="?", default="mlcourse-notebooks", help="default: mlcourse-notebooks"
+    )
+    p.set_defaults(func=_cmd_notebooks_get)
     p = nsub.add_parser(
         "build", help="write the student versions (solutions replaced by stubs) of FOLDER"
     )

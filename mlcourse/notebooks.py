@@ -21,6 +21,8 @@ __all__ = [
     "SOLUTION_TAG",
     "STUDENT_DIR",
     "build_notebooks",
+    "get_notebooks",
+    "packaged_notebooks",
     "read_notebook",
     "student_version",
     "write_notebook",
@@ -138,3 +140,51 @@ def build_notebooks(folder: str | Path = "notebooks", *, check: bool = False) ->
     for orphan in orphans:
         orphan.unlink()
     return stale
+
+
+def packaged_notebooks() -> Path:
+    """The folder of the student notebooks that came with this installation.
+
+    A wheel carries them inside the package (``mlcourse/student_notebooks``, from
+    ``notebooks/student`` at build time); a source checkout (``pip install -e .``) reads
+    ``notebooks/student`` itself.
+    """
+    here = Path(__file__).resolve().parent
+    for folder in (here / "student_notebooks", here.parent / "notebooks" / STUDENT_DIR):
+        if any(folder.glob("*.ipynb")):
+            return folder
+    raise FileNotFoundError(
+        "this mlcourse installation has no student notebooks; reinstall it from a wheel "
+        "or a checkout of the repository (pip install mlcourse)."
+    )
+
+
+def get_notebooks(dest: str | Path = "mlcourse-notebooks") -> dict[str, list[Path]]:
+    """Copy the student notebooks into ``dest`` without ever replacing a student's work.
+
+    A notebook that is not in ``dest`` yet is copied; one equal to the course's copy is
+    left as it is; one that differs (the student has worked in it) is kept, and the
+    course's version is not written. Run it again after an upgrade to get new notebooks.
+
+    Returns
+    -------
+    dict
+        ``{"copied": [...], "unchanged": [...], "kept": [...]}``: paths in ``dest``.
+    """
+    source = packaged_notebooks()
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    done: dict[str, list[Path]] = {"copied": [], "unchanged": [], "kept": []}
+    for notebook in sorted(source.glob("*.ipynb")):
+        target = dest / notebook.name
+        data = notebook.read_bytes()
+        if not target.exists():
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(target)
+            done["copied"].append(target)
+        elif target.read_bytes() == data:
+            done["unchanged"].append(target)
+        else:
+            done["kept"].append(target)
+    return done
