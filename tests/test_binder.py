@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import json
 import os
 import re
 import stat
@@ -93,6 +94,10 @@ def test_postbuild_in_a_temporary_prefix(tmp_path):
     from traitlets.config.loader import PyFileConfigLoader
 
     prefix, data = tmp_path / "prefix", tmp_path / "data"
+    settings = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    settings.parent.mkdir(parents=True)
+    theme = {"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}
+    settings.write_text(json.dumps(theme))  # a hub's own setting, which must stay
     with FaultServer({}) as server:  # UCI unreachable: answers 404
         env = {
             **os.environ,
@@ -117,3 +122,9 @@ def test_postbuild_in_a_temporary_prefix(tmp_path):
     names = extensions.get_value([]) if hasattr(extensions, "get_value") else extensions
     assert names == ["sparkmonitor.kernelextension"]
     importlib.import_module("sparkmonitor.kernelextension")
+    # JupyterLab draws every cell, so the monitor panel stays under its own cell
+    overrides = json.loads(settings.read_text())
+    assert overrides == {
+        **theme,
+        "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+    }
