@@ -277,13 +277,16 @@ def get_spark(
 #: The logger of sparkmonitor's kernel extension (it renames it "SparkMonitorKernel").
 SPARKMONITOR_LOGGER = "tornado.sparkmonitor.kernel"
 
-#: Lines the driver JVM writes to stderr that are not for students: Spark 4 always starts
-#: Java with the incubating Vector API (which the JVM announces, with no option to keep it
-#: quiet), and MLlib's BLAS says so when no system BLAS library is installed (it then uses
-#: its Java implementation; install libopenblas0 or libblas3 for the native one).
-JVM_NOTICES = (
-    re.compile(r"WARNING: Using incubator modules: jdk\.incubator\.vector"),
-    re.compile(r"netlib-blas: JNI_OnLoad: dlopen\(\S+\) failed"),
+#: What the driver JVM (and the Python workers it starts, which share its stderr) writes
+#: that is not for students: Spark 4 always starts Java with the incubating Vector API,
+#: which the JVM announces with no option to keep it quiet; MLlib's BLAS says so when no
+#: system BLAS library is installed (it then uses its Java implementation; install
+#: libopenblas0 or libblas3 for the native one); xgboost's workers report their rank in
+#: the collective, sometimes two reports on one line.
+JVM_NOTICES = re.compile(
+    r"WARNING: Using incubator modules: jdk\.incubator\.vector"
+    r"|netlib-blas: JNI_OnLoad: dlopen\(\S+\) failed: [^\n]*"
+    r"|\[\d\d:\d\d:\d\d\] Task \d+ got rank \d+"
 )
 
 
@@ -312,11 +315,13 @@ def _launch_driver_jvm(master: str, settings: dict[str, str]) -> None:
 def _forward_jvm_stderr(stream: Any) -> None:
     for raw in iter(stream.readline, b""):
         line = raw.decode("utf-8", errors="replace")
-        if any(notice.search(line) for notice in JVM_NOTICES):
+        kept = JVM_NOTICES.sub("", line)
+        if kept != line:
             log.debug("JVM: %s", line.rstrip())
+        if not kept.strip():  # a notice, or the bare newline a worker wrote after one
             continue
         try:
-            sys.stderr.write(line)
+            sys.stderr.write(kept)
             sys.stderr.flush()
         except (OSError, ValueError):  # stderr closed at interpreter exit
             return
