@@ -39,6 +39,7 @@ def text(cell) -> str:
 
 def test_the_course_has_its_sessions():
     assert [p.name for p in SOURCES] == [
+        "day0_smart_workflows.ipynb",
         "day1_input_data.ipynb",
         "day2_gbt.ipynb",
         "day2_mlp.ipynb",
@@ -69,8 +70,11 @@ def test_each_source_is_self_contained_and_parametrised(path):
     nb = read_notebook(path)
     first = code_cells(nb)[0]
     assert PARAMETERS_TAG in first["metadata"].get("tags", [])
-    assert 'os.environ.get("MLCOURSE_EVENTS"' in text(first)
-    assert 'os.environ.get("MLCOURSE_SOURCE"' in text(first)
+    if path.name.startswith("day0"):  # no data: a scratch folder for its git repository
+        assert 'os.environ.get("MLCOURSE_SCRATCH")' in text(first)
+    else:
+        assert 'os.environ.get("MLCOURSE_EVENTS"' in text(first)
+        assert 'os.environ.get("MLCOURSE_SOURCE"' in text(first)
     assert "%load_ext mlcourse" in text(code_cells(nb)[1])
     assert "What you will" in text(nb["cells"][0])
     assert any(SOLUTION_TAG in c["metadata"].get("tags", []) for c in nb["cells"])
@@ -131,6 +135,15 @@ def test_build_writes_checks_and_removes_orphans(tmp_path, capsys):
 
 # What each notebook must have computed, checked after it ran on 20k synthetic events.
 RESULTS = {
+    "day0_smart_workflows.ipynb": [
+        "untracked_before",
+        "untracked_after",
+        "staged_has_outputs",
+        "commits",
+        "check_clean",
+        "check_stale",
+        "check_fixed",
+    ],
     "day1_input_data.ipynb": ["rows", "signal_fraction", "most_correlated"],
     "day2_gbt.ipynb": ["auc", "auc_high", "cv_auc"],
     "day2_mlp.ipynb": ["auc_mlp", "auc_gbt", "architectures"],
@@ -166,7 +179,13 @@ RESULTS = {
 
 
 def check(name: str, r: dict) -> None:
-    if name == "day1_input_data.ipynb":
+    if name == "day0_smart_workflows.ipynb":
+        assert sorted(r["untracked_before"]) == ["?? .ipynb_checkpoints/", "?? explore.ipynb"]
+        assert sorted(r["untracked_after"]) == ["?? .gitignore", "?? explore.ipynb"]
+        assert r["staged_has_outputs"] is False  # nbstripout kept them out of git
+        assert r["commits"] == 4  # .gitignore, the notebook, two atomic commits
+        assert (r["check_clean"], r["check_stale"], r["check_fixed"]) == (0, 1, 0)
+    elif name == "day1_input_data.ipynb":
         assert r["rows"] == 20_000
         assert 0.4 < r["signal_fraction"] < 0.6
         a, b = r["most_correlated"]
@@ -225,7 +244,8 @@ def data_dir(tmp_path_factory):
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
-def test_notebook_runs_end_to_end(path, data_dir, monkeypatch):
+def test_notebook_runs_end_to_end(path, data_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("MLCOURSE_SCRATCH", str(tmp_path))
     monkeypatch.setenv("MLCOURSE_EVENTS", "20k")
     monkeypatch.setenv("MLCOURSE_SOURCE", "synthetic")
     monkeypatch.setenv("MLCOURSE_DATA_DIR", str(data_dir))
@@ -240,8 +260,12 @@ def test_notebook_runs_end_to_end(path, data_dir, monkeypatch):
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     result = json.loads(printed.split("MLCOURSE-RESULT", 1)[1])
     check(path.name, result)
-    # the kernel ran on the small synthetic data asked for, not the 100k default
-    assert "synthetic" in json.dumps([o for c in nb.cells for o in c.get("outputs", [])])
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    # no red box: nothing on stderr in any cell (Spark's start-up included)
+    assert [o["text"] for o in outputs if o.get("name") == "stderr"] == []
+    if not path.name.startswith("day0"):
+        # the kernel ran on the small synthetic data asked for, not the 100k default
+        assert "synthetic" in json.dumps(outputs)
 
 
 # An old course notebook, in the old course's idiom, with only its import line changed

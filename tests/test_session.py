@@ -48,3 +48,24 @@ def test_local_uses_this_interpreter(spark):
     # a Python UDF runs in a worker started from the same interpreter
     rows = spark.range(2).rdd.map(lambda _: __import__("sys").version_info[:2]).collect()
     assert set(rows) == {tuple(sys.version_info[:2])}
+
+
+def test_jvm_stderr_keeps_real_warnings_and_drops_the_notices(capsys):
+    """What the driver JVM prints passes a filter on its way to the notebook cell."""
+    import io
+
+    from mlcourse.session import _forward_jvm_stderr
+
+    jvm = io.BytesIO(
+        b"WARNING: Using incubator modules: jdk.incubator.vector\n"
+        b"netlib-blas: JNI_OnLoad: dlopen(libblas.so.3) failed: libblas.so.3: cannot open\n"
+        b"[18:58:38] Task 0 got rank 0[18:58:38] Task 1 got rank 1\n"
+        b"\n"
+        b"19:02:11 WARN TaskSetManager: Lost task 0.0 in stage 3.0: java.lang.OutOfMemoryError\n"
+        b"[18:58:38] Task 0 got rank 0 and a real line\n"
+    )
+    _forward_jvm_stderr(jvm)
+    assert capsys.readouterr().err == (
+        "19:02:11 WARN TaskSetManager: Lost task 0.0 in stage 3.0: java.lang.OutOfMemoryError\n"
+        " and a real line\n"
+    )
