@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["DEMO_MODEL", "DemoResult", "run_demo"]
 
 log = logging.getLogger(__name__)
+
+#: The part of the events the classifier is tested on (the rest trains it).
+TEST_FRACTION = 0.2
 
 #: The classifier of the demo: GBTClassifier settings (about AUC 0.75 on real HIGGS 100k).
 DEMO_MODEL: dict[str, Any] = {"maxIter": 20, "maxDepth": 5, "stepSize": 0.2}
@@ -69,6 +73,14 @@ class DemoResult:
         Every PNG written.
     timings : dict of str -> float
         Seconds per step.
+    seed : int
+        Seed of the synthetic events, the split and the classifier.
+    started : str
+        When the run began (ISO 8601, UTC).
+    command : str
+        The command line (or call) that made it.
+    profile : str
+        The mlcourse profile of the Spark session.
     """
 
     out: Path
@@ -80,6 +92,10 @@ class DemoResult:
     conversion: ConversionResult
     figures: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+    started: str = ""
+    command: str = ""
+    profile: str = ""
 
     @property
     def html(self) -> Path:
@@ -128,7 +144,15 @@ def _figure(**kwargs: Any):
     return Figure(layout="constrained", **kwargs)
 
 
-def _save(fig: Any, out: Path, name: str, figures: dict[str, Path]) -> None:
+def _save(fig: Any, out: Path, name: str, figures: dict[str, Path], source: str) -> None:
+    if source == "synthetic":  # on every figure, so that none is taken for real data
+        # a figure-level footer: constrained layout makes room for it under the x labels
+        fig.supxlabel(
+            "SYNTHETIC events (mlcourse generator), not the real HIGGS data",
+            fontsize="small",
+            color="tab:orange",
+            weight="bold",
+        )
     path = out / f"{name}.png"
     fig.savefig(path, dpi=110)
     figures[name] = path
@@ -142,6 +166,7 @@ def run_demo(
     out: str | Path = "mlcourse-demo",
     seed: int = 0,
     url: str | None = None,
+    command: str | None = None,
 ) -> DemoResult:
     """Run the course's analysis end to end and write figures, metrics and a report.
 
@@ -188,9 +213,10 @@ def run_demo(
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
     step, figures = _Steps(), dict[str, Path]()
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     with step("data"):
-        csv, origin = higgs_csv(n, source=source, seed=seed, url=url)
+        csv, origin = higgs_csv(n, source=source, seed=seed, data_dir=str(data), url=url)
     with step("CSV to Parquet"):
         parquet = data / parquet_name(n, origin, seed)
         conversion = csv_to_parquet(spark, str(csv), str(parquet), overwrite=True)
@@ -200,15 +226,15 @@ def run_demo(
             fig = _figure(figsize=(13, 15))
             plot_features(df, axes=fig.subplots(7, 4), density=True)
             fig.suptitle(f"HIGGS features, {origin} events: signal vs background (normalised)")
-            _save(fig, out, "features", figures)
+            _save(fig, out, "features", figures, origin)
             fig = _figure(figsize=(6, 4.5))
             plot_signal_vs_background(df, "m_bb", ax=fig.subplots())
-            _save(fig, out, "m_bb", figures)
+            _save(fig, out, "m_bb", figures, origin)
             fig = _figure(figsize=(10, 8.5))
             plot_correlation(df, ax=fig.subplots())
-            _save(fig, out, "correlation", figures)
+            _save(fig, out, "correlation", figures, origin)
         with step("train GBT"):
-            train, test = train_test_split(df, 0.2, seed=seed)
+            train, test = train_test_split(df, TEST_FRACTION, seed=seed)
             train = assemble_features(train)
             gbt = GBTClassifier(labelCol=LABEL, seed=seed, **DEMO_MODEL)
             model = gbt.fit(train)
@@ -217,13 +243,13 @@ def run_demo(
             report = classification_report(predictions)
             fig = _figure(figsize=(5.5, 5))
             plot_roc(report, ax=fig.subplots(), label="GBT")
-            _save(fig, out, "roc", figures)
+            _save(fig, out, "roc", figures, origin)
             fig = _figure(figsize=(6, 8))
             plot_feature_importance(model, FEATURES, ax=fig.subplots())
-            _save(fig, out, "importance", figures)
+            _save(fig, out, "importance", figures, origin)
             fig = _figure(figsize=(6, 4.5))
             plot_signal_vs_background(test, "m_bb", ax=fig.subplots(), predictions=predictions)
-            _save(fig, out, "m_bb_prediction", figures)
+            _save(fig, out, "m_bb_prediction", figures, origin)
             test_events = report.events
             predictions.unpersist()
     finally:
@@ -239,6 +265,10 @@ def run_demo(
         conversion=conversion,
         figures=figures,
         timings=step.timings,
+        seed=seed,
+        started=started,
+        command=command or f"run_demo(events={events!r}, source={source!r}, seed={seed})",
+        profile=spark.conf.get("spark.mlcourse.profile", None) or "(not made by mlcourse)",
     )
     result.metrics_json.write_text(json.dumps(_metrics(result, spark), indent=2) + "\n")
     result.html.write_text(_html(result, spark), encoding="utf-8")
@@ -254,8 +284,20 @@ def _environment(spark: SparkSession) -> dict[str, str]:
     }
 
 
+def _run(result: DemoResult) -> dict[str, Any]:
+    return {
+        "date": result.started,
+        "command": result.command,
+        "seed": result.seed,
+        "profile": result.profile,
+        "train_fraction": 1 - TEST_FRACTION,
+        "test_fraction": TEST_FRACTION,
+    }
+
+
 def _metrics(result: DemoResult, spark: SparkSession) -> dict[str, Any]:
     return {
+        "run": _run(result),
         "events": result.events,
         "source": result.source,
         "train_events": result.train_events,
@@ -289,10 +331,20 @@ def _html(result: DemoResult, spark: SparkSession) -> str:
     conv, env = result.conversion, _environment(spark)
     notice = (
         '<p class="notice">These are <b>synthetic</b> events, generated to follow the real '
-        "per-class distributions and correlations; run <code>mlcourse demo --source uci</code> "
+        "per-class distributions and correlations; run <code>mlcourse demo --source real</code> "
         "for the real data set.</p>"
         if result.source == "synthetic"
         else ""
+    )
+    run = _run(result)
+    about_run = _table(
+        [
+            ("date", run["date"]),
+            ("command", run["command"]),
+            ("seed", str(run["seed"])),
+            ("profile", f"{run['profile']} ({env['master']})"),
+            ("split", f"{run['train_fraction']:.0%} training / {run['test_fraction']:.0%} test"),
+        ]
     )
     data = _table(
         [
@@ -316,6 +368,7 @@ def _html(result: DemoResult, spark: SparkSession) -> str:
 <body>
 <h1>HIGGS: signal against background with Spark</h1>
 {notice}
+<h2>Run</h2>{about_run}
 <h2>Data</h2>{data}
 <h2>Gradient-boosted trees ({html.escape(model)}) on the test set</h2>
 {result.report._repr_html_()}

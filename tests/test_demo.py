@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
+from datetime import datetime
 
 import pytest
 
@@ -43,20 +45,32 @@ def check_output(out, *, events: int, source: str) -> dict:
 
 
 def test_demo_writes_figures_metrics_and_report(spark, tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # the CSV is kept in the profile's ./data
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "demo"
     code, printed = run(capsys, "--events", "20k", "--out", str(out))
     assert code == 0
     metrics = check_output(out, events=20_000, source="synthetic")
     assert f"AUC {metrics['test']['auc']:.3f}" in printed
     assert str(out / "report.html") in printed
-    # the converted data are kept beside the report, the CSV in UCI form
+    # everything inside --out: the CSV and the Parquet beside the report, nothing in ./data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+    assert (out / "data" / "higgs-synthetic-20k-seed0.csv").is_file()
     assert (out / "data" / "higgs-synthetic-20k-seed0.parquet").is_dir()  # datasets.parquet_name
     assert metrics["model"]["type"] == "GBTClassifier"
+    # the run is on record: date, command, seed, profile, split
+    run_info = metrics["run"]
+    assert run_info["command"] == f"mlcourse demo --events 20k --out {out}"
+    assert run_info["seed"] == 0 and run_info["profile"] == "local"
+    assert (run_info["train_fraction"], run_info["test_fraction"]) == (0.8, 0.2)
+    assert datetime.fromisoformat(run_info["date"]).tzinfo is not None
+    page = (out / "report.html").read_text()
+    for value in (run_info["date"], "80% training / 20% test", "local (local[2])"):
+        assert value in page, value
+    assert html.escape(run_info["command"]) in page
 
 
 def test_demo_on_real_events_from_a_mirror(spark, real_files, tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # the download is kept in the profile's ./data
+    monkeypatch.chdir(tmp_path)
     files = {"HIGGS.csv.gz": real_files.uci_gz}
     with FaultServer(files) as server:
         url = server.url("ok", "HIGGS.csv.gz")
@@ -84,3 +98,16 @@ def test_demo_bad_arguments_are_usage_messages(capsys, args, message):
         main(["demo", *args])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("source", ["synthetic", "real"])
+def test_every_demo_figure_of_synthetic_events_says_so(tmp_path, source):
+    from mlcourse.demo import _figure, _save
+
+    fig = _figure()
+    fig.subplots().plot([0, 1])
+    figures: dict = {}
+    _save(fig, tmp_path, "roc", figures, source)
+    footer = fig._supxlabel.get_text() if fig._supxlabel is not None else ""
+    assert ("SYNTHETIC events" in footer) == (source == "synthetic")
+    assert figures == {"roc": tmp_path / "roc.png"} and figures["roc"].is_file()
