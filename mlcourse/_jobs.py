@@ -1,9 +1,9 @@
 """Readable names for the Spark jobs mlcourse starts.
 
-The Spark UI and the sparkmonitor panel name a job after its description when it has one,
-else after a call site such as ``$anonfun$withThreadLocalCaptured$1 at
-CompletableFuture.java:1768``. Each step of mlcourse describes its jobs
-(``mlcourse: histogram of m_bb``) for as long as it runs, then restores what was there.
+The Spark UI names a job after its description when it has one, the sparkmonitor panel
+after its call site, else such as ``$anonfun$withThreadLocalCaptured$1 at
+CompletableFuture.java:1768``. Each step of mlcourse sets both (``mlcourse: histogram of
+m_bb``) for as long as it runs, then restores what was there.
 """
 
 from __future__ import annotations
@@ -13,6 +13,11 @@ from contextlib import contextmanager
 from typing import Any
 
 DESCRIPTION = "spark.job.description"
+#: The short call site: what the sparkmonitor panel shows as a job's name. PySpark sets it
+#: itself around ``collect()`` ("collect at file.py:line"), not around ``count()`` or
+#: writes, whose jobs would otherwise be named after JVM internals
+#: (``$anonfun$withThreadLocalCaptured$1 at CompletableFuture.java:1768``).
+CALL_SITE = "callSite.short"
 
 
 @contextmanager
@@ -28,12 +33,15 @@ def described(source: Any, text: str) -> Iterator[None]:
     except Exception:  # Spark Connect has none
         yield
         return
-    previous = sc.getLocalProperty(DESCRIPTION)
-    sc.setJobDescription(f"mlcourse: {text}")
+    previous = {key: sc.getLocalProperty(key) for key in (DESCRIPTION, CALL_SITE)}
+    sc.setLocalProperty(DESCRIPTION, f"mlcourse: {text}")
+    # the panel shows a name up to its first space: mlcourse:histogram_of_m_bb_by_label
+    sc.setLocalProperty(CALL_SITE, "mlcourse:" + text.replace(", ", ",").replace(" ", "_"))
     try:
         yield
     finally:
-        sc.setLocalProperty(DESCRIPTION, previous)  # None unsets it
+        for key, value in previous.items():
+            sc.setLocalProperty(key, value)  # None unsets it
 
 
 def columns_text(names: list[str] | tuple[str, ...]) -> str:

@@ -263,6 +263,7 @@ def get_spark(
             # sparkmonitor's kernel extension logs "Client Connected ..." at INFO level to
             # stderr when the listener connects: a red box in the student's first cell.
             logging.getLogger(SPARKMONITOR_LOGGER).setLevel(logging.WARNING)
+            _guard_sparkmonitor()
         log.info("starting Spark: %s", resolved.master)
         _launch_driver_jvm(resolved.master, settings)
         builder = SparkSession.builder.master(resolved.master)
@@ -288,6 +289,28 @@ JVM_NOTICES = re.compile(
     r"|netlib-blas: JNI_OnLoad: dlopen\(\S+\) failed: [^\n]*"
     r"|\[\d\d:\d\d:\d\d\] Task \d+ got rank \d+"
 )
+
+
+class _NoFrontEndYet:
+    """sparkmonitor's channel to the notebook before the notebook opened it.
+
+    The notebook asks the kernel to open the channel once it is shown; a student who runs
+    all cells at once queues that request behind the cells, so Spark starts first. The
+    extension's socket thread then dies on its first message (``'ScalaMonitor' object has
+    no attribute 'comm'``) and the listener prints a Java stack trace in every later cell.
+    Until the channel opens (the extension then replaces this object), messages are
+    dropped: those cells get no panel, and nothing breaks.
+    """
+
+    def send(self, msg: Any) -> None:
+        log.debug("sparkmonitor: no notebook connected yet; dropped %.80s", msg)
+
+
+def _guard_sparkmonitor() -> None:
+    extension = sys.modules.get("sparkmonitor.kernelextension")
+    monitor = getattr(extension, "monitor", None)
+    if monitor is not None and getattr(monitor, "comm", None) is None:
+        monitor.comm = _NoFrontEndYet()
 
 
 def _launch_driver_jvm(master: str, settings: dict[str, str]) -> None:

@@ -127,4 +127,9 @@ def test_postbuild_in_a_temporary_prefix(tmp_path):
     assert overrides == {
         **theme,
         "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+        # no "official Jupyter news?" pop-up over a student's notebook
+        "@jupyterlab/apputils-extension:notification": {
+            "checkForUpdates": False,
+            "fetchNews": "false",
+        },
     }

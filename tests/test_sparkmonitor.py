@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,38 @@ def test_listener_only_with_kernel_extension(monkeypatch, tmp_path):
     assert conf["spark.driver.extraClassPath"].endswith("listener_spark4_2.13.jar")
     profile.sparkmonitor = False
     assert sparkmonitor_conf(profile) == {}
+
+
+def test_spark_starting_before_the_notebook_connects_does_not_break_the_monitor(monkeypatch):
+    """Run All right after opening a notebook: Spark's listener talks before the notebook
+    opened sparkmonitor's channel. Unguarded, the extension's thread dies on the first
+    message; guarded, messages wait for nobody and a later channel replaces the guard."""
+    from sparkmonitor import kernelextension
+
+    from mlcourse.session import _guard_sparkmonitor
+
+    monitor = kernelextension.ScalaMonitor(None)
+    monkeypatch.setattr(kernelextension, "monitor", monitor, raising=False)
+    # the extension defines its logger when a kernel loads it
+    monkeypatch.setattr(kernelextension, "logger", logging.getLogger("test"), raising=False)
+    with pytest.raises(AttributeError, match="comm"):
+        kernelextension.sendToFrontEnd({"msgtype": "fromscala", "msg": "{}"})
+    _guard_sparkmonitor()
+    kernelextension.sendToFrontEnd({"msgtype": "fromscala", "msg": "{}"})  # no error
+
+    class Channel:  # what the notebook's comm does for the extension: keep what is sent
+        def __init__(self):
+            self.sent = []
+
+        def on_msg(self, handler):
+            return handler
+
+        def send(self, msg):
+            self.sent.append(msg)
+
+    channel = Channel()
+    monitor.target_func(channel, {})  # the notebook opens the channel
+    kernelextension.sendToFrontEnd({"msgtype": "fromscala", "msg": "{}"})
+    assert channel.sent == [{"msgtype": "commopen"}, {"msgtype": "fromscala", "msg": "{}"}]
+    _guard_sparkmonitor()  # a monitor with a channel keeps it
+    assert monitor.comm is channel
