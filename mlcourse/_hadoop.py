@@ -88,6 +88,36 @@ class HadoopFS:
         if self.fs.exists(p):
             self.fs.delete(p, True)
 
+    def list_names(self, path: str | None = None) -> list[str]:
+        """Names of the entries of a directory."""
+        return [str(st.getPath().getName()) for st in self.fs.listStatus(self._p(path))]
+
+    def write_text(self, path: str, text: str) -> None:
+        """Write a small text file (a marker)."""
+        stream = self.fs.create(self._p(path), True)
+        try:
+            stream.write(bytearray(text.encode()))
+        finally:
+            stream.close()
+
+    def protected_folder(self) -> str | None:
+        """What this path is when it must never be replaced: the current folder, a home
+        folder or a file system's root; None otherwise."""
+        qualified = str(self.jpath).rstrip("/")
+        if self.jpath.getParent() is None:
+            return "the root of its file system"
+        if qualified == str(self.fs.makeQualified(self.fs.getHomeDirectory())).rstrip("/"):
+            return "your home folder"
+        if is_local(qualified):
+            here = os.path.realpath(local_path(qualified))
+            if here == os.path.realpath(os.getcwd()):
+                return "the current folder"
+            if here == os.path.realpath(os.path.expanduser("~")):
+                return "your home folder"
+            if os.path.dirname(here) in ("/home", "/Users"):
+                return "a home folder"
+        return None
+
     def rename(self, src: str, dst: str) -> None:
         if not self.fs.rename(self._p(src), self._p(dst)):
             raise OSError(f"could not rename {src} to {dst}")

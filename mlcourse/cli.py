@@ -119,7 +119,8 @@ def _cmd_data_prepare(args: argparse.Namespace) -> int:
 def _cmd_data_convert(args: argparse.Namespace) -> int:
     from .convert import csv_to_parquet
 
-    print(csv_to_parquet(_spark(), args.src, args.dest, overwrite=args.overwrite))
+    spark = _spark()
+    print(csv_to_parquet(spark, args.src, args.dest, overwrite=args.overwrite, force=args.force))
     return 0
 
 
@@ -232,7 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = dsub.add_parser("convert", help="convert a HIGGS CSV (UCI or course form) to Parquet")
     p.add_argument("src")
     p.add_argument("dest")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace DEST when it is a dataset mlcourse or Spark wrote (never the input, "
+        "a folder holding it, the current folder, a home folder or a root)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="with --overwrite: also replace any other folder"
+    )
     p.set_defaults(func=_cmd_data_convert)
     p = dsub.add_parser("info", help="rows, schema, signal fraction, real or synthetic")
     p.add_argument("path")

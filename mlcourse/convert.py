@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ._hadoop import HadoopFS, absolute, is_local, jvm, local_path
 from ._jobs import described
+from ._version import __version__
 from .errors import DataError
 from .higgs import COLUMNS, LABEL, canonical_name
 
@@ -289,6 +290,7 @@ def csv_to_parquet(
     dest: str,
     *,
     overwrite: bool = False,
+    force: bool = False,
     compression: str = "snappy",
     partitions: int | None = None,
     engine: str = "auto",
@@ -306,7 +308,11 @@ def csv_to_parquet(
     dest : str
         Parquet dataset (a directory) to create.
     overwrite : bool, default False
-        Replace an existing ``dest``. It is replaced only once the new dataset is complete.
+        Replace an existing ``dest``, only once the new dataset is complete, and only when
+        it is a dataset mlcourse or Spark wrote. ``dest`` is never the input, a folder
+        holding it, the current folder, a home folder or a root.
+    force : bool, default False
+        With ``overwrite``, also replace a folder that is not such a dataset.
     compression : str, default "snappy"
         Parquet codec.
     partitions : int, optional
@@ -331,7 +337,8 @@ def csv_to_parquet(
     """
     start = time.perf_counter()
     src, dest = absolute(src), absolute(dest)
-    _check_destination(spark, dest, overwrite=overwrite)  # before reading anything
+    # before reading anything
+    _check_destination(spark, dest, overwrite=overwrite, sources=(src,), force=force)
     df, header = _read(spark, src, validate=True, engine=engine)
     if partitions:
         df = df.repartition(partitions)
@@ -345,7 +352,14 @@ def csv_to_parquet(
         return _translate(src, exc, spark=spark, header=header)
 
     rows = write_parquet_atomic(
-        df, dest, overwrite=overwrite, compression=compression, check=check, translate=translate
+        df,
+        dest,
+        overwrite=overwrite,
+        force=force,
+        sources=(src,),
+        compression=compression,
+        check=check,
+        translate=translate,
     )
     result = ConversionResult(
         src=str(src),
@@ -360,14 +374,57 @@ def csv_to_parquet(
     return result
 
 
-def _check_destination(spark: SparkSession, dest: str, *, overwrite: bool) -> HadoopFS:
+#: The file mlcourse puts into every dataset it writes: ``overwrite`` replaces only those.
+MARKER = "_MLCOURSE"
+
+
+def _check_destination(
+    spark: SparkSession,
+    dest: str,
+    *,
+    overwrite: bool,
+    sources: tuple[str, ...] = (),
+    force: bool = False,
+) -> HadoopFS:
+    """Refuse a destination whose replacement could lose data, before anything is read.
+
+    Never replaced, whatever the flags: an input (``sources``) or a folder holding one, the
+    current folder, a home folder, a file system's root. Replaced with ``overwrite`` only
+    when it is a dataset mlcourse wrote (its :data:`MARKER`) or Spark wrote (``_SUCCESS``
+    and part files only); anything else also needs ``force``.
+    """
     out = HadoopFS(spark, dest)
+    target = str(out.jpath).rstrip("/")
+    for src in sources:
+        source = str(HadoopFS(spark, src).jpath).rstrip("/")
+        if source == target or source.startswith(target + "/"):
+            what = "is" if source == target else "holds"
+            raise DataError(
+                f"the destination {dest} {what} the input {src}: writing there would destroy "
+                "it. Choose a new destination, e.g. a .parquet name beside the input.",
+                path=dest,
+            )
     if out.exists() and not overwrite:
         raise DataError(
             f"{dest} already exists. Pass overwrite=True (CLI: --overwrite) to replace it, "
             "or choose another destination.",
             path=dest,
         )
+    if out.exists():
+        protected = out.protected_folder()
+        if protected:
+            raise DataError(
+                f"{dest} is {protected}: mlcourse never replaces it. Give the dataset a name "
+                "of its own, e.g. higgs.parquet.",
+                path=dest,
+            )
+        if not force and not _replaceable(out):
+            raise DataError(
+                f"{dest} is not a dataset mlcourse or Spark wrote (no {MARKER} or _SUCCESS "
+                "with part files only), so --overwrite leaves it alone. Check the path, or "
+                "pass force=True (CLI: --force) to replace it anyway.",
+                path=dest,
+            )
     if not out.parent_exists():
         raise DataError(
             f"the folder that should hold {dest} does not exist; create it first "
@@ -377,11 +434,24 @@ def _check_destination(spark: SparkSession, dest: str, *, overwrite: bool) -> Ha
     return out
 
 
+def _replaceable(out: HadoopFS) -> bool:
+    """A dataset mlcourse wrote, or a plain Spark output folder (``_SUCCESS``, part files)."""
+    if not out.is_dir():
+        return False
+    names = out.list_names()
+    if MARKER in names:
+        return True
+    spark_files = all(n.startswith(("part-", "_", ".")) for n in names)
+    return "_SUCCESS" in names and spark_files
+
+
 def write_parquet_atomic(
     df: DataFrame,
     dest: str,
     *,
     overwrite: bool = False,
+    force: bool = False,
+    sources: tuple[str, ...] = (),
     compression: str = "snappy",
     check: Callable[[int], None] | None = None,
     translate: Callable[[Exception], BaseException] | None = None,
@@ -395,7 +465,13 @@ def write_parquet_atomic(
     dest : str
         Local path or Hadoop URI of the dataset (a directory).
     overwrite : bool, default False
-        Replace an existing dataset, only once the new one is complete.
+        Replace an existing dataset, only once the new one is complete, and only when
+        mlcourse or Spark wrote it (never an input, the current folder, a home folder or
+        a root).
+    force : bool, default False
+        With ``overwrite``, also replace a folder that is not such a dataset.
+    sources : tuple of str
+        The inputs: ``dest`` may be none of them and hold none of them.
     compression : str, default "snappy"
         Parquet codec.
     check : callable, optional
@@ -409,7 +485,7 @@ def write_parquet_atomic(
         Rows written.
     """
     spark = df.sparkSession
-    out = _check_destination(spark, dest, overwrite=overwrite)
+    out = _check_destination(spark, dest, overwrite=overwrite, sources=sources, force=force)
     tmp = out.sibling("tmp")
     try:
         try:
@@ -424,6 +500,7 @@ def write_parquet_atomic(
             rows = spark.read.parquet(tmp).count()  # from the Parquet footers: no data read
         if check is not None:
             check(rows)
+        out.write_text(f"{tmp}/{MARKER}", f"written by mlcourse {__version__}: {rows} rows\n")
         _replace(out, tmp, overwrite=overwrite)
     except BaseException:
         out.delete(tmp)
