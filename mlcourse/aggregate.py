@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from ._jobs import columns_text, described
+from .errors import DataError
 from .features import assemble_features, feature_columns, missing_column_error
 from .higgs import FEATURES, LABEL
 
@@ -241,6 +242,14 @@ def count_histograms(
             counts = _counts_jvm(df, names, dict(edges), label_col)
         else:
             counts = _counts_arrow(df, names, dict(edges), label_col)
+    empty = [c for i, c in enumerate(names) if not counts[i].any()]
+    if empty:
+        where = ", ".join(f"{c} in [{edges[c][0]:g}, {edges[c][-1]:g}]" for c in empty)
+        raise DataError(
+            f"nothing to count for {where}: every value is null, NaN or outside the range "
+            f"(or {label_col} is never 0 or 1). Check the column, e.g. "
+            f"df.select({empty[0]!r}).summary().show(), or give another range."
+        )
     return {c: Histogram(edges[c], counts[i, 1], counts[i, 0]) for i, c in enumerate(names)}
 
 
@@ -482,7 +491,13 @@ def binned_scores(
     (counts, edges) : (numpy.ndarray, numpy.ndarray)
         ``counts`` of shape (2, 2, bins): true class, predicted class (all 0 without
         ``prediction_col``), score bin; a single bin over [0, 1] without ``score_col``.
-        Events whose label or predicted class is not 0 or 1 are not counted.
+        Events with a null or NaN score are not counted.
+
+    Raises
+    ------
+    DataError
+        When a true or predicted class is neither 0 nor 1 (or null): the numbers would
+        silently leave those events out.
     """
     from pyspark.sql import functions as F
 
@@ -500,16 +515,23 @@ def binned_scores(
             keys.append(bin_index(score, edges, uniform=True).alias("s"))
         else:
             keys.append(F.lit(0).alias("s"))
-        rows = (
-            predictions.select(*keys)
-            .where(F.col("y").isin(0, 1) & F.col("p").isin(0, 1) & F.col("s").isNotNull())
-            .groupBy("y", "p", "s")
-            .count()
-            .collect()
-        )
+        rows = predictions.select(*keys).groupBy("y", "p", "s").count().collect()
     counts = np.zeros((2, 2, len(edges) - 1), dtype=np.int64)
+    odd: dict[str, int] = {}
     for y, p, s, n in rows:
-        counts[y, p, s] = n
+        if y not in (0, 1):
+            odd[f"{label_col} {y}"] = odd.get(f"{label_col} {y}", 0) + n
+        elif p not in (0, 1):
+            odd[f"{prediction_col} {p}"] = odd.get(f"{prediction_col} {p}", 0) + n
+        elif s is not None:  # a score that is null or NaN has no bin
+            counts[y, p, s] = n
+    if odd:
+        found = ", ".join(f"{n:,} with {what}" for what, n in sorted(odd.items()))
+        raise DataError(
+            f"classes must be 0 (background) or 1 (signal), but the predictions have events "
+            f"{found} (None: a null value). Keep the two classes only, e.g. "
+            f"predictions.where({label_col!r} + ' in (0, 1)')."
+        )
     return counts, edges
 
 

@@ -191,8 +191,9 @@ def _read(
         bad = ~F.col(label).isin(0.0, 1.0)
         if not arrow:  # the Arrow reader fails on malformed rows by itself
             bad = bad | F.col(_CORRUPT).isNotNull()
-        for c in columns:
-            bad = bad | F.col(c).isNull()
+        for c in columns:  # missing, NaN and infinite values: both engines refuse them
+            value = F.col(c)
+            bad = bad | value.isNull() | F.isnan(value) | value.isin(math.inf, -math.inf)
         detail = F.lit("(empty value)") if arrow else F.coalesce(F.col(_CORRUPT), F.lit("(empty)"))
         message = F.concat(F.lit(f"{_BAD_ROW_MARKER}: "), detail)
         df = df.select(
@@ -603,6 +604,8 @@ def check_line(fields: list[str], columns: list[str]) -> tuple[str, str] | None:
             number = float(value)
         except ValueError:
             return name, f"not a number: {value[:40]!r}"
+        if not math.isfinite(number):
+            return name, f"not a finite number: {value[:40]!r}"
         if name == LABEL and number not in (0.0, 1.0):
             return name, f"label must be 0 or 1, found {value!r}"
     return None

@@ -149,6 +149,7 @@ def assemble_features(
     columns = feature_columns(df, features)
     if output_col in df.columns:
         df = df.drop(output_col)
+    df = _refuse_nulls(df, columns)
     if not scale:
         return VectorAssembler(
             inputCols=columns, outputCol=output_col, handleInvalid="error"
@@ -162,6 +163,24 @@ def assemble_features(
     )
     model = pipeline.fit(df.drop(raw_col) if raw_col in df.columns else df)
     return model.transform(df), model
+
+
+def _refuse_nulls(df: DataFrame, columns: list[str]) -> DataFrame:
+    """The same columns, but a null value stops the job with a message naming its column.
+
+    VectorAssembler would fail too, with a page of Java stack that names no column. The
+    check runs inside the jobs that need the vectors (no extra pass over the data).
+    """
+    from pyspark.sql import functions as F
+
+    def checked(c: str) -> Column:
+        message = (
+            f"mlcourse: column {c} has a null value, which a feature vector cannot hold; "
+            f"drop such events first (df.dropna(subset=[{c!r}])) or fill them (df.fillna(...))"
+        )
+        return F.when(F.col(c).isNull(), F.raise_error(F.lit(message))).otherwise(F.col(c))
+
+    return df.withColumns({c: checked(c) for c in columns})
 
 
 def train_test_split(

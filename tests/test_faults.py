@@ -95,3 +95,45 @@ def test_overwrite_replaces_datasets_only_unless_forced(spark, data_folder, tmp_
     # and any folder with force
     assert csv_to_parquet(spark, src, str(mine), overwrite=True, force=True).rows == 5000
     assert not (mine / "plot.png").exists()
+
+
+@pytest.mark.parametrize("engine", ["arrow", "spark"])
+@pytest.mark.parametrize("bad", ["nan", "inf", "-Inf", "NaN"])
+def test_non_finite_values_are_refused_by_both_engines(spark, higgs_files, tmp_path, engine, bad):
+    lines = higgs_files.course_lines
+    fields = lines[3].split(",")
+    fields[5] = bad  # line 4 of the file, the 6th column
+    src = tmp_path / "h.csv"
+    src.write_text("\n".join([*lines[:3], ",".join(fields), *lines[4:50]]) + "\n")
+    column = lines[0].split(",")[5]
+    with pytest.raises(DataError) as info:
+        csv_to_parquet(spark, str(src), str(tmp_path / "out.parquet"), engine=engine)
+    assert str(info.value).startswith(f"{src}, line 4, column {column}: not a finite number")
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_classes_other_than_0_and_1_are_an_error_in_the_metrics(spark):
+    from mlcourse import classification_report, roc_curve
+
+    rows = [(0.0, 0.0, 0.1), (1.0, 1.0, 0.9), (2.0, 1.0, 0.8), (None, 0.0, 0.2)]
+    df = spark.createDataFrame(rows, "label double, prediction double, score double")
+    with pytest.raises(DataError, match=r"1 with label 2, 1 with label None"):
+        roc_curve(df, score_col="score")
+    with pytest.raises(DataError, match="classes must be 0"):
+        classification_report(df, score_col="score")
+    good = df.where("label in (0, 1)")
+    assert classification_report(good, score_col="score").events == 2
+
+
+def test_null_columns_are_named(spark):
+    from mlcourse import assemble_features, signal_background_hist
+
+    df = spark.createDataFrame(
+        [(0.0, 1.0, None), (1.0, 2.0, None)], "label double, m_bb double, m_jj double"
+    )
+    with pytest.raises(DataError, match=r"nothing to count for m_jj in \[0, 3\]"):
+        signal_background_hist(df, "m_jj", bins=3, range=(0, 3))
+    vectors = assemble_features(df, ["m_bb", "m_jj"])
+    with pytest.raises(Exception, match="column m_jj has a null value") as info:
+        vectors.collect()
+    assert len(str(info.value).splitlines()) < 10  # the message, not pages of Java stack
