@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import logging
 import math
+import os
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -76,10 +77,62 @@ def _is_local_file(spark: SparkSession, src: str) -> bool:
 
 
 def _open_text(src: str) -> IO[str]:
-    """Open a local plain or ``.gz`` text file for reading."""
+    """Open a local plain or gzip text file (told apart by its bytes, not its name) for
+    reading; a UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped."""
     path = local_path(src)
-    opener = gzip.open if path.endswith(".gz") else open
-    return opener(path, "rt", encoding="utf-8", errors="replace")
+    opener = gzip.open if _sniff(path) == "gzip" else open
+    return opener(path, "rt", encoding="utf-8-sig", errors="replace")
+
+
+#: The first bytes of the formats a student may hand over instead of a CSV.
+_MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"PAR1": "parquet",
+    b"PK\x03\x04": "zip",
+    b"\xfd7zXZ": "xz",
+}
+
+
+#: How to unpack the compressed formats mlcourse does not read.
+_UNPACK = {"bzip2": "bunzip2", "zip": "unzip", "xz": "unxz"}
+
+
+def _sniff(path: str) -> str:
+    """What a local file holds, from its first bytes: a key of :data:`_MAGIC`, else text."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), "text")
+
+
+def _check_local_input(src: str) -> bool:
+    """Refuse, with what to do instead, a local input that is not a plain or gzip CSV;
+    return whether it is gzip."""
+    path = local_path(src)
+    if os.path.isdir(path):
+        names = os.listdir(path)
+        if any(n.endswith(".parquet") or n == "_SUCCESS" for n in names):
+            raise DataError(
+                f"{src} is a Parquet dataset, not a CSV file: it is converted already. Load "
+                "it with spark.read.parquet (`mlcourse data info` shows what it holds).",
+                path=src,
+            )
+        return False
+    kind = _sniff(path)
+    if kind == "parquet":
+        raise DataError(
+            f"{src} is a Parquet file, not a CSV file: load it with spark.read.parquet.",
+            path=src,
+        )
+    if kind in _UNPACK:
+        raise DataError(
+            f"{src} is {kind}-compressed; mlcourse reads plain or gzip CSV. Decompress it "
+            f"first ({_UNPACK[kind]} {os.path.basename(path)}), or recompress it with gzip.",
+            path=src,
+        )
+    if kind != "gzip" and path.lower().endswith(".gz"):
+        raise _gzip_error(src, OSError("not in gzip format"))
+    return kind == "gzip"
 
 
 def _first_line(spark: SparkSession, src: str, *, local_file: bool) -> str | None:
@@ -97,7 +150,7 @@ def _first_line(spark: SparkSession, src: str, *, local_file: bool) -> str | Non
         row = spark.read.text(src).where("trim(value) != ''").limit(1).collect()
     except Exception as exc:
         raise _translate(src, exc) from None
-    return row[0]["value"] if row else None
+    return row[0]["value"].lstrip("\ufeff") if row else None
 
 
 def _header_columns(src: str, line: str) -> list[str] | None:
@@ -157,7 +210,14 @@ def _read(
             "(mlcourse.fetch_higgs or `mlcourse data fetch`).",
             path=src,
         )
+    gz = _check_local_input(src) if is_local(src) else src.lower().endswith(".gz")
     local_file = _is_local_file(spark, src)
+    if gz and not src.lower().endswith(".gz") and not (local_file and engine != "spark"):
+        raise DataError(
+            f"{src} is gzip-compressed but its name does not end in .gz, which Spark's reader "
+            "needs to decompress it: rename it to end in .gz (or use engine='arrow').",
+            path=src,
+        )
     first = _first_line(spark, src, local_file=local_file)
     if first is None:
         raise DataError(
@@ -177,7 +237,7 @@ def _read(
         )
     arrow = local_file and engine != "spark"
     if arrow:
-        df = _read_local_with_arrow(spark, local_path(src), columns, header is not None)
+        df = _read_local_with_arrow(spark, local_path(src), columns, header is not None, gz=gz)
     else:
         df = spark.read.csv(
             src,
@@ -214,7 +274,7 @@ SPLIT_BYTES = 64 << 20
 
 
 def _read_local_with_arrow(
-    spark: SparkSession, path: str, columns: list[str], header: bool
+    spark: SparkSession, path: str, columns: list[str], header: bool, *, gz: bool
 ) -> DataFrame:
     """Read a local CSV inside Spark tasks with pyarrow's CSV parser.
 
@@ -223,11 +283,8 @@ def _read_local_with_arrow(
     pyarrow parses HIGGS's 29 doubles per row about twice as fast as Spark's CSV reader,
     and the rows still go from the tasks straight to Spark's Parquet writer.
     """
-    import os
-
     path = os.path.abspath(path)
     size = os.path.getsize(path)
-    gz = path.endswith(".gz")
     split_bytes = SPLIT_BYTES
     splits = 1 if gz else max(1, -(-size // split_bytes))
     names = list(columns)
@@ -270,6 +327,8 @@ def _read_local_with_arrow(
                         data = fh.read(end - begin)
                         if not data.endswith(b"\n"):
                             data += fh.readline()
+                    if start == 0 and data.startswith(b"\xef\xbb\xbf"):
+                        data = data[3:]  # a UTF-8 byte-order mark (Excel's "CSV UTF-8")
                     if header and start == 0:
                         data = data.split(b"\n", 1)[1] if b"\n" in data else b""
                     if not data.strip():

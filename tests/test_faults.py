@@ -137,3 +137,36 @@ def test_null_columns_are_named(spark):
     with pytest.raises(Exception, match="column m_jj has a null value") as info:
         vectors.collect()
     assert len(str(info.value).splitlines()) < 10  # the message, not pages of Java stack
+
+
+def test_a_utf8_byte_order_mark_is_read(spark, higgs_files, tmp_path):
+    """Excel's "CSV UTF-8" starts the file with a byte-order mark: valid UTF-8, accepted."""
+    lines = higgs_files.course_lines[:101]
+    for form, text in (("course", "\n".join(lines)), ("uci", "\n".join(lines[1:]))):
+        src = tmp_path / f"{form}.csv"
+        src.write_bytes(b"\xef\xbb\xbf" + text.encode() + b"\n")
+        result = csv_to_parquet(spark, str(src), str(tmp_path / f"{form}.parquet"))
+        assert result.rows == 100 and result.form == form
+
+
+def test_compression_is_told_by_the_bytes_not_the_name(spark, higgs_files, tmp_path):
+    import bz2
+    import gzip
+
+    text = "\n".join(higgs_files.course_lines[:51]) + "\n"
+    shouting = tmp_path / "HIGGS.CSV.GZ"
+    shouting.write_bytes(gzip.compress(text.encode()))
+    assert csv_to_parquet(spark, str(shouting), str(tmp_path / "a.parquet")).rows == 50
+    unnamed = tmp_path / "events.csv"  # gzip bytes, plain name
+    unnamed.write_bytes(gzip.compress(text.encode()))
+    assert csv_to_parquet(spark, str(unnamed), str(tmp_path / "b.parquet")).rows == 50
+    packed = tmp_path / "higgs.csv.bz2"
+    packed.write_bytes(bz2.compress(text.encode()))
+    with pytest.raises(DataError, match=r"is bzip2-compressed.*bunzip2 higgs.csv.bz2"):
+        csv_to_parquet(spark, str(packed), str(tmp_path / "c.parquet"))
+    with pytest.raises(DataError, match="is a Parquet dataset, not a CSV file"):
+        csv_to_parquet(spark, str(tmp_path / "a.parquet"), str(tmp_path / "d.parquet"))
+    part = next((tmp_path / "a.parquet").glob("part-*.parquet"))
+    with pytest.raises(DataError, match="is a Parquet file, not a CSV file"):
+        csv_to_parquet(spark, str(part), str(tmp_path / "e.parquet"))
+    assert not any((tmp_path / n).exists() for n in ("c.parquet", "d.parquet", "e.parquet"))
