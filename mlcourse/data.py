@@ -246,7 +246,7 @@ def _fetch_for(base: str, n: int | None, *, url: str | None, quick: bool) -> Pat
     else:  # e.g. hdfs://: download to local scratch, convert straight into the cluster FS
         dest = Path(tempfile.mkdtemp(prefix="mlcourse-")) / csv_name(n)
     # In "auto" mode an offline machine should fall back in seconds, not after minutes.
-    retries, backoff, timeout = (1, 0.5, 10.0) if quick else (5, 1.0, 30.0)
+    retries, backoff, timeout = (1, 0.5, 10.0) if quick else (5, 1.0, 10.0)
     return fetch_higgs(n, dest, url=url, retries=retries, backoff=backoff, timeout=timeout)
 
 

@@ -14,6 +14,7 @@ import http.client
 import io
 import logging
 import os
+import socket
 import sys
 import time
 import urllib.error
@@ -46,9 +47,12 @@ class _Transient(Exception):
 class _Source:
     """Bytes of a URL or local file from an offset, reconnecting after transient failures."""
 
-    def __init__(self, url: str, *, timeout: float, retries: int, backoff: float) -> None:
+    def __init__(
+        self, url: str, *, timeout: float, retries: int, backoff: float, stall: float = 30.0
+    ) -> None:
         self.url = url
         self.timeout = timeout
+        self.stall = stall
         self.retries = retries
         self.backoff = backoff
         self.total: int | None = None  # size of the whole file, when known
@@ -67,7 +71,10 @@ class _Source:
         headers = {"User-Agent": f"mlcourse/{__version__}", "Accept-Encoding": "identity"}
         if offset:
             headers["Range"] = f"bytes={offset}-"
-        request = urllib.request.Request(self.url, headers=headers)
+        try:
+            request = urllib.request.Request(self.url, headers=headers)
+        except ValueError as exc:  # no scheme, or a malformed URL: no retry will mend it
+            raise DownloadError(f"{self.url}: not a URL mlcourse can read ({exc}).") from None
         try:
             response = urllib.request.urlopen(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
@@ -83,7 +90,15 @@ class _Source:
             }.get(exc.code, "check the URL")
             raise DownloadError(f"{self.url}: HTTP {exc.code} {exc.reason}; {hint}.") from None
         except (urllib.error.URLError, OSError) as exc:
-            raise _Transient(str(getattr(exc, "reason", exc))) from None
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, socket.gaierror):  # a typo in the host, or no DNS at all
+                raise DownloadError(
+                    f"{self.url}: cannot find the host {parsed.hostname!r} ({reason.strerror}). "
+                    "Check the URL for a typo, then the network (or proxy) settings."
+                ) from None
+            if isinstance(exc, urllib.error.URLError) and "unknown url type" in str(reason):
+                raise DownloadError(f"{self.url}: {reason}; use an http(s):// URL.") from None
+            raise _Transient(str(reason)) from None
         length = response.headers.get("Content-Length")
         if response.status == 206:
             content_range = response.headers.get("Content-Range", "")
@@ -110,6 +125,7 @@ class _Source:
     def chunks(self, start: int = 0) -> Iterator[bytes]:
         """Yield the bytes from ``start`` to the end, resuming after dropped connections."""
         offset, failures = start, 0
+        last_data = time.monotonic()
         while True:
             stream = None
             try:
@@ -120,12 +136,20 @@ class _Source:
                         break
                     offset += len(chunk)
                     failures = 0
+                    last_data = time.monotonic()
                     yield chunk
                 if self.total is not None and offset < self.total:
                     raise _Transient(f"connection closed at byte {offset} of {self.total}")
                 return
             except (TimeoutError, _Transient, http.client.HTTPException, ConnectionError) as exc:
                 failures += 1
+                silent = time.monotonic() - last_data
+                if isinstance(exc, TimeoutError) and silent > self.stall:
+                    raise DownloadError(
+                        f"{self.url}: no data for {silent:.0f} s (the server stalled at byte "
+                        f"{offset}). Try again later, or use a mirror (url=...): the download "
+                        "resumes where it stopped."
+                    ) from None
                 if failures > self.retries:
                     raise DownloadError(
                         f"{self.url}: gave up after {self.retries} retries ({exc}). Check the "
@@ -203,9 +227,10 @@ def fetch_higgs(
     url: str | None = None,
     quiet: bool | None = None,
     sha256: str | None = None,
-    timeout: float = 30.0,
+    timeout: float = 10.0,
     retries: int = 5,
     backoff: float = 1.0,
+    stall: float = 30.0,
 ) -> Path:
     """Download real HIGGS events; reuse them when already there.
 
@@ -227,12 +252,15 @@ def fetch_higgs(
     sha256 : str, optional
         Expected SHA-256 of the full compressed file (``$MLCOURSE_HIGGS_SHA256``). Its gzip
         CRC is always verified.
-    timeout : float, default 30
+    timeout : float, default 10
         Seconds without data before a connection counts as stalled (then retried).
     retries : int, default 5
         Consecutive failures tolerated, with exponential back-off from ``backoff`` seconds.
     backoff : float, default 1.0
         First wait between retries, doubled each time.
+    stall : float, default 30
+        Seconds without any data, reconnections included, after which the download is
+        given up. A host name that does not resolve or a malformed URL fails at once.
 
     Returns
     -------
@@ -255,7 +283,7 @@ def fetch_higgs(
         return dest
     if not dest.parent.is_dir():
         dest.parent.mkdir(parents=True, exist_ok=True)
-    source = _Source(url, timeout=timeout, retries=retries, backoff=backoff)
+    source = _Source(url, timeout=timeout, retries=retries, backoff=backoff, stall=stall)
     if n is None:
         return _fetch_full(
             source, dest, quiet=quiet, sha256=sha256 or os.environ.get("MLCOURSE_HIGGS_SHA256")

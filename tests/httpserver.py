@@ -6,6 +6,7 @@ Paths are ``/<fault>/<name>``; faults apply to the first request of each path on
 - ``drop``: closes the connection after DROP_AFTER bytes
 - ``fail500``: answers HTTP 500 (``always500``: every time)
 - ``stall``: pauses STALL seconds mid-body
+- ``hang``: sends the first bytes, then nothing, on this request and every later one
 - ``wronglen``: announces more bytes than it sends
 - ``html``: an HTML page instead of the file
 
@@ -20,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DROP_AFTER = 100_000
 STALL = 2.0
+HANG = 20.0
 
 
 class FaultServer:
@@ -76,6 +78,12 @@ class FaultServer:
                     if fault == "drop" and first:
                         self.wfile.write(part[:DROP_AFTER])
                         self.wfile.flush()
+                        self.close_connection = True
+                        return
+                    if fault == "hang":  # some bytes the first time, then never any
+                        self.wfile.write(part[:DROP_AFTER] if first else b"")
+                        self.wfile.flush()
+                        time.sleep(HANG)
                         self.close_connection = True
                         return
                     if fault == "stall" and first:

@@ -170,3 +170,52 @@ def test_compression_is_told_by_the_bytes_not_the_name(spark, higgs_files, tmp_p
     with pytest.raises(DataError, match="is a Parquet file, not a CSV file"):
         csv_to_parquet(spark, str(part), str(tmp_path / "e.parquet"))
     assert not any((tmp_path / n).exists() for n in ("c.parquet", "d.parquet", "e.parquet"))
+
+
+def test_a_stalled_server_is_given_up_quickly(server_files, tmp_path):
+    import inspect
+    import time
+
+    from mlcourse import DownloadError, fetch_higgs
+
+    from .httpserver import FaultServer
+
+    defaults = inspect.signature(fetch_higgs).parameters
+    assert defaults["stall"].default + defaults["timeout"].default < 60  # well under a minute
+    with FaultServer(server_files) as server:
+        start = time.monotonic()
+        with pytest.raises(DownloadError, match=r"no data for \d+ s \(the server stalled"):
+            fetch_higgs(
+                5000,
+                tmp_path / "h.csv",
+                url=server.url("hang", "HIGGS.csv.gz"),
+                timeout=0.5,
+                stall=2.0,
+                backoff=0.1,
+                quiet=True,
+            )
+        assert time.monotonic() - start < 8
+    assert not list(tmp_path.iterdir())  # no partial file
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://no-such-host.invalid/HIGGS.csv.gz", "cannot find the host 'no-such-host.invalid'"),
+        ("htp://archive.ics.uci.edu/HIGGS.csv.gz", "use an http"),
+    ],
+)
+def test_a_url_typo_is_not_retried(tmp_path, url, message):
+    import time
+
+    from mlcourse import DownloadError, fetch_higgs
+
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match=message):
+        fetch_higgs(100, tmp_path / "h.csv", url=url, quiet=True)
+    assert time.monotonic() - start < 5  # not five retries with back-off
+
+
+@pytest.fixture
+def server_files(higgs_files) -> dict[str, bytes]:
+    return {"HIGGS.csv.gz": higgs_files.uci_gz}
