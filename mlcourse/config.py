@@ -264,6 +264,22 @@ def _check_key(key: str, *, where: str) -> None:
         )
 
 
+_SIZE = re.compile(r"\d+\s*([kmgtp]b?|b)?", re.IGNORECASE)
+
+
+def _check_sizes(conf: Mapping[str, str], sources: Mapping[str, str]) -> None:
+    """Memory sizes are checked here: the JVM would refuse them only after starting, with
+    a Java stack trace (``JAVA_GATEWAY_EXITED``)."""
+    for key, value in conf.items():
+        if key.endswith((".memory", ".memoryOverhead", ".maxResultSize")) and not _SIZE.fullmatch(
+            str(value).strip()
+        ):
+            raise ConfigError(
+                f"{key} = {value!r} ({sources.get(key, 'built-in')}) is not a size: write a "
+                "whole number with a unit, such as 768m, 2g or 4096m."
+            )
+
+
 def _normalise_conf_key(key: str) -> str:
     """Accept ``spark_executor_memory`` as a spelling of ``spark.executor.memory``."""
     if key.startswith("spark_"):
@@ -401,6 +417,7 @@ def resolve_profile(
 
     master = _resolve_master(name, master_raw, workers, spark_conf, sources, values)
     _apply_profile_rules(name, master, workers, spark_conf, sources, values)
+    _check_sizes(spark_conf, sources)
 
     if app_name is not None:
         spark_conf["spark.app.name"], sources["spark.app.name"] = app_name, "argument"

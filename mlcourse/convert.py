@@ -453,6 +453,17 @@ def _check_destination(
     when it is a dataset mlcourse wrote (its :data:`MARKER`) or Spark wrote (``_SUCCESS``
     and part files only); anything else also needs ``force``.
     """
+    try:
+        return _check_destination_on(spark, dest, overwrite, sources, force)
+    except DataError:
+        raise
+    except Exception as exc:  # the file system itself failed (host unreachable, ...)
+        raise _environment_error(dest, exc) from None
+
+
+def _check_destination_on(
+    spark: SparkSession, dest: str, overwrite: bool, sources: tuple[str, ...], force: bool
+) -> HadoopFS:
     out = HadoopFS(spark, dest)
     target = str(out.jpath).rstrip("/")
     for src in sources:
@@ -555,7 +566,8 @@ def write_parquet_atomic(
             ):
                 df.write.option("compression", compression).parquet(tmp)
         except Exception as exc:
-            raise (translate(exc) if translate else exc) from None
+            error = translate(exc) if translate else exc
+            raise (_environment_error(dest, error) if error is exc else error) from None
         with _quiet_task_errors(spark):  # Spark warns that the hidden temp name is unusual
             rows = spark.read.parquet(tmp).count()  # from the Parquet footers: no data read
         if check is not None:
@@ -601,6 +613,33 @@ def _replace(out: HadoopFS, tmp: str, *, overwrite: bool) -> None:
         out.rename(old, dest)
         raise
     out.delete(old)
+
+
+#: What the JVM says when the place a dataset is written to fails it, and what to do.
+_ENVIRONMENT = (
+    ("No space left on device", "the disk is full; free some space, or write to another disk"),
+    ("Disk quota exceeded", "your disk quota is used up; free some space"),
+    ("Permission denied", "no permission to write there; choose a folder of yours"),
+    ("Mkdirs failed", "the folder cannot be created there (no permission, or read-only)"),
+    ("Read-only file system", "the file system is read-only; choose another folder"),
+    ("AccessControlException", "HDFS refuses access; check the path and your HDFS user"),
+    ("ParentNotDirectoryException", "a part of the path is a file, not a folder"),
+    ("Not a directory", "a part of the path is a file, not a folder"),
+    ("UnknownHostException", "the file system's host is unknown; check the URI's host name"),
+    ("Connection refused", "the file system's host does not answer; is it running?"),
+    ("ConnectException", "the file system's host does not answer; is it running?"),
+)
+
+
+def _environment_error(dest: str, exc: BaseException) -> BaseException:
+    """A DataError in one line for a write that the machine, not the data, failed; the
+    exception unchanged otherwise. The full trace stays in the log at debug level."""
+    text = str(exc)
+    for needle, fix in _ENVIRONMENT:
+        if needle in text:
+            log.debug("writing %s failed", dest, exc_info=exc)
+            return DataError(f"cannot write {dest}: {fix}. Nothing was written.", path=dest)
+    return exc
 
 
 def _gzip_error(src: str, exc: BaseException) -> DataError:

@@ -11,9 +11,11 @@ import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +27,7 @@ from .config import (
     spark_environment,
     spark_settings,
 )
-from .errors import JavaError, SessionConflictError
+from .errors import ConfigError, JavaError, SessionConflictError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -81,6 +83,12 @@ class JavaInfo:
     @property
     def problem(self) -> str | None:
         """What is wrong, in one sentence, or None."""
+        if self.path is None and self.origin.startswith("JAVA_HOME="):
+            home = self.origin.split("=", 1)[1].split(" (", 1)[0]
+            return (
+                f"JAVA_HOME is {home}, which holds no bin/java: point it at a Java 17 "
+                "installation, or unset it to use the `java` on PATH"
+            )
         if self.path is None:
             return "no Java found (JAVA_HOME is not set and there is no `java` on PATH)"
         if self.major is None:
@@ -253,6 +261,7 @@ def get_spark(
 
         resolved = resolve_profile(profile, workers=workers, app_name=app_name, conf=conf)
         check_java()
+        check_master(resolved.master)
         for name, value in spark_environment(resolved).items():
             os.environ.setdefault(name, value)
 
@@ -321,33 +330,104 @@ def _launch_driver_jvm(master: str, settings: dict[str, str]) -> None:
     Nothing happens when the JVM runs already (a later session reuses it) or when
     ``spark-submit`` started this Python process (it owns the JVM).
     """
-    from subprocess import PIPE
-
     from pyspark import SparkConf, SparkContext
     from pyspark.java_gateway import launch_gateway
 
     if SparkContext._gateway is not None or "PYSPARK_GATEWAY_PORT" in os.environ:
         return
     conf = SparkConf().setMaster(master).setAll(list(settings.items()))
-    gateway = launch_gateway(conf, popen_kwargs={"stderr": PIPE})
-    stream = gateway.proc.stderr
-    threading.Thread(target=_forward_jvm_stderr, args=(stream,), daemon=True).start()
+    # The JVM writes into a pipe whose reading end a thread holds from the start. While the
+    # JVM starts, its lines are held: in the error below if it fails, passed on if it works.
+    read_end, write_end = os.pipe()
+    jvm_stderr = JvmStderr()
+    reader = os.fdopen(read_end, "rb")
+    threading.Thread(target=jvm_stderr.forward, args=(reader,), daemon=True).start()
+    try:
+        gateway = launch_gateway(conf, popen_kwargs={"stderr": write_end})
+    except Exception as exc:
+        if "JAVA_GATEWAY_EXITED" not in str(exc) and "Java gateway process exited" not in str(exc):
+            raise
+        time.sleep(0.2)  # the last lines of the JVM that just exited
+        first = "\n  ".join(jvm_stderr.held[:8]) or "(it printed nothing)"
+        raise JavaError(
+            f"Java started but could not start Spark; it said:\n  {first}\n"
+            "Check the Java installation (`mlcourse doctor`) and the profile's JVM settings "
+            "(spark.driver.memory, spark.driver.extraJavaOptions)."
+        ) from None
+    finally:
+        os.close(write_end)  # the JVM holds its own copy
+    jvm_stderr.release()
     SparkContext._ensure_initialized(gateway=gateway, conf=conf)
 
 
-def _forward_jvm_stderr(stream: Any) -> None:
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", errors="replace")
-        kept = JVM_NOTICES.sub("", line)
-        if kept != line:
-            log.debug("JVM: %s", line.rstrip())
-        if not kept.strip():  # a notice, or the bare newline a worker wrote after one
-            continue
+class JvmStderr:
+    """Reads what the driver JVM (and the Python workers it starts) write to stderr, drops
+    :data:`JVM_NOTICES` (logged at debug level) and blank lines, and passes the rest on to
+    ``sys.stderr``: a notebook cell shows real warnings and errors only. Until
+    :meth:`release`, lines are held (:attr:`held`) instead."""
+
+    def __init__(self, *, released: bool = False) -> None:
+        self.held: list[str] = []
+        self._released = released
+        self._lock = threading.Lock()
+
+    def forward(self, stream: Any) -> None:
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", errors="replace")
+            kept = JVM_NOTICES.sub("", line)
+            if kept != line:
+                log.debug("JVM: %s", line.rstrip())
+            if not kept.strip():  # a notice, or the bare newline a worker wrote after one
+                continue
+            with self._lock:
+                if not self._released:
+                    self.held.append(kept.rstrip("\n"))
+                    continue
+            if not _write_stderr(kept):
+                return
+
+    def release(self) -> None:
+        """The JVM started: pass on what it said meanwhile, and everything from now on."""
+        with self._lock:
+            self._released = True
+            held, self.held = self.held, []
+        for line in held:
+            _write_stderr(line + "\n")
+
+
+def _write_stderr(text: str) -> bool:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr closed at interpreter exit
+        return False
+    return True
+
+
+def check_master(master: str, *, timeout: float = 5.0) -> None:
+    """Fail fast when a standalone master (``spark://host:port[,host:port]``) does not
+    answer: Spark itself retries for about a minute, then reports a stopped SparkContext.
+
+    Raises
+    ------
+    ConfigError
+        Naming the master URL and what to check.
+    """
+    if not master.startswith("spark://"):
+        return
+    problems = []
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.rpartition(":")
         try:
-            sys.stderr.write(kept)
-            sys.stderr.flush()
-        except (OSError, ValueError):  # stderr closed at interpreter exit
-            return
+            with socket.create_connection((host, int(port)), timeout=timeout):
+                return
+        except (OSError, ValueError) as exc:
+            problems.append(f"{address}: {getattr(exc, 'strerror', None) or exc}")
+    raise ConfigError(
+        f"the Spark master {master} does not answer ({'; '.join(problems)}). Check that the "
+        "cluster is running (its web UI, port 8080 by default) and the master URL of the "
+        "profile (mlcourse.toml, MLCOURSE_MASTER)."
+    )
 
 
 def _check_compatible(

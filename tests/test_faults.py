@@ -219,3 +219,169 @@ def test_a_url_typo_is_not_retried(tmp_path, url, message):
 @pytest.fixture
 def server_files(higgs_files) -> dict[str, bytes]:
     return {"HIGGS.csv.gz": higgs_files.uci_gz}
+
+
+def _mount_tmpfs(folder: Path, *options: str) -> bool:
+    """A small tmpfs at ``folder`` when this process may mount one (root in CI)."""
+    import subprocess
+
+    folder.mkdir()
+    opts = ",".join(options)
+    run = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(folder)], capture_output=True, check=False
+    )
+    return run.returncode == 0
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    import subprocess
+
+    folder = tmp_path / "tiny"
+    if not _mount_tmpfs(folder, "size=256k"):
+        pytest.skip("cannot mount a tmpfs here (needs root); the permission case still runs")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_disk_full_is_one_clear_line(spark, higgs_files, tiny_disk, capsys):
+    before = digest(higgs_files.uci)
+    code = main(["data", "convert", str(higgs_files.uci), str(tiny_disk / "h.parquet")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == (
+        f"mlcourse data: error: cannot write {tiny_disk / 'h.parquet'}: the disk is full; free "
+        "some space, or write to another disk. Nothing was written."
+    )
+    assert list(tiny_disk.iterdir()) == []  # no temporary dataset left on the full disk
+    assert digest(higgs_files.uci) == before
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    import os
+    import subprocess
+
+    folder = tmp_path / "ro"
+    mounted = os.geteuid() == 0 and _mount_tmpfs(folder, "size=64k", "ro")
+    if not mounted:  # an unprivileged user: a folder without write permission
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o555)
+    yield folder
+    if mounted:
+        subprocess.run(["umount", str(folder)], check=False)
+    else:
+        folder.chmod(0o755)
+
+
+def test_a_read_only_destination_is_one_clear_line(spark, higgs_files, read_only):
+    with pytest.raises(
+        DataError,
+        match=r"^cannot write .*: (the folder cannot be created|no "
+        r"permission|the file system is read-only)",
+    ) as info:
+        csv_to_parquet(spark, str(higgs_files.uci), str(read_only / "h.parquet"))
+    assert "\n" not in str(info.value)
+
+
+def test_a_destination_under_a_file_is_one_clear_line(spark, higgs_files, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine\n")
+    with pytest.raises(DataError, match="a part of the path is a file|does not exist"):
+        csv_to_parquet(spark, str(higgs_files.uci), str(tmp_path / "notes.txt" / "h.parquet"))
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
+def test_an_unreachable_hdfs_host_is_one_clear_line(spark, higgs_files):
+    with pytest.raises(
+        DataError,
+        match="cannot write hdfs://no-such-namenode.invalid:8020/x: the"
+        " file system's host is unknown",
+    ):
+        csv_to_parquet(spark, str(higgs_files.uci), "hdfs://no-such-namenode.invalid:8020/x")
+
+
+def _mlcourse(*args: str, env: dict[str, str], timeout: float = 60):
+    """The `mlcourse` command in a fresh process (no JVM yet), as a student runs it."""
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "mlcourse.cli", *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env={**os.environ, **env}
+    )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_master_that_does_not_answer_fails_fast(tmp_path):
+    import time
+
+    master = f"spark://127.0.0.1:{_free_port()}"
+    start = time.monotonic()
+    run = _mlcourse(
+        "demo",
+        "--events",
+        "1k",
+        "--out",
+        str(tmp_path / "o"),
+        env={"MLCOURSE_PROFILE": "standalone", "MLCOURSE_MASTER": master},
+    )
+    assert time.monotonic() - start < 15
+    assert run.returncode == 2
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith(f"mlcourse demo: error: the Spark master {master} does not answer")
+    assert "Check that the cluster is running" in line
+
+
+def test_a_memory_size_is_checked_before_the_jvm_starts(tmp_path):
+    config = tmp_path / "mlcourse.toml"
+    config.write_text('[profiles.local]\n"spark.driver.memory" = "lots"\n')
+    run = _mlcourse("demo", "--events", "1k", env={"MLCOURSE_CONFIG": str(config)}, timeout=30)
+    assert run.returncode == 2
+    (line,) = run.stderr.strip().splitlines()
+    assert "spark.driver.memory = 'lots'" in line and "is not a size" in line
+    assert str(config) in line  # where the value came from
+
+
+def test_java_home_pointing_nowhere_says_so(tmp_path):
+    run = _mlcourse("demo", env={"JAVA_HOME": str(tmp_path / "nonexistent")}, timeout=30)
+    assert run.returncode == 2
+    first = run.stderr.strip().splitlines()[0]
+    assert f"JAVA_HOME is {tmp_path / 'nonexistent'}, which holds no bin/java" in first
+    assert "JAVA_HOME is not set" not in run.stderr
+
+
+def test_a_java_that_cannot_start_spark_shows_its_own_words(tmp_path):
+    """`java -version` works, starting the JVM does not (a broken installation)."""
+    home = tmp_path / "jdk"
+    (home / "bin").mkdir(parents=True)
+    java = home / "bin" / "java"
+    java.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *-version*) echo \'openjdk version "17.0.9" 2023-10-17\' >&2; exit 0;; '
+        "esac\n"
+        "echo 'Error occurred during initialization of VM' >&2\n"
+        "echo 'Could not reserve enough space for object heap' >&2\n"
+        "exit 1\n"
+    )
+    java.chmod(0o755)
+    run = _mlcourse(
+        "demo",
+        "--events",
+        "1k",
+        "--out",
+        str(tmp_path / "o"),
+        env={"JAVA_HOME": str(home)},
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert run.stderr.startswith("mlcourse demo: error: Java started but could not start Spark")
+    assert "Could not reserve enough space for object heap" in run.stderr
+    assert "Traceback" not in run.stderr and "Py4J" not in run.stderr

@@ -54,7 +54,7 @@ def test_jvm_stderr_keeps_real_warnings_and_drops_the_notices(capsys):
     """What the driver JVM prints passes a filter on its way to the notebook cell."""
     import io
 
-    from mlcourse.session import _forward_jvm_stderr
+    from mlcourse.session import JvmStderr
 
     jvm = io.BytesIO(
         b"WARNING: Using incubator modules: jdk.incubator.vector\n"
@@ -64,8 +64,20 @@ def test_jvm_stderr_keeps_real_warnings_and_drops_the_notices(capsys):
         b"19:02:11 WARN TaskSetManager: Lost task 0.0 in stage 3.0: java.lang.OutOfMemoryError\n"
         b"[18:58:38] Task 0 got rank 0 and a real line\n"
     )
-    _forward_jvm_stderr(jvm)
+    JvmStderr(released=True).forward(jvm)
     assert capsys.readouterr().err == (
         "19:02:11 WARN TaskSetManager: Lost task 0.0 in stage 3.0: java.lang.OutOfMemoryError\n"
         " and a real line\n"
     )
+
+
+def test_jvm_stderr_is_held_while_the_jvm_starts(capsys):
+    import io
+
+    from mlcourse.session import JvmStderr
+
+    stderr = JvmStderr()
+    stderr.forward(io.BytesIO(b"WARNING: Using incubator modules: jdk.incubator.vector\nhello\n"))
+    assert capsys.readouterr().err == "" and stderr.held == ["hello"]
+    stderr.release()
+    assert capsys.readouterr().err == "hello\n" and stderr.held == []
