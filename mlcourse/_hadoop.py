@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:40] or "host"
+_LEFTOVER = re.compile(r"(?:tmp|old)-(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)-[0-9a-f]{8}")
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this machine is still running (a zombie, dead but not yet
+    reaped by its parent, is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's, but it exists
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc (macOS): trust kill()
+        return True
 
 
 def is_local(path: str) -> bool:
@@ -57,9 +79,34 @@ class HadoopFS:
         self.jpath = self.fs.makeQualified(self.jpath)
 
     def sibling(self, kind: str) -> str:
-        """A hidden name next to this path (Spark and Hadoop skip names starting with '.')."""
-        name = f".{self.jpath.getName()}.mlcourse-{kind}-{uuid.uuid4().hex[:8]}"
+        """A hidden name next to this path (Spark and Hadoop skip names starting with '.'),
+        which says who made it: ``.NAME.mlcourse-KIND-HOST-PID-RANDOM``, PID being the
+        driver JVM's (what an out-of-memory kill ends)."""
+        owner = f"{_HOST}-{self._jvm.java.lang.ProcessHandle.current().pid()}"
+        name = f".{self.jpath.getName()}.mlcourse-{kind}-{owner}-{uuid.uuid4().hex[:8]}"
         return str(self._jvm.org.apache.hadoop.fs.Path(self.jpath.getParent(), name))
+
+    def sweep_leftovers(self, *, max_age: float = 24 * 3600.0) -> list[str]:
+        """Delete the hidden siblings that crashed runs left beside this path: those whose
+        JVM, on this machine, is gone, and any older than ``max_age`` seconds. Returns what
+        was deleted."""
+        parent = self.jpath.getParent()
+        if parent is None or not self.fs.exists(parent):
+            return []
+        prefix = f".{self.jpath.getName()}.mlcourse-"
+        now_ms = time.time() * 1000
+        swept = []
+        for status in self.fs.listStatus(parent):
+            name = str(status.getPath().getName())
+            if not name.startswith(prefix):
+                continue
+            match = _LEFTOVER.fullmatch(name[len(prefix) :])
+            gone = match is not None and match["host"] == _HOST and not _alive(int(match["pid"]))
+            old = now_ms - status.getModificationTime() > max_age * 1000
+            if gone or old:
+                self.fs.delete(status.getPath(), True)
+                swept.append(str(status.getPath()))
+        return swept
 
     def _p(self, path: str | None) -> Any:
         return self.jpath if path is None else self._jvm.org.apache.hadoop.fs.Path(path)

@@ -208,6 +208,20 @@ def _user_config_dir() -> Path:
     return base / "mlcourse"
 
 
+def cache_dir() -> Path:
+    """This user's local folder for downloads that feed a remote data directory (``hdfs://``):
+    ``$MLCOURSE_CACHE_DIR``, else the platform's cache folder (``~/.cache/mlcourse``)."""
+    if os.environ.get("MLCOURSE_CACHE_DIR"):
+        return Path(os.environ["MLCOURSE_CACHE_DIR"])
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "mlcourse"
+
+
 def config_path() -> Path | None:
     """Return the configuration file that applies here, or None.
 

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ._hadoop import HadoopFS, absolute, is_local, jvm, local_path
 from ._jobs import described
 from ._version import __version__
-from .errors import DataError
+from .errors import DataError, JavaError
 from .higgs import COLUMNS, LABEL, canonical_name
 
 if TYPE_CHECKING:
@@ -557,6 +557,8 @@ def write_parquet_atomic(
     """
     spark = df.sparkSession
     out = _check_destination(spark, dest, overwrite=overwrite, sources=sources, force=force)
+    for path in out.sweep_leftovers():
+        log.warning("removed %s, left by an earlier run that did not finish", path)
     tmp = out.sibling("tmp")
     try:
         try:
@@ -635,6 +637,13 @@ def _environment_error(dest: str, exc: BaseException) -> BaseException:
     """A DataError in one line for a write that the machine, not the data, failed; the
     exception unchanged otherwise. The full trace stays in the log at debug level."""
     text = str(exc)
+    if isinstance(exc, ConnectionError) or type(exc).__name__ == "Py4JNetworkError":
+        log.debug("writing %s failed", dest, exc_info=exc)
+        return JavaError(
+            f"the Spark JVM stopped while writing {dest} (killed: out of memory?). Start a "
+            "new session (mlcourse.stop_spark(), then get_spark()); nothing was written, and "
+            "the next write there removes what this one left."
+        )
     for needle, fix in _ENVIRONMENT:
         if needle in text:
             log.debug("writing %s failed", dest, exc_info=exc)

@@ -9,13 +9,13 @@ session's) for the data directory.
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ._hadoop import HadoopFS, absolute, is_local, local_path
+from .config import cache_dir
 from .convert import csv_to_parquet, write_parquet_atomic
 from .datasets import FULL_EVENTS, check_source, csv_name, parquet_name, parse_events, size_name
 from .errors import DataError, DownloadError
@@ -192,7 +192,8 @@ def higgs_csv(
     seed : int, default 0
         Seed of synthetic events.
     data_dir : str, optional
-        Default the profile's data directory; a scratch folder when that is not local.
+        Default the profile's data directory; when that is not local (``hdfs://``), the
+        CSV is kept in the user's cache folder (:func:`mlcourse.config.cache_dir`).
     url : str, optional
         Mirror of the UCI file (see :func:`mlcourse.fetch_higgs`).
 
@@ -205,7 +206,8 @@ def higgs_csv(
     if n is None and check_source(source) == "synthetic":
         raise ValueError("synthetic events need a number of events, such as '100k' or '1M'")
     base = resolve_data_dir(None, data_dir)
-    folder = Path(local_path(base) if is_local(base) else tempfile.mkdtemp(prefix="mlcourse-"))
+    # a remote data directory (hdfs://) cannot hold a local file: the user's cache does
+    folder = Path(local_path(base)) if is_local(base) else cache_dir()
     real_path = folder / csv_name(n, "real")
     synth_path = folder / csv_name(n or FULL_EVENTS, "synthetic", seed)
 
@@ -244,7 +246,8 @@ def _fetch_for(base: str, n: int | None, *, url: str | None, quick: bool) -> Pat
     if is_local(base):
         dest = Path(local_path(base)) / csv_name(n)
     else:  # e.g. hdfs://: download to local scratch, convert straight into the cluster FS
-        dest = Path(tempfile.mkdtemp(prefix="mlcourse-")) / csv_name(n)
+        dest = cache_dir() / csv_name(n)
+        dest.parent.mkdir(parents=True, exist_ok=True)
     # In "auto" mode an offline machine should fall back in seconds, not after minutes.
     retries, backoff, timeout = (1, 0.5, 10.0) if quick else (5, 1.0, 10.0)
     return fetch_higgs(n, dest, url=url, retries=retries, backoff=backoff, timeout=timeout)

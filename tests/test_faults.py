@@ -233,15 +233,22 @@ def _mount_tmpfs(folder: Path, *options: str) -> bool:
     return run.returncode == 0
 
 
+def _unmount(folder: Path) -> None:
+    """Unmount, lazily if the JVM still holds a file there (it lets go when it closes it)."""
+    import subprocess
+
+    if subprocess.run(["umount", str(folder)], capture_output=True).returncode != 0:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+
+
 @pytest.fixture
 def tiny_disk(tmp_path):
-    import subprocess
 
     folder = tmp_path / "tiny"
     if not _mount_tmpfs(folder, "size=256k"):
         pytest.skip("cannot mount a tmpfs here (needs root); the permission case still runs")
     yield folder
-    subprocess.run(["umount", str(folder)], check=False)
+    _unmount(folder)
 
 
 def test_disk_full_is_one_clear_line(spark, higgs_files, tiny_disk, capsys):
@@ -260,7 +267,6 @@ def test_disk_full_is_one_clear_line(spark, higgs_files, tiny_disk, capsys):
 @pytest.fixture
 def read_only(tmp_path):
     import os
-    import subprocess
 
     folder = tmp_path / "ro"
     mounted = os.geteuid() == 0 and _mount_tmpfs(folder, "size=64k", "ro")
@@ -269,7 +275,7 @@ def read_only(tmp_path):
         folder.chmod(0o555)
     yield folder
     if mounted:
-        subprocess.run(["umount", str(folder)], check=False)
+        _unmount(folder)
     else:
         folder.chmod(0o755)
 
@@ -385,3 +391,57 @@ def test_a_java_that_cannot_start_spark_shows_its_own_words(tmp_path):
     assert run.stderr.startswith("mlcourse demo: error: Java started but could not start Spark")
     assert "Could not reserve enough space for object heap" in run.stderr
     assert "Traceback" not in run.stderr and "Py4J" not in run.stderr
+
+
+SLOW_WRITE = """
+import sys, time
+import mlcourse
+from mlcourse.convert import write_parquet_atomic
+
+spark = mlcourse.get_spark("local", workers=1, spark_ui_enabled="false")
+print("jvm", spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid(), flush=True)
+
+def slow(batches):
+    for batch in batches:
+        time.sleep(120)  # long enough to be killed in the middle of the write
+        yield batch
+
+df = spark.range(10).mapInPandas(slow, "id long")
+write_parquet_atomic(df, sys.argv[1])
+"""
+
+
+def test_a_killed_conversion_leaves_nothing_the_next_run_does_not_sweep(
+    spark, higgs_files, tmp_path
+):
+    """What the OOM killer does: the JVM of a conversion dies mid-write. Its hidden
+    temporary dataset is removed by the next write beside it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    dest = tmp_path / "higgs.parquet"
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_WRITE)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(dest)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        jvm_pid = int(proc.stdout.readline().split()[1])
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".higgs.parquet.mlcourse-tmp-*")):
+            assert time.monotonic() < deadline, "the write never started"
+            time.sleep(0.2)
+        os.kill(jvm_pid, signal.SIGKILL)  # that JVM alone, not this test run
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    (leftover,) = tmp_path.glob(".higgs.parquet.mlcourse-tmp-*")
+    assert f"-{jvm_pid}-" in leftover.name
+    assert csv_to_parquet(spark, str(higgs_files.uci), str(dest)).rows == 5000
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "slow.py") == ["higgs.parquet"]
