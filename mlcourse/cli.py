@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mlcourse {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument(
+        "--debug", action="store_true", help="on an error, show the full trace (for reports)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("doctor", help="check Python, Java, Spark and the profile; run a tiny job")
@@ -261,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except MlcourseError as exc:
+        if args.debug:
+            raise
         print(f"mlcourse {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

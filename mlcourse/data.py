@@ -292,8 +292,21 @@ def data_info(spark: SparkSession, path: str) -> DataInfo:
     from .higgs import COLUMNS, rename_columns
 
     path = absolute(path)
-    if not HadoopFS(spark, path).exists():
+    fs = HadoopFS(spark, path)
+    if not fs.exists():
         raise DataError(f"{path}: no such dataset.", path=path)
+    if not fs.is_dir() and not path.endswith(".parquet"):
+        raise DataError(
+            f"{path} is a file, not a Parquet dataset; for a CSV, convert it first "
+            f"(mlcourse data convert {path} DEST.parquet).",
+            path=path,
+        )
+    if fs.is_dir() and not any(n.endswith(".parquet") for n in fs.list_names()):
+        raise DataError(
+            f"{path} holds no Parquet files: it is not a dataset (or it is empty). "
+            "mlcourse data prepare or convert makes one.",
+            path=path,
+        )
     df = rename_columns(spark.read.parquet(path))
     missing = tuple(c for c in COLUMNS if c not in df.columns)
     extra = tuple(c for c in df.columns if c not in COLUMNS)

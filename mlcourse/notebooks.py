@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .errors import DataError
+
 __all__ = [
     "PARAMETERS_TAG",
     "SOLUTION_TAG",
@@ -40,9 +42,27 @@ _MARKDOWN_STUB = "*Your answer here.*"
 
 
 def read_notebook(path: str | Path) -> dict[str, Any]:
-    """A notebook file as its JSON dictionary (nbformat 4)."""
+    """A notebook file as its JSON dictionary (nbformat 4).
+
+    Raises
+    ------
+    DataError
+        When the file is not a notebook's JSON: the message names the file, line and column.
+    """
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+        try:
+            nb = json.load(fh)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"{path}, line {exc.lineno}, column {exc.colno}: not valid notebook JSON "
+                f"({exc.msg}). Undo the last hand edit (git diff {path}), or open and save it "
+                "in JupyterLab.",
+                path=str(path),
+                line=exc.lineno,
+            ) from None
+    if not isinstance(nb, dict) or "cells" not in nb:
+        raise DataError(f"{path}: JSON, but not a notebook (no cells).", path=str(path))
+    return nb
 
 
 def _dumps(nb: dict[str, Any]) -> str:
@@ -119,9 +139,18 @@ def build_notebooks(folder: str | Path = "notebooks", *, check: bool = False) ->
         The student notebooks written (or, with ``check``, those that are out of date).
     """
     folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(
+            f"{folder}: no such folder of source notebooks. Run this from the repository "
+            "root (mlcourse notebooks build), or name the folder (mlcourse notebooks build DIR).",
+            path=str(folder),
+        )
     sources = sorted(folder.glob("*.ipynb"))
     if not sources:
-        raise FileNotFoundError(f"no notebooks in {folder}: run this from the repository root")
+        raise DataError(
+            f"no notebooks in {folder}: run this from the repository root, or name the folder.",
+            path=str(folder),
+        )
     target = folder / STUDENT_DIR
     stale = []
     for src in sources:

@@ -445,3 +445,27 @@ def test_a_killed_conversion_leaves_nothing_the_next_run_does_not_sweep(
     assert f"-{jvm_pid}-" in leftover.name
     assert csv_to_parquet(spark, str(higgs_files.uci), str(dest)).rows == 5000
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "slow.py") == ["higgs.parquet"]
+
+
+def test_data_info_on_a_csv_or_an_empty_folder(spark, higgs_files, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for path, message in (
+        (higgs_files.uci, "is a file, not a Parquet dataset; for a CSV, convert it first"),
+        (empty, "holds no Parquet files"),
+    ):
+        assert main(["data", "info", str(path)]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("mlcourse data: error: ") and message in line
+
+
+def test_notebooks_build_on_a_missing_folder_or_a_broken_notebook(tmp_path, capsys):
+    assert main(["notebooks", "build", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder of source notebooks" in capsys.readouterr().err
+    (tmp_path / "day9.ipynb").write_text('{"cells": [\n  {"cell_type": "code",,}\n]}\n')
+    assert main(["notebooks", "build", str(tmp_path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert f"{tmp_path / 'day9.ipynb'}, line 2, column 24: not valid notebook JSON" in line
+    # --debug shows the whole trace instead
+    with pytest.raises(DataError):
+        main(["--debug", "notebooks", "build", str(tmp_path)])
