@@ -659,6 +659,12 @@ def _gzip_error(src: str, exc: BaseException) -> DataError:
             "download was probably cut short. Delete it and fetch it again.",
             path=src,
         )
+    if isinstance(exc, zlib.error) or "CRC" in text or "invalid" in text.lower():
+        return DataError(
+            f"{src} is a corrupt gzip file ({text}): its data do not match their checksum. "
+            "Delete it and fetch it again.",
+            path=src,
+        )
     return DataError(
         f"{src} is not a gzip file although its name ends in .gz ({text}). If it came from "
         "a download, the server probably sent an error page: delete it and fetch again.",
@@ -735,6 +741,10 @@ def _find_bad_line(spark: SparkSession, src: str, header: list[str] | None) -> D
                         continue
                     problem = check_line(text.split(","), columns)
                     if problem:
+                        # Corrupt gzip data decompresses to garbage before its checksum
+                        # fails: read on to the end first, and blame the file if it does.
+                        for _ in fh:
+                            pass
                         return _bad_row(src, number, *problem)
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             return _gzip_error(src, exc)

@@ -469,3 +469,18 @@ def test_notebooks_build_on_a_missing_folder_or_a_broken_notebook(tmp_path, caps
     # --debug shows the whole trace instead
     with pytest.raises(DataError):
         main(["--debug", "notebooks", "build", str(tmp_path)])
+
+
+@pytest.mark.parametrize("engine", ["arrow", "spark"])
+def test_a_corrupt_gzip_file_is_named_as_such(spark, higgs_files, tmp_path, engine):
+    """Corrupt gzip data decompress to garbage lines before the checksum fails: the error
+    blames the file, not a row of garbage."""
+    data = bytearray(higgs_files.uci_gz)
+    middle = len(data) // 2
+    for i in range(middle, middle + 40):
+        data[i] ^= 0xFF
+    src = tmp_path / "higgs.csv.gz"
+    src.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="is a corrupt gzip file .*fetch it again"):
+        csv_to_parquet(spark, str(src), str(tmp_path / "out.parquet"), engine=engine)
+    assert not (tmp_path / "out.parquet").exists()
