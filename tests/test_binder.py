@@ -36,7 +36,8 @@ def lines(name: str) -> list[str]:
 
 
 def test_java_17_from_apt():
-    assert lines("apt.txt") == ["openjdk-17-jre-headless"]  # Spark 4 does not run on 11
+    # Spark 4 does not run on 11; OpenBLAS gives MLlib its native BLAS (libblas.so.3)
+    assert lines("apt.txt") == ["openjdk-17-jre-headless", "libopenblas0"]
 
 
 def test_python_runtime_is_one_the_package_supports():
