@@ -292,7 +292,7 @@ def test_a_read_only_destination_is_one_clear_line(spark, higgs_files, read_only
 
 def test_a_destination_under_a_file_is_one_clear_line(spark, higgs_files, tmp_path):
     (tmp_path / "notes.txt").write_text("mine\n")
-    with pytest.raises(DataError, match="a part of the path is a file|does not exist"):
+    with pytest.raises(DataError, match="a part of the path is a file, not a folder"):
         csv_to_parquet(spark, str(higgs_files.uci), str(tmp_path / "notes.txt" / "h.parquet"))
     assert (tmp_path / "notes.txt").read_text() == "mine\n"
 
@@ -484,3 +484,29 @@ def test_a_corrupt_gzip_file_is_named_as_such(spark, higgs_files, tmp_path, engi
     with pytest.raises(DataError, match="is a corrupt gzip file .*fetch it again"):
         csv_to_parquet(spark, str(src), str(tmp_path / "out.parquet"), engine=engine)
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_fetch_into_a_folder_uses_the_standard_name(higgs_files, tmp_path, capsys):
+    from .httpserver import FaultServer
+
+    with FaultServer({"HIGGS.csv.gz": higgs_files.uci_gz}) as server:
+        url = server.url("ok", "HIGGS.csv.gz")
+        assert (
+            main(
+                [
+                    "data",
+                    "fetch",
+                    "--events",
+                    "2k",
+                    "--dest",
+                    str(tmp_path),
+                    "--url",
+                    url,
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+    path = tmp_path / "higgs-2k.csv"
+    assert capsys.readouterr().out.strip() == str(path)
+    assert len(path.read_text().splitlines()) == 2000
