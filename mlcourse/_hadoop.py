@@ -126,9 +126,23 @@ class HadoopFS:
         return int(self.fs.getContentSummary(self._p(path)).getLength())
 
     def mkdirs(self) -> None:
-        """Create this directory and its parents when missing."""
-        if not self.fs.exists(self.jpath):
-            self.fs.mkdirs(self.jpath)
+        """Create this directory and its parents when missing.
+
+        Raises
+        ------
+        OSError
+            When it cannot be created (a read-only place, no permission, a file in the way).
+        """
+        if self.fs.exists(self.jpath):
+            if not self.is_dir():
+                raise NotADirectoryError(f"{self.jpath} is a file, not a folder")
+            return
+        try:
+            made = bool(self.fs.mkdirs(self.jpath))
+        except Exception as exc:  # Hadoop's own exceptions (AccessControlException, ...)
+            raise PermissionError(f"cannot create {self.jpath}: {exc}") from None
+        if not made:
+            raise PermissionError(f"cannot create {self.jpath} (read-only, or no permission)")
 
     def delete(self, path: str | None = None) -> None:
         p = self._p(path)

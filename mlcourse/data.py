@@ -140,7 +140,14 @@ def load_higgs(
     synth_events = FULL_EVENTS if n is None else n
     synth_path = _join(base, parquet_name(synth_events, "synthetic", seed))
     fs = HadoopFS(spark, base)
-    fs.mkdirs()
+    try:
+        fs.mkdirs()
+    except OSError as exc:
+        raise DataError(
+            f"the data directory {base} cannot be used: {exc}. Choose another one with "
+            "data_dir=, MLCOURSE_DATA_DIR or the profile's data_dir.",
+            path=base,
+        ) from None
 
     def real() -> str:
         if not fs.exists(real_path):

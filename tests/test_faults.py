@@ -510,3 +510,14 @@ def test_fetch_into_a_folder_uses_the_standard_name(higgs_files, tmp_path, capsy
     path = tmp_path / "higgs-2k.csv"
     assert capsys.readouterr().out.strip() == str(path)
     assert len(path.read_text().splitlines()) == 2000
+
+
+def test_a_read_only_data_folder_is_not_called_missing(spark, read_only):
+    from mlcourse import load_higgs
+
+    with pytest.raises(
+        DataError,
+        match=r"the data directory .*ro/data cannot be used: cannot "
+        r"create .*\(read-only, or no permission\)",
+    ):
+        load_higgs(spark, "1k", source="synthetic", data_dir=str(read_only / "data"))
