@@ -82,8 +82,9 @@ def test_java_home_wins_over_path(only_path, monkeypatch, tmp_path):
 
 def test_java_home_without_java(monkeypatch, tmp_path):
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
-    with pytest.raises(JavaError, match="no bin/java there|no Java found"):
+    with pytest.raises(JavaError, match=f"JAVA_HOME is {tmp_path}, which holds no bin/java") as e:
         check_java()
+    assert "JAVA_HOME is not set" not in str(e.value)  # it is set, to the wrong place
 
 
 def test_real_java_is_usable():
