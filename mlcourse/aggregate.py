@@ -22,7 +22,7 @@ import numpy as np
 
 from ._jobs import columns_text, described
 from .errors import DataError
-from .features import assemble_features, feature_columns, missing_column_error
+from .features import assemble_features, feature_columns, require_columns
 from .higgs import FEATURES, LABEL
 
 if TYPE_CHECKING:
@@ -232,9 +232,7 @@ def count_histograms(
     if engine not in ("auto", "jvm", "arrow"):
         raise ValueError(f"engine must be 'auto', 'jvm' or 'arrow', not {engine!r}")
     names = list(edges)
-    missing = [c for c in [label_col, *names] if c not in df.columns]
-    if missing:
-        raise missing_column_error(missing, df.columns, "the DataFrame")
+    require_columns(df, [label_col, *names])
     if engine == "auto":
         engine = "jvm" if len(names) == 1 else "arrow"
     with described(df, f"histogram of {columns_text(names)} by {label_col}"):
@@ -309,8 +307,7 @@ def feature_histograms(
     (array([840, 216,  11]), array([581, 334,  14]))
     """
     names = _default_columns(df) if columns is None else feature_columns(df, columns)
-    if label_col not in df.columns:
-        raise missing_column_error([label_col], df.columns, "the DataFrame")
+    require_columns(df, [label_col])  # before the range job
     edges = histogram_edges(df, names, bins=bins, ranges=ranges)
     return count_histograms(df, edges, label_col=label_col, engine=engine)
 
@@ -355,9 +352,8 @@ def signal_background_hist(
     (array([106, 715, 186,  50]), array([135, 394, 222, 119]))
     """
     name = feature_columns(df, [column])[0]
-    if label_col not in df.columns:
-        raise missing_column_error([label_col], df.columns, "the DataFrame")
-    edges = histogram_edges(df, [name], bins=bins, ranges=None if range is None else range)
+    require_columns(df, [label_col])  # before the range job
+    edges = histogram_edges(df, [name], bins=bins, ranges=range)
     return count_histograms(df, edges, label_col=label_col, engine="jvm")[name]
 
 

@@ -27,6 +27,15 @@ if TYPE_CHECKING:
 __all__ = ["assemble_features", "feature_columns", "to_numpy", "train_test_split"]
 
 
+def require_columns(
+    df: DataFrame, names: Sequence[str | None], what: str = "the DataFrame"
+) -> None:
+    """Raise :func:`missing_column_error` for the ``names`` (None skipped) not in ``df``."""
+    missing = [n for n in names if n is not None and n not in df.columns]
+    if missing:
+        raise missing_column_error(missing, df.columns, what)
+
+
 def missing_column_error(names: Sequence[str], columns: Sequence[str], what: str) -> DataError:
     """A DataError naming each missing column with its closest matches among ``columns``."""
     hints = "; ".join(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .aggregate import bin_counts, binned_scores, score_edges
-from .features import missing_column_error
+from .features import require_columns
 from .higgs import LABEL
 
 if TYPE_CHECKING:
@@ -158,12 +158,6 @@ class ClassificationReport:
         )
 
 
-def _check_columns(predictions: DataFrame, *names: str | None) -> None:
-    missing = [n for n in names if n is not None and n not in predictions.columns]
-    if missing:
-        raise missing_column_error(missing, predictions.columns, "the predictions")
-
-
 def _roc_from_bins(by_label: np.ndarray, edges: np.ndarray) -> RocCurve:
     """ROC points from per-class counts in score bins (shape (2, bins)) and their edges."""
     nonempty = by_label.sum(axis=0) > 0
@@ -220,7 +214,7 @@ def roc_curve(
     >>> roc.fpr[[0, -1]], roc.tpr[[0, -1]]  # from (0, 0) to (1, 1)
     (array([0., 1.]), array([0., 1.]))
     """
-    _check_columns(predictions, label_col, score_col)
+    require_columns(predictions, [label_col, score_col], "the predictions")
     counts, edges = binned_scores(predictions, label_col=label_col, score_col=score_col, bins=bins)
     return _roc_from_bins(counts.sum(axis=1), edges)
 
@@ -323,7 +317,7 @@ def classification_report(
     """
     if score_col == "probability" and score_col not in predictions.columns:
         score_col = None
-    _check_columns(predictions, label_col, prediction_col, score_col)
+    require_columns(predictions, [label_col, prediction_col, score_col], "the predictions")
     counts, edges = binned_scores(
         predictions,
         label_col=label_col,

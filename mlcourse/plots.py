@@ -28,7 +28,7 @@ from .aggregate import (
     feature_histograms,
     histogram_edges,
 )
-from .features import feature_columns, missing_column_error
+from .features import feature_columns, require_columns
 from .higgs import LABEL
 from .metrics import ClassificationReport, RocCurve, roc_curve
 
@@ -175,13 +175,9 @@ def plot_signal_vs_background(
     matplotlib.axes.Axes
     """
     column = feature_columns(df, [column])[0]  # resolved once, here
-    for frame, needed, what in (
-        (df, label_col, "the DataFrame"),
-        (predictions, prediction_col, "the predictions"),
-    ):
-        if frame is not None and not {column, needed} <= set(frame.columns):
-            missing = [c for c in (column, needed) if c not in frame.columns]
-            raise missing_column_error(missing, frame.columns, what)
+    require_columns(df, [column, label_col])
+    if predictions is not None:
+        require_columns(predictions, [column, prediction_col], "the predictions")
     edges = histogram_edges(df, [column], bins=bins, ranges=range)
     hist = count_histograms(df, edges, label_col=label_col)[column]
     predicted = None
