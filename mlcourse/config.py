@@ -198,14 +198,24 @@ def _expand(value: Any, values: Mapping[str, Any], *, where: str) -> str:
         ) from None
 
 
-def _user_config_dir() -> Path:
+def _platform_dir(*, windows: tuple[str, str], macos: str, xdg: tuple[str, str]) -> Path:
+    """This user's ``mlcourse`` folder of a kind: Windows ``(env var, default under ~)``,
+    macOS ``~/Library/...``, else XDG ``(env var, default under ~)``."""
     if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
+        base = Path(os.environ.get(windows[0]) or Path.home() / windows[1])
     elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
+        base = Path.home() / macos
     else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        base = Path(os.environ.get(xdg[0]) or Path.home() / xdg[1])
     return base / "mlcourse"
+
+
+def _user_config_dir() -> Path:
+    return _platform_dir(
+        windows=("APPDATA", "AppData/Roaming"),
+        macos="Library/Application Support",
+        xdg=("XDG_CONFIG_HOME", ".config"),
+    )
 
 
 def cache_dir() -> Path:
@@ -213,13 +223,11 @@ def cache_dir() -> Path:
     ``$MLCOURSE_CACHE_DIR``, else the platform's cache folder (``~/.cache/mlcourse``)."""
     if os.environ.get("MLCOURSE_CACHE_DIR"):
         return Path(os.environ["MLCOURSE_CACHE_DIR"])
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "mlcourse"
+    return _platform_dir(
+        windows=("LOCALAPPDATA", "AppData/Local"),
+        macos="Library/Caches",
+        xdg=("XDG_CACHE_HOME", ".cache"),
+    )
 
 
 def config_path() -> Path | None:
