@@ -134,7 +134,7 @@ def load_higgs(
         Label and 28 features. ``mlcourse.source_of(df)`` (from the label column's
         metadata) says ``"real"`` or ``"synthetic"``, and a log line says it too.
     """
-    n = parse_events(events)
+    source, n = check_source(source), parse_events(events)
     base = absolute(resolve_data_dir(spark, data_dir))
     real_path = _join(base, parquet_name(n, "real"))
     synth_events = FULL_EVENTS if n is None else n
@@ -151,7 +151,7 @@ def load_higgs(
 
     def real() -> str:
         if not fs.exists(real_path):
-            csv = _fetch_for(base, n, url=url, quick=check_source(source) == "auto")
+            csv = _fetch_for(base, n, url=url, quick=source == "auto")
             csv_to_parquet(spark, str(csv), real_path)
         return real_path
 
@@ -167,9 +167,7 @@ def load_higgs(
         real=real,
         synthetic=synthetic,
     )
-    level = (
-        logging.WARNING if kind == "synthetic" and check_source(source) == "auto" else logging.INFO
-    )
+    level = logging.WARNING if kind == "synthetic" and source == "auto" else logging.INFO
     log.log(level, "HIGGS %s: %s events from %s", size_name(n), kind, path)
     return mark_source(spark.read.parquet(path), kind)
 
@@ -209,9 +207,7 @@ def higgs_csv(
     (path, source) : (pathlib.Path, str)
         The CSV file and ``"real"`` or ``"synthetic"``.
     """
-    n = parse_events(events)
-    if n is None and check_source(source) == "synthetic":
-        raise ValueError("synthetic events need a number of events, such as '100k' or '1M'")
+    source, n = check_source(source), parse_events(events)
     base = resolve_data_dir(None, data_dir)
     # a remote data directory (hdfs://) cannot hold a local file: the user's cache does
     folder = Path(local_path(base)) if is_local(base) else cache_dir()
@@ -233,7 +229,7 @@ def higgs_csv(
         source,
         have_real=real_path.is_file(),
         have_synthetic=n is not None and (synth_path.is_file() or prepared.is_dir()),
-        real=lambda: _fetch_for(base, n, url=url, quick=check_source(source) == "auto"),
+        real=lambda: _fetch_for(base, n, url=url, quick=source == "auto"),
         synthetic=synthetic,
     )
 
