@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from mlcourse.standalone import free_port
+
 from .conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -32,12 +33,6 @@ pytestmark = pytest.mark.browser
 NOTEBOOK = "day1_input_data.ipynb"
 #: Where the screenshots go: $MLCOURSE_ARTIFACTS (CI) or the test's temporary folder.
 ARTIFACTS_ENV = "MLCOURSE_ARTIFACTS"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _executable(*names: str) -> str:
@@ -68,7 +63,7 @@ def lab(tmp_path_factory):
     settings = base / "settings"
     settings.mkdir()
     shutil.copy(ROOT / "binder" / "overrides.json", settings / "overrides.json")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
         "IPYTHONDIR": str(base / "ipython"),

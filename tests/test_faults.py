@@ -13,6 +13,7 @@ import pytest
 
 from mlcourse import DataError, csv_to_parquet
 from mlcourse.cli import main
+from mlcourse.standalone import free_port
 
 
 def digest(path: Path) -> str:
@@ -318,18 +319,10 @@ def _mlcourse(*args: str, env: dict[str, str], timeout: float = 60):
     )
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_master_that_does_not_answer_fails_fast(tmp_path):
     import time
 
-    master = f"spark://127.0.0.1:{_free_port()}"
+    master = f"spark://127.0.0.1:{free_port()}"
     start = time.monotonic()
     run = _mlcourse(
         "demo",
