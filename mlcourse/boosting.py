@@ -104,8 +104,11 @@ def with_validation(
     >>> import mlcourse
     >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
     >>> marked = with_validation(df, 0.25)
-    >>> marked.where("validation").count()
-    542
+    >>> n = marked.where("validation").count()
+    >>> abs(n / 2_000 - 0.25) < 0.03
+    True
+    >>> with_validation(df.repartition(5), 0.25).where("validation").count() == n  # any split
+    True
     """
 
     if not 0.0 < fraction < 1.0:

@@ -180,8 +180,10 @@ def to_arrays(
     >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
     >>> train, test = mlcourse.train_test_split(df, test=0.25, seed=42)
     >>> arrays = to_arrays(train, test, "high", events=1_000, validation=0.2)
-    >>> arrays.x_train.shape[1], len(arrays.x_train) + len(arrays.x_val), len(arrays.x_test)
-    (7, 1000, 507)
+    >>> arrays.x_train.shape[1], len(arrays.x_train) + len(arrays.x_val)
+    (7, 1000)
+    >>> len(arrays.x_test) == test.count()
+    True
     """
 
     if not 0.0 <= validation < 1.0:

@@ -199,7 +199,8 @@ def test_an_old_notebook_runs_with_the_new_import_line(shell, course_ns, capsys)
     assert ns["printed"] is None  # printed, not echoed as Out[]
     report = mlcourse.classification_report(ns["result"])
     assert abs(report.auc - spark_auc) < 1e-3
-    assert f"AUC        {report.auc:.4f}" in out
+    printed = mlcourse.classification_report(ns["result"], score_col="rawPrediction")
+    assert f"AUC        {printed.auc:.4f}" in out  # the column the evaluator reads
     # each plot on its own figure, as the old helpers did
     axes = [ns[k] for k in ("ax_roc", "ax_imp", "ax_sig", "ax_pred", "ax_corr", "ax_hist")]
     assert len({a.figure for a in axes}) == 6 == len(plt.get_fignums())
