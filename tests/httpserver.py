@@ -6,7 +6,8 @@ Paths are ``/<fault>/<name>``; faults apply to the first request of each path on
 - ``drop``: closes the connection after DROP_AFTER bytes
 - ``fail500``: answers HTTP 500 (``always500``: every time)
 - ``stall``: pauses STALL seconds mid-body
-- ``hang``: sends the first bytes, then nothing, on this request and every later one
+- ``hang``: sends the first bytes, then nothing, on this request and every later one,
+  until the server is shut down
 - ``wronglen``: announces more bytes than it sends
 - ``html``: an HTML page instead of the file
 
@@ -21,7 +22,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DROP_AFTER = 100_000
 STALL = 2.0
-HANG = 20.0
 
 
 class FaultServer:
@@ -29,6 +29,7 @@ class FaultServer:
         self.files = files
         self.requests: list[tuple[str, str | None]] = []
         self._seen: set[str] = set()
+        self._closing = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -83,7 +84,7 @@ class FaultServer:
                     if fault == "hang":  # some bytes the first time, then never any
                         self.wfile.write(part[:DROP_AFTER] if first else b"")
                         self.wfile.flush()
-                        time.sleep(HANG)
+                        server._closing.wait()  # until the test is done with us
                         self.close_connection = True
                         return
                     if fault == "stall" and first:
@@ -122,5 +123,6 @@ class FaultServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self._closing.set()
         self.httpd.shutdown()
         self.httpd.server_close()
