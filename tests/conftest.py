@@ -78,13 +78,15 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if _runs_every_tier(config):
-        return
     fast: list[pytest.Item] = []
     slow: list[pytest.Item] = []
     for item in items:
         (slow if any(item.get_closest_marker(t) for t in SLOW_TIERS) else fast).append(item)
-    if slow:
+    if _runs_every_tier(config):
+        # The long ones first: with two pytest-xdist workers, a long test started last
+        # would leave the other worker idle while it runs.
+        items[:] = slow + fast
+    elif slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = fast
 
