@@ -31,7 +31,7 @@ from .conftest import ROOT
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "day1_input_data.ipynb"
-#: Where the screenshots go: $MLCOURSE_ARTIFACTS (CI) or the test's temporary folder.
+#: Where the screenshots go: $MLCOURSE_ARTIFACTS/browser (CI) or the test's temporary folder.
 ARTIFACTS_ENV = "MLCOURSE_ARTIFACTS"
 
 
@@ -94,7 +94,9 @@ def lab(tmp_path_factory):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        # JupyterLab answers within about 10 s on an idle 2-core machine; 120 s allows for
+        # a loaded one, and a server that exits is reported at once.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
@@ -136,7 +138,8 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get(ARTIFACTS_ENV) or tmp_path_factory.mktemp("screenshots"))
+    root = os.environ.get(ARTIFACTS_ENV)
+    folder = Path(root) / "browser" if root else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     print(f"\nbrowser screenshots: {folder}")
     return folder
@@ -203,7 +206,7 @@ def test_day1_runs_in_jupyterlab_without_red_boxes_and_with_the_monitor(lab, bro
         console.extend(str(entry.get("message", "")) for entry in driver.get_log("browser"))
         return any("Connection with comms established" in line for line in console)
 
-    _wait(browser, monitor_connected, 60, "sparkmonitor's connection to the kernel")
+    _wait(browser, monitor_connected, 120, "sparkmonitor's connection to the kernel")
     browser.save_screenshot(str(artifacts / "1-opened.png"))
     # Run > Run All Cells, as a student does
     browser.find_element(

@@ -7,6 +7,7 @@ events, and a result each computes is checked.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -241,6 +242,55 @@ print("MLCOURSE-RESULT" + json.dumps({{n: _plain(globals()[n]) for n in {names!r
 """
 
 
+#: Seconds one cell may run. The longest cell takes about 40 s on an idle 2-core machine at
+#: 10k events, and about twice that with a second CPU-bound process beside it: 600 s tells
+#: a hang from a loaded machine. The kernel gets 120 s to start (nbclient's default is 60).
+CELL_TIMEOUT = 600
+KERNEL_START_TIMEOUT = 120
+
+
+def cell_seconds(nb) -> list[tuple[float, int, str]]:
+    """(seconds, index, first line) of each executed code cell, from nbclient's timing."""
+    from datetime import datetime
+
+    rows = []
+    for index, cell in enumerate(nb.cells):
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.status.busy" in timing and "iopub.status.idle" in timing:
+            busy, idle = (
+                datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                for k in ("iopub.status.busy", "iopub.status.idle")
+            )
+            first = text(cell).splitlines()[0] if text(cell) else ""
+            rows.append(((idle - busy).total_seconds(), index, first[:70]))
+    return rows
+
+
+def execute(nb, cwd: Path, name: str) -> None:
+    """Run ``nb`` in a fresh python3 kernel. On any error or timeout the failure names the
+    cell (nbclient's message shows its source), and the executed notebook, with each cell's
+    seconds, goes to ``$MLCOURSE_ARTIFACTS/notebooks/`` when that is set (CI uploads it)."""
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        startup_timeout=KERNEL_START_TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    try:
+        client.execute()  # raises CellExecutionError or CellTimeoutError naming the cell
+    finally:
+        timings = cell_seconds(nb)
+        print(f"{name}: seconds per cell")  # shown by pytest when the test fails
+        for seconds, index, first in sorted(timings, reverse=True):
+            print(f"  {seconds:7.1f}  cell {index}: {first}")
+        artifacts = os.environ.get("MLCOURSE_ARTIFACTS")
+        if artifacts:
+            folder = Path(artifacts) / "notebooks"
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, folder / name)
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("notebook-data")
@@ -257,10 +307,7 @@ def test_notebook_runs_end_to_end(path, data_dir, monkeypatch, tmp_path):
     nb = nbformat.read(path, as_version=4)
     names = RESULTS[path.name]
     nb.cells.append(nbformat.v4.new_code_cell(REPORT.format(names=names)))
-    client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
-    )
-    client.execute()  # raises CellExecutionError, with the cell and its traceback, on any error
+    execute(nb, NOTEBOOKS, path.name)
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     result = json.loads(printed.split("MLCOURSE-RESULT", 1)[1])
     check(path.name, result)
@@ -315,10 +362,7 @@ def test_an_old_course_notebook_runs_by_changing_its_import_line(tmp_path, monke
     monkeypatch.setenv("MLCOURSE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in OLD_STYLE])
-    client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
-    client.execute()  # raises CellExecutionError on any error
+    execute(nb, tmp_path, "old_course.ipynb")
     outputs = {c.source.split("\n")[0]: c.outputs for c in nb.cells}
     errors = [o for c in nb.cells for o in c.outputs if o["output_type"] == "error"]
     assert errors == []
