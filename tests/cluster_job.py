@@ -108,10 +108,16 @@ def main(argv: list[str]) -> int:
     )
     if job == "analysis":
         result = analysis(spark, *args)
-    elif job == "convert":  # for the fault tests: says when it starts, then converts
-        src, dest = args
-        print("STARTED", flush=True)
-        result = {"rows": mlcourse.csv_to_parquet(spark, src, dest, partitions=8).rows}
+    elif job == "convert":  # for the fault tests: one conversion after another into each
+        # destination, each when the test says "go" on stdin; a result line after each.
+        src, *dests = args
+        for dest in dests:
+            if sys.stdin.readline().strip() != "go":
+                break
+            print(f"STARTED {dest}", flush=True)
+            rows = mlcourse.csv_to_parquet(spark, src, dest, partitions=8).rows
+            print("CONVERTED " + json.dumps({"rows": rows}), flush=True)
+        result = {}
     else:
         raise SystemExit(f"unknown job {job!r}")
     print("RESULT " + json.dumps(result), flush=True)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import queue
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -160,47 +162,116 @@ def big_csv(tmp_path_factory):
     return root, str(csv)
 
 
-def start_conversion(cluster, src: str, dest: str) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.cluster_job", "convert", src, dest],
-        cwd=ROOT,
-        env=cluster.driver_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout.readline().strip() == "STARTED"
-    return proc
+class FaultDriver:
+    """One driver process for both fault tests, converting ``big_csv`` once per "go": the
+    worker test kills a worker under its first conversion, the driver test kills the
+    driver itself in its second. One driver JVM (and its executors) to start, not two."""
+
+    def __init__(self, cluster: StandaloneCluster, csv: str, root: Path, names: list[str]):
+        self.log = root / "fault-driver.log"
+        self.dests = [root / name for name in names]
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.cluster_job", "convert", csv, *map(str, self.dests)],
+                cwd=ROOT,
+                env=cluster.driver_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.started = self.finished = 0
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+        self.lines.put(None)
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+    def expect(self, prefix: str, step: str, timeout: float = 600) -> str:
+        """The driver's next line, which must start with ``prefix``. 600 s: a conversion
+        takes about 20 s on two idle one-core workers."""
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no word from the driver in {timeout} s {step}") from None
+        assert line is not None, f"the driver exited {step}:\n{self.tail()}"
+        assert line.startswith(prefix), f"{line!r} {step}"
+        return line
+
+    def finish(self, step: str) -> dict:
+        """Wait for the running conversion's result line."""
+        line = self.expect("CONVERTED ", step)
+        self.finished += 1
+        return json.loads(line.removeprefix("CONVERTED "))
+
+    def convert(self, dest: Path) -> None:
+        """Start the conversion into ``dest`` once those before it have ended (run alone,
+        a test still gets its own destination)."""
+        target = self.dests.index(dest)
+        while True:
+            while self.finished < self.started:
+                self.finish(f"converting into {self.dests[self.finished].name}")
+            if self.started == target:
+                break
+            self._start(self.dests[self.started])
+        self._start(dest)
+
+    def _start(self, dest: Path) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        self.expect(f"STARTED {dest}", f"starting to convert into {dest.name}")
+        self.started += 1
+
+    def wait_for_write(self, dest: Path, timeout: float = 120) -> None:
+        """Until tasks write into the hidden temporary dataset beside ``dest``: 120 s for
+        what takes a few seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(dest.parent.glob(f".{dest.name}.mlcourse-tmp-*/_temporary/*/*")):
+                return
+            assert self.proc.poll() is None, self.tail()
+            time.sleep(0.2)
+        raise AssertionError(f"the conversion into {dest.name} never started writing")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
 
 
-def wait_for_write(dest: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
-    """Until tasks are writing into the hidden temporary dataset beside ``dest``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(dest.parent.glob(f".{dest.name}.mlcourse-tmp-*/_temporary/*/*")):
-            return
-        assert proc.poll() is None, proc.stderr.read()[-3000:]
-        time.sleep(0.2)
-    raise AssertionError("the conversion never started writing")
-
-
-def test_worker_killed_mid_job_exact_rows(cluster, big_csv, spark):
+@pytest.fixture(scope="module")
+def fault_driver(cluster, big_csv):
     root, csv = big_csv
-    dest = root / "survived.parquet"
-    proc = start_conversion(cluster, csv, str(dest))
+    driver = FaultDriver(cluster, csv, root, ["survived.parquet", "interrupted.parquet"])
     try:
-        wait_for_write(dest, proc)
-        time.sleep(1.0)
-        assert proc.poll() is None and not dest.exists()  # caught in flight
-        cluster.kill_worker(1)
-        out, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, err[-4000:]
+        yield driver
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        driver.stop()
+
+
+def test_worker_killed_mid_job_exact_rows(cluster, big_csv, fault_driver, spark):
+    root, _ = big_csv
+    dest = root / "survived.parquet"
+    try:
+        fault_driver.convert(dest)
+        fault_driver.wait_for_write(dest)
+        time.sleep(1.0)
+        assert fault_driver.proc.poll() is None and not dest.exists()  # caught in flight
+        cluster.kill_worker(1)
+        result = fault_driver.finish("after a worker was killed")
+    finally:
         cluster.start_worker(1, wait=True)
-    assert result_of(out)["rows"] == 250_000
+    assert result["rows"] == 250_000
     df = spark.read.parquet(str(dest))
     assert df.count() == 250_000
     assert df.distinct().count() == 250_000  # no task's rows written twice
@@ -210,15 +281,14 @@ def test_worker_killed_mid_job_exact_rows(cluster, big_csv, spark):
     assert got[1] == expected["label"].sum()
 
 
-def test_driver_killed_mid_write_leaves_no_dataset(cluster, big_csv):
-    root, csv = big_csv
+def test_driver_killed_mid_write_leaves_no_dataset(cluster, big_csv, fault_driver):
+    root, _ = big_csv
     dest = root / "interrupted.parquet"
-    proc = start_conversion(cluster, csv, str(dest))
     try:
-        wait_for_write(dest, proc)
+        fault_driver.convert(dest)
+        fault_driver.wait_for_write(dest)
     finally:
-        proc.kill()
-        proc.communicate()  # reaps it and closes its pipes
+        fault_driver.stop()  # SIGKILL, as the OOM killer or a closed laptop would
     time.sleep(2.0)
     assert not dest.exists()  # nothing half-written at the destination
     # and the cluster is free again for the next student
