@@ -7,6 +7,7 @@ import re
 import socket
 import time
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -43,6 +44,41 @@ def local_path(path: str) -> str:
     """The operating-system path of a local path or ``file:`` URI."""
     parsed = urlparse(str(path))
     return parsed.path if parsed.scheme == "file" else str(path)
+
+
+def reaches(dest: str, src: str) -> str | None:
+    """How the local path ``dest`` leads to the local file or folder ``src``, judged by the
+    file system (device and inode, real paths), not by the strings: ``"is"`` (the same
+    file or folder, through a symlink or a hard link too), ``"holds"`` (a folder that
+    contains it) or None (not local, nothing there yet, or unrelated).
+    """
+    if not (is_local(dest) and is_local(src)):
+        return None
+    d, s = local_path(dest), local_path(src)
+    try:
+        if os.path.samefile(d, s):
+            return "is"
+    except OSError:  # one of them does not exist: nothing to destroy
+        return None
+    real_d, real_s = os.path.realpath(d), os.path.realpath(s)
+    if os.path.isdir(real_d) and real_s.startswith(real_d.rstrip(os.sep) + os.sep):
+        return "holds"
+    return None
+
+
+def through(dest: str) -> str:
+    """The link by which a local ``dest`` leads elsewhere, for a message: ``", through the
+    symlink d2 -> /data"``, ``", a hard link of it"``, or ``""``."""
+    path = Path(local_path(dest))
+    for part in [path, *path.parents]:  # the nearest link: the one the user made
+        if part.is_symlink():
+            return f", through the symlink {part} -> {os.readlink(part)}"
+    try:
+        if path.is_file() and path.stat().st_nlink > 1:
+            return ", a hard link of it"
+    except OSError:
+        pass
+    return ""
 
 
 def absolute(path: str) -> str:

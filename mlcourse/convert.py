@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from ._hadoop import HadoopFS, absolute, is_local, jvm, local_path
+from ._hadoop import HadoopFS, absolute, is_local, jvm, local_path, reaches, through
 from ._jobs import described
 from ._version import __version__
 from .errors import DataError, JavaError
@@ -468,11 +468,15 @@ def _check_destination_on(
     target = str(out.jpath).rstrip("/")
     for src in sources:
         source = str(HadoopFS(spark, src).jpath).rstrip("/")
-        if source == target or source.startswith(target + "/"):
+        # local paths by the file system (symlinks, hard links); others by their URIs
+        what = reaches(dest, src)
+        if what is None and (source == target or source.startswith(target + "/")):
             what = "is" if source == target else "holds"
+        if what is not None:
             raise DataError(
-                f"the destination {dest} {what} the input {src}: writing there would destroy "
-                "it. Choose a new destination, e.g. a .parquet name beside the input.",
+                f"the destination {dest} {what} the input {src}{through(dest)}: writing there"
+                " would destroy it, so no flag (not --force) allows it. Choose a new "
+                "destination, e.g. a .parquet name beside the input.",
                 path=dest,
             )
     if out.exists() and not overwrite:

@@ -56,6 +56,40 @@ def test_overwrite_never_replaces_the_input_itself(spark, data_folder, capsys):
     assert snapshot(data_folder) == before
 
 
+@pytest.mark.parametrize("force", [False, True], ids=["overwrite", "overwrite-force"])
+@pytest.mark.parametrize("link", ["symlinked-folder", "symlink", "hard-link", "folder-link"])
+def test_the_input_is_never_replaced_through_a_link(
+    spark, tmp_path, higgs_files, capsys, link, force
+):
+    """A hub's home folder is full of symlinks (~/data -> /shared/course/data): whatever
+    path leads to the input, it is refused as the input, and --force changes nothing."""
+    data = tmp_path / "data"
+    data.mkdir()
+    src = data / "higgs.csv.gz"
+    src.write_bytes(higgs_files.uci_gz)
+    (tmp_path / "d2").symlink_to("data")
+    dest, reason = {
+        "symlinked-folder": (tmp_path / "d2" / "higgs.csv.gz", "is the input"),
+        "symlink": (tmp_path / "alias.csv.gz", "is the input"),
+        "hard-link": (tmp_path / "copy.csv.gz", "is the input"),
+        "folder-link": (tmp_path / "d2", "holds the input"),
+    }[link]
+    if link == "symlink":
+        dest.symlink_to(src)
+    elif link == "hard-link":
+        dest.hardlink_to(src)
+    before = snapshot(tmp_path)
+    code = main(["data", "convert", str(src), str(dest), "--overwrite", *(["--force"] * force)])
+    err = capsys.readouterr().err
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert f"the destination {dest} {reason} {src}" in line, line
+    via = "a hard link of it" if link == "hard-link" else "through the symlink "
+    assert via in line and "not --force" in line
+    assert snapshot(tmp_path) == before  # every byte where it was
+    assert sorted(p.name for p in data.iterdir()) == ["higgs.csv.gz"]
+
+
 def test_overwrite_never_replaces_the_current_or_home_folder(
     spark, data_folder, tmp_path, monkeypatch
 ):
