@@ -108,8 +108,13 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_prepare(args: argparse.Namespace) -> int:
-    from .data import load_higgs, source_of
+    from .data import load_higgs, prepared, source_of
 
+    ready = prepared(args.events, source=args.source, seed=args.seed)
+    if ready is not None:  # nothing to do: no JVM to start
+        path, kind, rows = ready
+        print(f"{rows:,} {kind} HIGGS events ready as Parquet in {path}")
+        return 0
     df = load_higgs(_spark(), args.events, source=args.source, seed=args.seed)
     where = df.inputFiles()[0].rsplit("/", 1)[0]
     print(f"{df.count():,} {source_of(df)} HIGGS events ready as Parquet in {where}")

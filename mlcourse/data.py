@@ -98,6 +98,32 @@ def _obtain(
     return synthetic(), "synthetic"
 
 
+def prepared(
+    events: int | str = "100k", *, source: str = "auto", seed: int = 0, data_dir: str | None = None
+) -> tuple[str, str, int] | None:
+    """What :func:`load_higgs` would read without downloading or generating anything, found
+    without Spark: ``(path, "real" or "synthetic", rows)`` of a Parquet data set already in
+    a local data directory, else None (not there yet, or a remote data directory).
+
+    ``mlcourse data prepare`` answers from it when the data are ready, with no JVM to start.
+    """
+    source, n = check_source(source), parse_events(events)
+    base = absolute(resolve_data_dir(None, data_dir))
+    if not is_local(base):
+        return None
+    real = Path(local_path(_join(base, parquet_name(n, "real"))))
+    synth_events = FULL_EVENTS if n is None else n
+    synthetic = Path(local_path(_join(base, parquet_name(synth_events, "synthetic", seed))))
+    choices = {"auto": [real, synthetic], "real": [real], "synthetic": [synthetic]}[source]
+    for path in choices:
+        if path.is_dir():
+            import pyarrow.dataset as ds
+
+            rows = ds.dataset(path, format="parquet").count_rows()  # from the footers
+            return str(path), "real" if path == real else "synthetic", rows
+    return None
+
+
 def load_higgs(
     spark: SparkSession,
     events: int | str = "100k",

@@ -583,3 +583,26 @@ def test_a_read_only_data_folder_is_not_called_missing(spark, read_only):
         r"create .*\(read-only, or no permission\)",
     ):
         load_higgs(spark, "1k", source="synthetic", data_dir=str(read_only / "data"))
+
+
+def test_prepare_of_ready_data_starts_no_jvm(tmp_path):
+    """Binder's postBuild runs `mlcourse data prepare` at every build: once the data are
+    there it answers from the Parquet footers, and never launches Java (a recording java)."""
+    import mlcourse
+    from mlcourse.datasets import parquet_name
+
+    data = tmp_path / "data"
+    frame = mlcourse.synthesize_higgs(2_000, seed=0)
+    real, synthetic = data / parquet_name(1_500, "real"), data / parquet_name(1_500, "synthetic", 0)
+    for folder, rows in ((real, 1_500), (synthetic, 1_500)):
+        folder.mkdir(parents=True)
+        frame[:rows].to_parquet(folder / "part-00000.parquet")
+        (folder / "_SUCCESS").write_text("")
+    home, marker = _recording_java(tmp_path)
+    env = {"MLCOURSE_DATA_DIR": str(data), "JAVA_HOME": str(home)}
+    for source, path in (("auto", real), ("real", real), ("synthetic", synthetic)):
+        run = _mlcourse("data", "prepare", "--events", "1500", "--source", source, env=env)
+        assert run.returncode == 0, run.stderr
+        kind = "synthetic" if path == synthetic else "real"
+        assert run.stdout.strip() == f"1,500 {kind} HIGGS events ready as Parquet in {path}"
+    assert not marker.exists()  # no JVM was launched
