@@ -81,7 +81,7 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
             )
         dest = local_path(base)
         Path(dest).mkdir(parents=True, exist_ok=True)
-    path = fetch_higgs(args.events, dest, url=args.url, quiet=args.quiet)
+    path = fetch_higgs(args.events, dest, url=args.url, quiet=args.quiet, overwrite=args.overwrite)
     print(path)
     if args.parquet:
         from .convert import csv_to_parquet
@@ -222,7 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", help="output file or folder (default: the data directory)")
     p.add_argument("--url", help="mirror URL or local HIGGS.csv.gz")
     p.add_argument("--parquet", metavar="DEST", help="also convert to this Parquet dataset")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --parquet")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a --dest file that is not an mlcourse download, and an existing --parquet",
+    )
     p.add_argument("-q", "--quiet", action="store_true", default=None, help="no progress bar")
     p.set_defaults(func=_cmd_data_fetch)
     p = dsub.add_parser("synth", help="generate synthetic events as Parquet")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import io
+import json
 import logging
 import os
 import socket
@@ -231,6 +232,7 @@ def fetch_higgs(
     retries: int = 5,
     backoff: float = 1.0,
     stall: float = 30.0,
+    overwrite: bool = False,
 ) -> Path:
     """Download real HIGGS events; reuse them when already there.
 
@@ -261,6 +263,11 @@ def fetch_higgs(
     stall : float, default 30
         Seconds without any data, reconnections included, after which the download is
         given up. A host name that does not resolve or a malformed URL fails at once.
+    overwrite : bool, default False
+        Replace a file at ``dest`` that is not an mlcourse download. Each download records
+        what it holds beside it (``<name>.fetched.json``: URL, events asked for and held,
+        bytes, SHA-256): the same request reuses it, another size downloads again, and a
+        file without a record is never replaced unless ``overwrite``.
 
     Returns
     -------
@@ -275,12 +282,22 @@ def fetch_higgs(
     """
     n = parse_events(events)
     url = url or os.environ.get("MLCOURSE_HIGGS_URL") or UCI_URL
+    into_folder = os.fspath(dest).endswith(("/", os.sep))
     dest = Path(dest)
-    if dest.is_dir():
+    if dest.is_dir() or into_folder:  # "into that folder", made when missing
+        dest.mkdir(parents=True, exist_ok=True)
         dest = dest / csv_name(n)
-    if dest.is_file() and dest.stat().st_size > 0:
-        log.info("reusing %s", dest)
-        return dest
+    if dest.exists() and not overwrite:
+        if _holds(dest, n):
+            log.info("reusing %s", dest)
+            return dest
+        if _record(dest) is None:
+            raise DownloadError(
+                f"{dest} is there already and is not a HIGGS download of mlcourse's: it is "
+                "left alone. Choose another destination, or pass overwrite=True (CLI: "
+                "--overwrite) to replace it."
+            )
+        # an earlier download of another size: this one replaces it (atomically, below)
     if not dest.parent.is_dir():
         dest.parent.mkdir(parents=True, exist_ok=True)
     source = _Source(url, timeout=timeout, retries=retries, backoff=backoff, stall=stall)
@@ -328,6 +345,7 @@ def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | Non
     except BaseException:
         part.unlink(missing_ok=True)
         raise
+    _write_record(dest, url=source.url, requested=events, held=written)
     log.info("fetched %d events into %s", written, dest)
     return dest
 
@@ -371,4 +389,72 @@ def _fetch_full(source: _Source, dest: Path, *, quiet: bool | None, sha256: str 
     # Other interruptions (Ctrl-C, a crash) keep the .part file so the next call resumes.
     part.replace(dest)
     dest.with_name(dest.name + ".sha256").write_text(f"{actual}  {dest.name}\n")
+    _write_record(dest, url=source.url, requested=None, held=None, sha256=actual)
     return dest
+
+
+def _record_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".fetched.json")
+
+
+def _write_record(
+    dest: Path, *, url: str, requested: int | None, held: int | None, sha256: str | None = None
+) -> None:
+    """What ``dest`` holds, beside it: the download's URL, events asked for (None: the
+    whole file) and held, its size and SHA-256 (of the file as written)."""
+    if sha256 is None:
+        digest = hashlib.sha256()
+        with dest.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        sha256 = digest.hexdigest()
+    record = {
+        "url": url,
+        "events_requested": requested,
+        "events": held,
+        "bytes": dest.stat().st_size,
+        "sha256": sha256,
+    }
+    _record_path(dest).write_text(json.dumps(record, indent=1) + "\n")
+
+
+def _record(dest: Path) -> dict[str, Any] | None:
+    """The record of an mlcourse download at ``dest``, or None (none, or unreadable)."""
+    try:
+        record = json.loads(_record_path(dest).read_text())
+    except (OSError, ValueError):
+        if dest.name == "HIGGS.csv.gz" and dest.with_name(dest.name + ".sha256").is_file():
+            return {"events_requested": None, "bytes": dest.stat().st_size}  # before records
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _adopt(dest: Path, events: int | None) -> dict[str, Any] | None:
+    """A record for a download made before records were kept: only a file with the
+    standard name of this request holding exactly ``events`` rows of 29 numbers."""
+    if events is None or dest.name != csv_name(events):
+        return None
+    with dest.open("rb") as fh:
+        first = fh.readline()
+        lines = 1 + sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    try:
+        fields = [float(v) for v in first.split(b",")]
+    except ValueError:
+        return None
+    if len(fields) != 29 or not first.endswith(b"\n") or lines != events:
+        return None
+    _write_record(
+        dest, url="(downloaded before mlcourse kept records)", requested=events, held=events
+    )
+    return _record(dest)
+
+
+def _holds(dest: Path, events: int | None) -> bool:
+    """Whether ``dest`` is a finished download of exactly this request (its record says
+    so and its size still matches)."""
+    record = _record(dest) or _adopt(dest, events)
+    return (
+        record is not None
+        and record.get("events_requested") == events
+        and record.get("bytes") == dest.stat().st_size
+    )

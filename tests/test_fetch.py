@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import zlib
 
 import pytest
@@ -198,3 +199,64 @@ def test_gzip_crc_is_verified(uci_gz, tmp_path):
         fetch_higgs(None, tmp_path / "HIGGS.csv.gz", url=str(src), **FAST)
     with pytest.raises(zlib.error):  # the same check zlib itself makes
         zlib.decompress(bytes(corrupt), wbits=31)
+
+
+def test_a_larger_request_downloads_again(server, uci_lines, tmp_path):
+    """fetch 100 then 1000 into the same file: 1000 events, not the 100 reused."""
+    dest = tmp_path / "x.csv"
+    fetch_higgs(100, dest, url=server.url("ok", "HIGGS.csv.gz"), **FAST)
+    fetch_higgs(1000, dest, url=server.url("ok", "HIGGS.csv.gz"), **FAST)
+    assert dest.read_bytes() == expected(uci_lines, 1000)
+    record = json.loads((tmp_path / "x.csv.fetched.json").read_text())
+    assert record["events_requested"] == record["events"] == 1000
+    assert record["bytes"] == dest.stat().st_size
+    assert record["sha256"] == hashlib.sha256(dest.read_bytes()).hexdigest()
+    fetch_higgs(1000, dest, url=server.url("ok", "HIGGS.csv.gz"), **FAST)
+    assert len(server.requests) == 2  # the same request again is reused
+    fetch_higgs(10, dest, url=server.url("ok", "HIGGS.csv.gz"), **FAST)
+    assert dest.read_bytes() == expected(uci_lines, 10)  # a smaller one too: what was asked
+
+
+def test_a_file_of_the_students_is_never_taken_for_higgs(server, uci_lines, tmp_path):
+    mine = tmp_path / "mine.csv"
+    mine.write_text("my,own\n1,2\n3,4\n5,6\n")
+    before = mine.read_bytes()
+    with pytest.raises(DownloadError, match=r"mine.csv is there already and is not a HIGGS"):
+        fetch_higgs(100, mine, url=server.url("ok", "HIGGS.csv.gz"), **FAST)
+    assert mine.read_bytes() == before and server.requests == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv"]
+    # the way out the message names
+    fetch_higgs(100, mine, url=server.url("ok", "HIGGS.csv.gz"), overwrite=True, **FAST)
+    assert mine.read_bytes() == expected(uci_lines, 100)
+
+
+def test_dest_ending_in_a_separator_is_a_folder(server, uci_lines, tmp_path):
+    from mlcourse.datasets import csv_name
+
+    path = fetch_higgs(100, f"{tmp_path / 'newdir'}/", url=server.url("ok", "HIGGS.csv.gz"), **FAST)
+    assert path == tmp_path / "newdir" / csv_name(100)
+    assert (tmp_path / "newdir").is_dir() and path.read_bytes() == expected(uci_lines, 100)
+
+
+def test_a_download_from_before_records_is_adopted(server, uci_lines, tmp_path):
+    """A data directory filled by an earlier mlcourse: its files are still reused."""
+    from mlcourse.datasets import csv_name
+
+    old = tmp_path / csv_name(100)
+    old.write_bytes(expected(uci_lines, 100))
+    assert fetch_higgs(100, tmp_path, url=server.url("ok", "HIGGS.csv.gz"), **FAST) == old
+    assert server.requests == [] and (tmp_path / f"{old.name}.fetched.json").is_file()
+
+
+def test_cli_fetch_overwrite(server, tmp_path, capsys):
+    from mlcourse.cli import main
+
+    mine = tmp_path / "mine.csv"
+    mine.write_text("a,b\n")
+    url = server.url("ok", "HIGGS.csv.gz")
+    assert main(["data", "fetch", "--events", "100", "--dest", str(mine), "--url", url]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "--overwrite" in line and mine.read_text() == "a,b\n"
+    args = ["data", "fetch", "--events", "100", "--dest", str(mine), "--url", url, "--overwrite"]
+    assert main(args) == 0
+    assert len(mine.read_text().splitlines()) == 100
