@@ -288,10 +288,11 @@ def fetch_higgs(
         dest.mkdir(parents=True, exist_ok=True)
         dest = dest / csv_name(n)
     if dest.exists() and not overwrite:
-        if _holds(dest, n):
+        record = _record(dest) or _adopt(dest, n)
+        if _holds(dest, n, record):
             log.info("reusing %s", dest)
             return dest
-        if _record(dest) is None:
+        if record is None:
             raise DownloadError(
                 f"{dest} is there already and is not a HIGGS download of mlcourse's: it is "
                 "left alone. Choose another destination, or pass overwrite=True (CLI: "
@@ -311,6 +312,7 @@ def fetch_higgs(
 def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | None) -> Path:
     part = dest.with_name(dest.name + ".part")
     written = 0
+    digest = hashlib.sha256()  # of the file as written, for its record
     try:
         with part.open("wb") as out, _progress(events, "event", quiet, dest.name) as bar:
             gunzip = _Gunzip(source.url)
@@ -321,7 +323,9 @@ def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | Non
                 pending = lines.pop()
                 take = lines[: events - written]
                 if take:
-                    out.write(b"\n".join(take) + b"\n")
+                    block = b"\n".join(take) + b"\n"
+                    out.write(block)
+                    digest.update(block)
                     written += len(take)
                     bar.update(len(take))
                 if written >= events or gunzip.eof:
@@ -329,6 +333,7 @@ def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | Non
             if written < events:
                 if pending.strip():
                     out.write(pending + b"\n")
+                    digest.update(pending + b"\n")
                     written += 1
                 if not gunzip.eof:
                     raise DownloadError(
@@ -345,7 +350,7 @@ def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | Non
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    _write_record(dest, url=source.url, requested=events, held=written)
+    _write_record(dest, url=source.url, requested=events, held=written, sha256=digest.hexdigest())
     log.info("fetched %d events into %s", written, dest)
     return dest
 
@@ -398,16 +403,10 @@ def _record_path(dest: Path) -> Path:
 
 
 def _write_record(
-    dest: Path, *, url: str, requested: int | None, held: int | None, sha256: str | None = None
-) -> None:
-    """What ``dest`` holds, beside it: the download's URL, events asked for (None: the
-    whole file) and held, its size and SHA-256 (of the file as written)."""
-    if sha256 is None:
-        digest = hashlib.sha256()
-        with dest.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-        sha256 = digest.hexdigest()
+    dest: Path, *, url: str, requested: int | None, held: int | None, sha256: str
+) -> dict[str, Any]:
+    """Record beside ``dest`` what it holds: the download's URL, events asked for (None:
+    the whole file) and held, its size and the SHA-256 of its bytes; return the record."""
     record = {
         "url": url,
         "events_requested": requested,
@@ -416,6 +415,7 @@ def _write_record(
         "sha256": sha256,
     }
     _record_path(dest).write_text(json.dumps(record, indent=1) + "\n")
+    return record
 
 
 def _record(dest: Path) -> dict[str, Any] | None:
@@ -423,36 +423,47 @@ def _record(dest: Path) -> dict[str, Any] | None:
     try:
         record = json.loads(_record_path(dest).read_text())
     except (OSError, ValueError):
-        if dest.name == "HIGGS.csv.gz" and dest.with_name(dest.name + ".sha256").is_file():
-            return {"events_requested": None, "bytes": dest.stat().st_size}  # before records
         return None
     return record if isinstance(record, dict) else None
 
 
+_BEFORE_RECORDS = "(downloaded before mlcourse kept records)"
+
+
 def _adopt(dest: Path, events: int | None) -> dict[str, Any] | None:
-    """A record for a download made before records were kept: only a file with the
-    standard name of this request holding exactly ``events`` rows of 29 numbers."""
-    if events is None or dest.name != csv_name(events):
+    """A record for a download made before records were kept, or None: the whole file
+    with the ``.sha256`` written after its checks passed, or a file with the standard name
+    of this request holding exactly ``events`` rows of 29 numbers."""
+    if events is None:
+        checksum = dest.with_name(dest.name + ".sha256")
+        if dest.name != "HIGGS.csv.gz" or not checksum.is_file():
+            return None
+        sha256 = checksum.read_text().split()[0]
+        return _write_record(dest, url=_BEFORE_RECORDS, requested=None, held=None, sha256=sha256)
+    if dest.name != csv_name(events):
         return None
+    digest = hashlib.sha256()
     with dest.open("rb") as fh:
         first = fh.readline()
-        lines = 1 + sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        digest.update(first)
+        lines = int(first.endswith(b"\n"))
+        while chunk := fh.read(1 << 20):  # one pass: rows counted, bytes hashed
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
     try:
         fields = [float(v) for v in first.split(b",")]
     except ValueError:
         return None
     if len(fields) != 29 or not first.endswith(b"\n") or lines != events:
         return None
-    _write_record(
-        dest, url="(downloaded before mlcourse kept records)", requested=events, held=events
+    return _write_record(
+        dest, url=_BEFORE_RECORDS, requested=events, held=events, sha256=digest.hexdigest()
     )
-    return _record(dest)
 
 
-def _holds(dest: Path, events: int | None) -> bool:
-    """Whether ``dest`` is a finished download of exactly this request (its record says
-    so and its size still matches)."""
-    record = _record(dest) or _adopt(dest, events)
+def _holds(dest: Path, events: int | None, record: dict[str, Any] | None) -> bool:
+    """Whether ``record`` says ``dest`` is a finished download of exactly this request,
+    and its size still matches."""
     return (
         record is not None
         and record.get("events_requested") == events
