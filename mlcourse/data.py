@@ -98,6 +98,16 @@ def _obtain(
     return synthetic(), "synthetic"
 
 
+def _dataset_paths(base: str, n: int | None, seed: int) -> tuple[str, str]:
+    """Where the real and the synthetic data set of ``n`` events (None: all) live in
+    ``base``: the names :func:`load_higgs` reads and writes."""
+    synth_events = FULL_EVENTS if n is None else n
+    return (
+        _join(base, parquet_name(n, "real")),
+        _join(base, parquet_name(synth_events, "synthetic", seed)),
+    )
+
+
 def prepared(
     events: int | str = "100k", *, source: str = "auto", seed: int = 0, data_dir: str | None = None
 ) -> tuple[str, str, int] | None:
@@ -111,9 +121,7 @@ def prepared(
     base = absolute(resolve_data_dir(None, data_dir))
     if not is_local(base):
         return None
-    real = Path(local_path(_join(base, parquet_name(n, "real"))))
-    synth_events = FULL_EVENTS if n is None else n
-    synthetic = Path(local_path(_join(base, parquet_name(synth_events, "synthetic", seed))))
+    real, synthetic = (Path(local_path(path)) for path in _dataset_paths(base, n, seed))
     choices = {"auto": [real, synthetic], "real": [real], "synthetic": [synthetic]}[source]
     for path in choices:
         if path.is_dir():
@@ -162,9 +170,8 @@ def load_higgs(
     """
     source, n = check_source(source), parse_events(events)
     base = absolute(resolve_data_dir(spark, data_dir))
-    real_path = _join(base, parquet_name(n, "real"))
+    real_path, synth_path = _dataset_paths(base, n, seed)
     synth_events = FULL_EVENTS if n is None else n
-    synth_path = _join(base, parquet_name(synth_events, "synthetic", seed))
     fs = HadoopFS(spark, base)
     try:
         fs.mkdirs()
