@@ -15,6 +15,8 @@ from mlcourse import DataError, csv_to_parquet
 from mlcourse.cli import main
 from mlcourse.standalone import free_port
 
+from .test_java import fake_java
+
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -369,22 +371,18 @@ def _mlcourse(*args: str, env: dict[str, str], timeout: float = 60):
     )
 
 
-def _recording_java(folder: Path) -> tuple[Path, Path]:
-    """A JAVA_HOME whose java answers ``-version`` as Java 17 does and records any other
-    call (a JVM launch) in a marker file before failing: the JAVA_HOME and the marker."""
+def _fake_java(folder: Path, on_launch: str) -> Path:
+    """A JAVA_HOME whose java answers ``-version`` as Java 17 does; any other call (a JVM
+    launch) runs the shell lines ``on_launch``, then fails."""
     home = folder / "jdk"
-    (home / "bin").mkdir(parents=True)
+    fake_java(home, 'openjdk version "17.0.9" 2023-10-17', on_launch=on_launch)
+    return home
+
+
+def _recording_java(folder: Path) -> tuple[Path, Path]:
+    """A fake java that records a JVM launch in a marker file: the JAVA_HOME, the marker."""
     marker = folder / "jvm-launched"
-    java = home / "bin" / "java"
-    java.write_text(
-        "#!/bin/sh\n"
-        'case "$*" in *-version*) echo \'openjdk version "17.0.9" 2023-10-17\' >&2; exit 0;; '
-        "esac\n"
-        f"echo \"$*\" > '{marker}'\n"
-        "exit 1\n"
-    )
-    java.chmod(0o755)
-    return home, marker
+    return _fake_java(folder, f"echo \"$*\" > '{marker}'\n"), marker
 
 
 def test_a_master_that_does_not_answer_fails_before_the_jvm_starts(tmp_path):
@@ -428,18 +426,11 @@ def test_java_home_pointing_nowhere_says_so(tmp_path):
 
 def test_a_java_that_cannot_start_spark_shows_its_own_words(tmp_path):
     """`java -version` works, starting the JVM does not (a broken installation)."""
-    home = tmp_path / "jdk"
-    (home / "bin").mkdir(parents=True)
-    java = home / "bin" / "java"
-    java.write_text(
-        "#!/bin/sh\n"
-        'case "$*" in *-version*) echo \'openjdk version "17.0.9" 2023-10-17\' >&2; exit 0;; '
-        "esac\n"
+    home = _fake_java(
+        tmp_path,
         "echo 'Error occurred during initialization of VM' >&2\n"
-        "echo 'Could not reserve enough space for object heap' >&2\n"
-        "exit 1\n"
+        "echo 'Could not reserve enough space for object heap' >&2\n",
     )
-    java.chmod(0o755)
     run = _mlcourse(
         "demo",
         "--events",

@@ -14,12 +14,22 @@ from mlcourse import JavaError, check_java
 from mlcourse.session import find_java
 
 
-def fake_java(folder: Path, version_line: str) -> Path:
-    """A `java` script that prints a version banner like the real one (to stderr)."""
+def fake_java(folder: Path, version_line: str, on_launch: str | None = None) -> Path:
+    """A `java` script that prints a version banner like the real one (to stderr).
+
+    With ``on_launch``, only ``-version`` gets the banner; any other call (a JVM launch)
+    runs those shell lines and fails.
+    """
     bindir = folder / "bin"
     bindir.mkdir(parents=True, exist_ok=True)
     java = bindir / "java"
-    java.write_text(f"#!/bin/sh\necho '{version_line}' >&2\necho 'Runtime Environment' >&2\n")
+    banner = f"echo '{version_line}' >&2\necho 'Runtime Environment' >&2\n"
+    if on_launch is None:
+        java.write_text(f"#!/bin/sh\n{banner}")
+    else:
+        java.write_text(
+            f'#!/bin/sh\ncase "$*" in *-version*)\n{banner}exit 0;;\nesac\n{on_launch}exit 1\n'
+        )
     java.chmod(0o755)
     return java
 
