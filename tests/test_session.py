@@ -81,3 +81,42 @@ def test_jvm_stderr_is_held_while_the_jvm_starts(capsys):
     assert capsys.readouterr().err == "" and stderr.held == ["hello"]
     stderr.release()
     assert capsys.readouterr().err == "hello\n" and stderr.held == []
+
+
+#: Spark warnings that ask nothing of a student, with the logger that says them; the
+#: package's log4j configuration must drop each, and keep other warnings of the same logger.
+BENIGN_WARNINGS = [
+    (
+        "org.apache.spark.storage.BlockManager",
+        "Block rdd_12_0 already exists on this machine; not re-adding it",
+    ),
+    (
+        "org.apache.spark.storage.BlockManager",
+        "Asked to remove block broadcast_45, which does not exist",
+    ),
+    ("org.apache.spark.scheduler.DAGScheduler", "Broadcasting large task binary with size 1.2 MiB"),
+    (
+        "org.apache.spark.util.Utils",
+        "Service 'SparkUI' could not bind on port 4040. Attempting port 4041.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("logger", "message"), BENIGN_WARNINGS)
+def test_the_driver_log_drops_notices_and_keeps_real_warnings(spark, logger, message):
+    jvm = spark.sparkContext._jvm
+    log4j = jvm.org.apache.logging.log4j
+    config = log4j.LogManager.getContext(False).getConfiguration().getLoggerConfig(logger)
+
+    def dropped(text: str) -> bool:
+        event = (
+            log4j.core.impl.Log4jLogEvent.newBuilder()
+            .setLoggerName(logger)
+            .setLevel(log4j.Level.WARN)
+            .setMessage(log4j.message.SimpleMessage(text))
+            .build()
+        )
+        return bool(config.isFiltered(event))
+
+    assert dropped(message)
+    assert not dropped("Lost task 0.0 in stage 3.0: java.lang.OutOfMemoryError")
