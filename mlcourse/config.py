@@ -24,12 +24,14 @@ Precedence, lowest first: built-in profile, configuration file, environment
 
 from __future__ import annotations
 
+import errno
 import getpass
 import importlib.util
 import logging
 import os
 import re
 import socket
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -262,12 +264,29 @@ def config_path() -> Path | None:
     return user if user.is_file() else None
 
 
+def decode_text(data: bytes, path: str | os.PathLike[str], *, what: str) -> str:
+    """UTF-8 text of a file's bytes, a leading byte-order mark dropped (Windows editors
+    write one); a byte that is not UTF-8 is a :class:`ConfigError` naming the file, the line
+    and the byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{os.fspath(path)}, line {line}, column {column}: byte 0x{data[exc.start]:02x} is "
+            f"not UTF-8, the encoding {what} must have (the file was probably saved as "
+            "Windows-1252 or Latin-1). Save it as UTF-8 in your editor, or replace that "
+            "character."
+        ) from None
+
+
 def _read_config(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
+    text = decode_text(path.read_bytes(), path, what="an mlcourse.toml")
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from None
     profiles = data.get("profiles", {})
@@ -286,20 +305,109 @@ def _check_key(key: str, *, where: str) -> None:
         )
 
 
-_SIZE = re.compile(r"\d+\s*([kmgtp]b?|b)?", re.IGNORECASE)
+_SIZE = re.compile(r"(\d+)\s*([kmgtp]?)b?", re.IGNORECASE)
+_UNITS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+#: The heap Spark needs at least in a driver or executor (it refuses less than 450 MiB).
+_MIN_HEAP = 512 * 2**20
+_COUNT_KEYS = ("spark.executor.cores", "spark.driver.cores", "spark.cores.max", "spark.task.cpus")
 
 
-def _check_sizes(conf: Mapping[str, str], sources: Mapping[str, str]) -> None:
-    """Memory sizes are checked here: the JVM would refuse them only after starting, with
-    a Java stack trace (``JAVA_GATEWAY_EXITED``)."""
+def _size_bytes(value: str, *, default_unit: str = "m") -> int | None:
+    """Bytes of a Spark size (``768m``, ``2g``, ``4096``: MiB when no unit), or None."""
+    match = _SIZE.fullmatch(value.strip())
+    if match is None:
+        return None
+    unit = match.group(2).lower() or default_unit
+    return int(match.group(1)) * 1024 ** _UNITS[unit]
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def _check_settings(
+    master: str, conf: Mapping[str, str], data_dir: str, sources: Mapping[str, str]
+) -> None:
+    """Check what the JVM would refuse only after starting (with a Java stack trace, or
+    not at all until the machine swaps): sizes, memory against this machine's, core
+    counts, a ``local[N]`` master, the data directory."""
+
+    def origin(key: str) -> str:
+        return sources.get(key, "built-in")
+
     for key, value in conf.items():
-        if key.endswith((".memory", ".memoryOverhead", ".maxResultSize")) and not _SIZE.fullmatch(
-            str(value).strip()
-        ):
+        if not key.endswith((".memory", ".memoryOverhead", ".maxResultSize")):
+            continue
+        size = _size_bytes(str(value))
+        if size is None:
             raise ConfigError(
-                f"{key} = {value!r} ({sources.get(key, 'built-in')}) is not a size: write a "
-                "whole number with a unit, such as 768m, 2g or 4096m."
+                f"{key} = {value!r} ({origin(key)}) is not a size: write a whole number with "
+                "a unit, such as 768m, 2g or 4096m."
             )
+        if key in ("spark.driver.memory", "spark.executor.memory") and size < _MIN_HEAP:
+            raise ConfigError(
+                f"{key} = {value!r} ({origin(key)}) is too small: Spark needs at least 450 "
+                "MiB of heap and refuses to start with less. Use 512m or more, e.g. 1g."
+            )
+    local = master.startswith("local") and not master.startswith("local-cluster")
+    if local and local_cores(master) is None:
+        raise ConfigError(
+            f"master {master!r} ({origin('master')}) is not a local master Spark understands: "
+            "write local, local[N] with N a whole number of cores (local[2]), or local[*] "
+            "for every core."
+        )
+    if local and local_cores(master) == 0:
+        raise ConfigError(
+            f"master {master!r} ({origin('master')}) asks for no cores: use local[1] or more."
+        )
+    total = total_memory_bytes()
+    driver = _size_bytes(str(conf.get("spark.driver.memory", "1g"))) or 0
+    if local and total and driver > total:
+        raise ConfigError(
+            f"spark.driver.memory = {conf['spark.driver.memory']!r} "
+            f"({origin('spark.driver.memory')}) is more than this machine has "
+            f"({_gib(total)}, a container's limit included): the JVM would swap or be "
+            f"killed. Use at most {max(1, total // 2**30 - 1)}g, e.g. "
+            f"{_local_driver_memory()} (mlcourse's default, a quarter of the memory)."
+        )
+    for key in _COUNT_KEYS:
+        if key in conf and not (str(conf[key]).strip().isdigit() and int(conf[key]) >= 1):
+            raise ConfigError(
+                f"{key} = {conf[key]!r} ({origin(key)}) must be a whole number of at least 1, "
+                "e.g. 1 or 2."
+            )
+    _check_data_dir(data_dir, origin("data_dir"))
+
+
+def _check_data_dir(data_dir: str, origin: str) -> None:
+    if not data_dir.strip():
+        raise ConfigError(
+            f"data_dir is empty ({origin}): name the folder for the course's data, such as "
+            './data or ~/data (data_dir = "./data" in mlcourse.toml, or MLCOURSE_DATA_DIR).'
+        )
+    if "://" in data_dir and not data_dir.startswith("file:"):
+        return  # a Hadoop file system: checked when Spark reaches it
+    local = Path(os.path.expanduser(data_dir.removeprefix("file://").removeprefix("file:")))
+    try:
+        mode = local.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(
+                f"data_dir {data_dir} ({origin}) is a symbolic link loop: a link in it leads "
+                "back to itself (ls -l shows where each points). Fix or remove the link, or "
+                "name another folder."
+            ) from None
+        if exc.errno == errno.ENOTDIR:
+            raise ConfigError(
+                f"data_dir {data_dir} ({origin}) cannot be a folder: a part of its path is a "
+                "file. Name another folder."
+            ) from None
+        return  # missing: created when data are first written
+    if not stat.S_ISDIR(mode):
+        raise ConfigError(
+            f"data_dir {data_dir} ({origin}) is a file, not a folder: name a folder (it is "
+            "created when missing), or move the file away."
+        )
 
 
 def _normalise_conf_key(key: str) -> str:
@@ -439,7 +547,6 @@ def resolve_profile(
 
     master = _resolve_master(name, master_raw, workers, spark_conf, sources, values)
     _apply_profile_rules(name, master, workers, spark_conf, sources, values)
-    _check_sizes(spark_conf, sources)
 
     if app_name is not None:
         spark_conf["spark.app.name"], sources["spark.app.name"] = app_name, "argument"
@@ -453,11 +560,13 @@ def resolve_profile(
         spark_conf["spark.ui.proxyBase"] = prefix.rstrip("/") + "/proxy/4040"
         sources["spark.ui.proxyBase"] = "env JUPYTERHUB_SERVICE_PREFIX"
 
+    data_dir = _expand(data_dir_raw, values, where=f"data_dir, {sources['data_dir']}")
+    _check_settings(master, spark_conf, data_dir, sources)
     return SparkProfile(
         name=name,
         master=master,
         conf=spark_conf,
-        data_dir=_expand(data_dir_raw, values, where=f"data_dir, {sources['data_dir']}"),
+        data_dir=data_dir,
         workers=workers,
         sparkmonitor=None if monitor is None else bool(monitor),
         log_level=log_level,

@@ -277,3 +277,108 @@ def test_readme_yarn_example(tmp_path, monkeypatch):
         "spark.executor.memory": "4g",
         "spark.sql.debug.maxToStringFields": "100",
     }
+
+
+def _more_than_this_machine() -> str:
+    from mlcourse.config import total_memory_bytes
+
+    return f"{(total_memory_bytes() or 2**40) // 2**30 + 8}g"
+
+
+#: Settings the JVM would take (or choke on with a Java trace); each is refused before Spark
+#: starts with a message naming the setting, where it came from and a value that works.
+REFUSED_SETTINGS = {
+    "driver memory beyond the machine": (
+        '[profiles.local]\n"spark.driver.memory" = "{more}"\n',
+        {},
+        r"spark.driver.memory = '\d+g' \(config file .*mlcourse.toml\) is more than this "
+        r"machine has \(.* GiB, a container's limit included\).*Use at most \d+g, e.g. \d+g",
+    ),
+    "driver memory 0": (
+        '[profiles.local]\n"spark.driver.memory" = "0g"\n',
+        {},
+        r"spark.driver.memory = '0g' \(config file .*\) is too small.*Use 512m or more",
+    ),
+    "executor memory 100m": (
+        '[profiles.standalone]\nmaster = "spark://127.0.0.1:7077"\n'
+        '"spark.executor.memory" = "100m"\n',
+        {"MLCOURSE_PROFILE": "standalone"},
+        r"spark.executor.memory = '100m' \(config file .*\) is too small",
+    ),
+    "executor cores 0": (
+        '[profiles.standalone]\nmaster = "spark://127.0.0.1:7077"\n"spark.executor.cores" = "0"\n',
+        {"MLCOURSE_PROFILE": "standalone"},
+        r"spark.executor.cores = '0' \(config file .*\) must be a whole number of at least 1",
+    ),
+    "local[two]": (
+        "",
+        {"MLCOURSE_MASTER": "local[two]"},
+        r"master 'local\[two\]' \(env MLCOURSE_MASTER\) is not a local master.*local\[2\]",
+    ),
+    "local[0]": ("", {"MLCOURSE_MASTER": "local[0]"}, r"asks for no cores: use local\[1\]"),
+    "empty data_dir": (
+        '[profiles.local]\ndata_dir = ""\n',
+        {},
+        r"data_dir is empty \(config file .*\): name the folder",
+    ),
+    "data_dir a file": (
+        "",
+        {"MLCOURSE_DATA_DIR": "{tmp}/afile"},
+        r"afile \(env MLCOURSE_DATA_DIR\) is a file, not a folder",
+    ),
+    "data_dir a symlink loop": (
+        "",
+        {"MLCOURSE_DATA_DIR": "{tmp}/loop"},
+        r"loop \(env MLCOURSE_DATA_DIR\) is a symbolic link loop",
+    ),
+    "data_dir below a file": (
+        "",
+        {"MLCOURSE_DATA_DIR": "{tmp}/afile/data"},
+        r"a part of its path is a file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_SETTINGS, ids=str)
+def test_settings_are_checked_before_spark_starts(tmp_path, monkeypatch, case):
+    text, env, message = REFUSED_SETTINGS[case]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("mine\n")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    write(tmp_path / "mlcourse.toml", text.format(more=_more_than_this_machine()))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(tmp=tmp_path))
+    with pytest.raises(ConfigError, match=message):
+        resolve_profile()
+
+
+def test_the_cli_says_a_bad_setting_in_one_line_before_spark_starts(tmp_path, monkeypatch, capsys):
+    from mlcourse.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLCOURSE_MASTER", "local[two]")
+    assert main(["demo", "--events", "100"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mlcourse demo: error: master 'local[two]' (env MLCOURSE_MASTER)")
+    assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("\ufeffdefault = 'binder'\n".encode(), None),  # a BOM, as Notepad writes it
+        (
+            "# Andr\u00e9's settings\ndefault = 'binder'\n".encode("cp1252"),
+            r"mlcourse.toml, line 1, column 7: byte 0xe9 is not UTF-8.*Save it as UTF-8",
+        ),
+    ],
+    ids=["BOM", "cp1252"],
+)
+def test_a_toml_from_a_windows_editor(tmp_path, monkeypatch, content, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlcourse.toml").write_bytes(content)
+    if message is None:
+        assert resolve_profile().name == "binder"
+    else:
+        with pytest.raises(ConfigError, match=message):
+            resolve_profile()
