@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .errors import DataError, MlcourseError
+from .errors import DataError, MlcourseError, describe_environment_error
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -261,8 +263,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, so that it ends as Ctrl-C does:
+    every ``finally`` and ``except BaseException`` clean-up runs (no partial output)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop_on_signal(signum: int, frame: object) -> None:
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    if context is not None:  # as PySpark's own Ctrl-C handler does: no job outlives us
+        context.cancelAllJobs()
+    raise _Stopped(signum)
+
+
+def _handle_termination() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set in the main thread
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):  # no SIGHUP on Windows
+            signal.signal(getattr(signal, name), _stop_on_signal)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    Errors of mlcourse, of the file system (:class:`OSError`) and of a file's encoding
+    are one line on stderr and exit status 2 (``--debug`` shows the trace); Ctrl-C exits
+    130, SIGTERM 143 and SIGHUP 129, after the same clean-up.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -270,15 +303,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    _handle_termination()
+    prefix = f"mlcourse {args.command}"
     try:
         return int(args.func(args))
     except MlcourseError as exc:
         if args.debug:
             raise
-        print(f"mlcourse {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, UnicodeDecodeError) as exc:
+        if args.debug:
+            raise
+        print(f"{prefix}: error: {describe_environment_error(exc)}", file=sys.stderr)
+        return 2
+    except _Stopped as exc:
+        print(f"{prefix}: stopped by {exc.args[0]}", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
 
 

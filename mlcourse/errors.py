@@ -6,6 +6,9 @@ sees a bare Py4J stack trace as the first thing.
 
 from __future__ import annotations
 
+import errno
+import os
+
 __all__ = [
     "ConfigError",
     "DataError",
@@ -13,6 +16,7 @@ __all__ = [
     "JavaError",
     "MlcourseError",
     "SessionConflictError",
+    "describe_environment_error",
 ]
 
 
@@ -63,3 +67,61 @@ class DataError(MlcourseError, ValueError):
 
 class DownloadError(MlcourseError, OSError):
     """A download failed for a reason retrying will not fix (404, not gzip, bad checksum)."""
+
+
+#: What each file-system error means for a student, and what to do about it.
+_OS_ERRORS = {
+    errno.ENOSPC: "no space left on the disk that holds it: free some space (du -sh * shows "
+    "what is big) or choose a destination on another disk",
+    errno.EDQUOT: "your disk quota is used up: remove files you no longer need, or ask for more",
+    errno.EROFS: "the file system there is read-only: choose a destination in a folder of "
+    "your own, such as your home folder",
+    errno.EACCES: "you may not read or write there: choose a folder of your own, or change "
+    "its permissions (ls -l shows them)",
+    errno.EPERM: "the operation is not permitted there: choose a folder of your own",
+    errno.ENOTDIR: "a part of that path is a file, not a folder: choose another path, or move "
+    "the file away",
+    errno.EISDIR: "that is a folder where a file is needed: name a file inside it",
+    errno.ELOOP: "too many levels of symbolic links: a link leads back to itself (ls -l shows "
+    "where each points); fix or remove it",
+    errno.ENOENT: "no such file or folder: check the spelling, or create it first",
+    errno.EEXIST: "it exists already: remove it or choose another name",
+    errno.ENAMETOOLONG: "the name is too long for the file system: choose a shorter one",
+    errno.EMFILE: "too many files are open at once: restart the kernel or the command",
+    errno.ENOTEMPTY: "the folder is not empty: empty it or choose another",
+    errno.EXDEV: "it cannot be moved across file systems: choose a destination on the same disk",
+}
+
+
+def describe_environment_error(exc: BaseException) -> str:
+    """One line for a file-system or encoding error: where, what it means, what to do.
+
+    Parameters
+    ----------
+    exc : OSError or UnicodeDecodeError
+        The error, as raised by Python.
+
+    Returns
+    -------
+    str
+        A sentence naming the path(s) as they can be pasted into a shell.
+
+    Examples
+    --------
+    >>> import errno
+    >>> message = describe_environment_error(OSError(errno.EROFS, "Read-only", "/srv/x.csv"))
+    >>> message.split(":")[:2]
+    ['/srv/x.csv', ' the file system there is read-only']
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        return (
+            f"a file is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at byte offset "
+            f"{exc.start} ({exc.reason}). Save the file as UTF-8 in your editor."
+        )
+    if not isinstance(exc, OSError):
+        return str(exc)
+    where = " -> ".join(
+        os.fsdecode(name) for name in (exc.filename, exc.filename2) if name is not None
+    )
+    what = _OS_ERRORS.get(exc.errno or -1) or (exc.strerror or str(exc)).rstrip(".")
+    return f"{where}: {what}." if where else f"{what}."

@@ -361,6 +361,17 @@ def _fetch_full(source: _Source, dest: Path, *, quiet: bool | None, sha256: str 
     # Decompressed only to verify it (the output is dropped): gzip start, CRC, complete end.
     gunzip = _Gunzip(source.url)
     start = part.stat().st_size if part.is_file() else 0
+    origin = _record_path(part)  # where the bytes of the .part came from
+    if start and _record(part) != {"url": source.url}:
+        log.warning(
+            "%s is not a download from %s (another URL, or unknown): starting again",
+            part,
+            source.url,
+        )
+        start = 0
+    if not start:
+        part.unlink(missing_ok=True)
+        origin.write_text(json.dumps({"url": source.url}) + "\n")
     if start:  # resume an earlier, interrupted call: replay what we have through the checks
         log.info("resuming %s at byte %d", part, start)
         gunzip.url = str(part)  # a bad .part file is named as such
@@ -390,9 +401,18 @@ def _fetch_full(source: _Source, dest: Path, *, quiet: bool | None, sha256: str 
             )
     except DownloadError:
         part.unlink(missing_ok=True)
+        origin.unlink(missing_ok=True)
         raise
-    # Other interruptions (Ctrl-C, a crash) keep the .part file so the next call resumes.
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP in the CLI: keep it to resume
+        log.warning(
+            "%s keeps the %s bytes downloaded so far: the same fetch resumes from there",
+            part,
+            f"{part.stat().st_size:,}" if part.is_file() else "0",
+        )
+        raise
+    # A crash keeps the .part file as well, so the next call resumes.
     part.replace(dest)
+    origin.unlink(missing_ok=True)
     dest.with_name(dest.name + ".sha256").write_text(f"{actual}  {dest.name}\n")
     _write_record(dest, url=source.url, requested=None, held=None, sha256=actual)
     return dest

@@ -8,6 +8,8 @@ Paths are ``/<fault>/<name>``; faults apply to the first request of each path on
 - ``stall``: pauses STALL seconds mid-body
 - ``hang``: sends the first bytes, then nothing, on this request and every later one,
   until the server is shut down
+- ``cut``: sends the first bytes, then nothing until the server is shut down; later
+  requests are served in full (a download stopped by a signal, then resumed)
 - ``wronglen``: announces more bytes than it sends
 - ``html``: an HTML page instead of the file
 
@@ -81,7 +83,8 @@ class FaultServer:
                         self.wfile.flush()
                         self.close_connection = True
                         return
-                    if fault == "hang":  # some bytes the first time, then never any
+                    if fault == "hang" or (fault == "cut" and first):
+                        # some bytes the first time, then never any
                         self.wfile.write(part[:DROP_AFTER] if first else b"")
                         self.wfile.flush()
                         server._closing.wait()  # until the test is done with us

@@ -5,13 +5,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import signal
+import subprocess
+import sys
+import time
 import zlib
+from urllib.parse import urlparse
 
 import pytest
 
 from mlcourse import DownloadError, fetch_higgs
 
-from .httpserver import FaultServer
+from .httpserver import DROP_AFTER, FaultServer
 
 FAST = {"backoff": 0.01, "quiet": True}
 
@@ -174,12 +179,56 @@ def test_full_fetch_checksum_mismatch_removes_partial(server, tmp_path):
     assert not dest.exists() and no_leftovers(tmp_path)
 
 
-def test_full_fetch_resumes_across_calls(server, uci_gz, tmp_path):
+def _fetch_child(*args: str) -> subprocess.Popen:
+    """``mlcourse data fetch ARGS`` in a process of its own, as a student runs it."""
+    command = [sys.executable, "-m", "mlcourse", "data", "fetch", "--quiet", *args]
+    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(condition, child: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 120  # far beyond the second it takes: only a hang fails
+    while not condition():
+        assert child.poll() is None, f"the fetch ended before {what}: {child.stderr.read()}"
+        assert time.monotonic() < deadline, f"no {what} after 120 s"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_a_signal_ends_a_download_as_ctrl_c_does(server, tmp_path, signum):
+    dest = tmp_path / "higgs-1k.csv"
+    name = signal.Signals(signum).name
+    server.files[f"{name}.csv.gz"] = server.files["HIGGS.csv.gz"]
+    url = server.url("cut", f"{name}.csv.gz")
+    child = _fetch_child("--events", "1000", "--dest", str(dest), "--url", url)
+    part = tmp_path / "higgs-1k.csv.part"
+    _wait_for(lambda: part.is_file() and part.stat().st_size > 0, child, "events written")
+    child.send_signal(signum)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 128 + signum
+    assert err == f"mlcourse data: stopped by {name}\n"
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its .part
+
+
+@pytest.mark.parametrize("again", ["same URL", "another URL"])
+def test_a_stopped_full_download_resumes_only_from_its_own_url(server, uci_gz, tmp_path, again):
     dest = tmp_path / "HIGGS.csv.gz"
-    (tmp_path / "HIGGS.csv.gz.part").write_bytes(uci_gz[:300_000])  # an interrupted call
-    fetch_higgs(None, dest, url=server.url("ok", "HIGGS.csv.gz"), **FAST)
-    assert dest.read_bytes() == uci_gz
-    assert server.requests[0][1] == "bytes=300000-"
+    part = tmp_path / "HIGGS.csv.gz.part"
+    first = server.url("cut", "HIGGS.csv.gz")
+    child = _fetch_child("--events", "full", "--dest", f"{tmp_path}/", "--url", first)
+    _wait_for(lambda: part.is_file() and part.stat().st_size > 0, child, "first bytes")
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    kept = part.stat().st_size
+    assert child.returncode == 143 and err.endswith("mlcourse data: stopped by SIGTERM\n")
+    assert f"{part} keeps the {kept:,} bytes downloaded so far" in err
+    assert not dest.exists() and 0 < kept <= DROP_AFTER
+
+    url = first if again == "same URL" else server.url("ok", "HIGGS.csv.gz")
+    fetch_higgs(None, dest, url=url, **FAST)
+    assert dest.read_bytes() == uci_gz and no_leftovers(tmp_path)
+    resumed = [r for path, r in server.requests if path == urlparse(url).path][-1]
+    # the same URL goes on where it stopped; another URL's bytes are not mixed with them
+    assert resumed == (f"bytes={kept}-" if again == "same URL" else None)
 
 
 def test_full_fetch_truncated_on_server(server, tmp_path):
