@@ -47,8 +47,14 @@ def _spark(profile: str | None = None, **conf: Any) -> SparkSession:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from .data import check_room
+    from .datasets import parse_events
     from .demo import run_demo
     from .session import active_profile
+
+    events = parse_events(args.events)
+    if events is not None:  # before Spark starts: no JVM for a size that cannot fit
+        check_room(events, Path(args.out) / "data", generate=args.source != "real")
 
     # One line per step instead of Spark's progress bars, which garble the summary (a
     # setting fixed when Spark starts, so only given to a session this command starts).
@@ -110,13 +116,18 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_prepare(args: argparse.Namespace) -> int:
-    from .data import load_higgs, prepared, source_of
+    from ._hadoop import is_local, local_path
+    from .data import check_room, load_higgs, prepared, resolve_data_dir, source_of
+    from .datasets import parse_events
 
     ready = prepared(args.events, source=args.source, seed=args.seed)
     if ready is not None:  # nothing to do: no JVM to start
         path, kind, rows = ready
         print(f"{rows:,} {kind} HIGGS events ready as Parquet in {path}")
         return 0
+    events, base = parse_events(args.events), resolve_data_dir()
+    if events is not None and is_local(base):  # before Spark starts: a size that fits
+        check_room(events, local_path(base), generate=False)  # Spark generates in blocks
     df = load_higgs(_spark(), args.events, source=args.source, seed=args.seed)
     where = df.inputFiles()[0].rsplit("/", 1)[0]
     print(f"{df.count():,} {source_of(df)} HIGGS events ready as Parquet in {where}")

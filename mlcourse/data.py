@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DataInfo",
+    "check_room",
     "data_info",
     "higgs_csv",
     "load_higgs",
@@ -251,6 +252,7 @@ def higgs_csv(
         if n is None:
             raise ValueError("synthetic events need a number of events, such as '100k' or '1M'")
         if not synth_path.is_file():
+            check_room(n, folder)
             folder.mkdir(parents=True, exist_ok=True)
             _write_synthetic_csv(synth_path, n, seed)
         return synth_path
@@ -265,6 +267,56 @@ def higgs_csv(
         real=lambda: _fetch_for(base, n, url=url, quick=source == "auto"),
         synthetic=synthetic,
     )
+
+
+#: What one event costs, generous: generating it in memory (29 float64 columns and the
+#: generator's temporaries), and keeping it on disk as CSV (about 550 bytes) and Parquet.
+_MEMORY_PER_EVENT = 1200
+_DISK_PER_EVENT = 900
+
+
+def check_room(events: int, folder: str | Path, *, generate: bool = True) -> None:
+    """Refuse, before any work starts, a number of events this machine cannot hold.
+
+    Parameters
+    ----------
+    events : int
+        Events asked for.
+    folder : str or pathlib.Path
+        Where their CSV and Parquet files go (the nearest existing folder is measured).
+    generate : bool, default True
+        Whether they are generated here (synthetic events are made in memory at once).
+
+    Raises
+    ------
+    DataError
+        Naming what the events need, what there is, and a number of events that fits.
+    """
+    import shutil
+
+    from .config import total_memory_bytes
+
+    place = Path(folder).absolute()
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    free = shutil.disk_usage(place).free
+    memory = total_memory_bytes() if generate else None
+    limits = [(free // 2, "disk", f"{free / 1e9:,.1f} GB free where {folder} is", _DISK_PER_EVENT)]
+    if memory:  # generated at once: half the memory, for the rest of the work
+        limits.append((memory // 2, "memory", f"{memory / 1e9:,.1f} GB", _MEMORY_PER_EVENT))
+    for room, kind, what, per_event in limits:
+        if events * per_event > room:
+            fits = room // per_event
+            fits = max(
+                1000, fits // 10 ** max(0, len(str(fits)) - 2) * 10 ** max(0, len(str(fits)) - 2)
+            )
+            raise DataError(
+                f"{events:,} events need about {events * per_event / 1e9:,.0f} GB of {kind} "
+                f"and this machine has {what}: nothing was started. Ask for at most about "
+                f"{size_name(int(fits))} events (e.g. --events {size_name(int(fits))})"
+                + (", or choose a data folder on a larger disk." if kind == "disk" else "."),
+                path=str(folder),
+            )
 
 
 def _write_synthetic_csv(path: Path, events: int, seed: int) -> None:

@@ -406,6 +406,19 @@ def test_a_master_that_does_not_answer_fails_before_the_jvm_starts(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_demo_too_large_for_this_machine_is_refused_before_any_work(tmp_path):
+    """10⁹ events would be built in memory for minutes before failing; the check comes
+    before the JVM and before anything is written."""
+    home, marker = _recording_java(tmp_path)
+    out = tmp_path / "d"
+    run = _mlcourse("demo", "--events", "1000M", "--out", str(out), env={"JAVA_HOME": str(home)})
+    assert run.returncode == 2
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("mlcourse demo: error: 1,000,000,000 events need about ")
+    assert "nothing was started. Ask for at most about " in line and "--events " in line
+    assert not marker.exists() and not out.exists()
+
+
 def test_a_memory_size_is_checked_before_the_jvm_starts(tmp_path):
     config = tmp_path / "mlcourse.toml"
     config.write_text('[profiles.local]\n"spark.driver.memory" = "lots"\n')
@@ -464,6 +477,7 @@ write_parquet_atomic(df, sys.argv[1])
 """
 
 
+@pytest.mark.processes
 def test_a_killed_conversion_leaves_nothing_the_next_run_does_not_sweep(
     spark, higgs_files, tmp_path
 ):
