@@ -9,7 +9,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -34,16 +34,22 @@ def _alive(pid: int) -> bool:
         return True
 
 
+#: A URI's start: a scheme, a colon and a slash (``hdfs://``, ``s3a://``, ``file:/``).
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
 def is_local(path: str) -> bool:
-    """True for plain paths and ``file:`` URIs."""
-    scheme = urlparse(str(path)).scheme
-    return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")  # C:\ on Windows
+    """True for plain paths and ``file:`` URIs (a name such as ``run:2.parquet`` is a
+    plain path, not a URI of scheme ``run``)."""
+    text = str(path)
+    return not _URI.match(text) or text.startswith("file:")
 
 
 def local_path(path: str) -> str:
-    """The operating-system path of a local path or ``file:`` URI."""
+    """The operating-system path of a local path or ``file:`` URI (``%20`` decoded: a
+    path to paste into a shell)."""
     parsed = urlparse(str(path))
-    return parsed.path if parsed.scheme == "file" else str(path)
+    return unquote(parsed.path) if parsed.scheme == "file" else str(path)
 
 
 def reaches(dest: str, src: str) -> str | None:
@@ -64,6 +70,93 @@ def reaches(dest: str, src: str) -> str | None:
     if os.path.isdir(real_d) and real_s.startswith(real_d.rstrip(os.sep) + os.sep):
         return "holds"
     return None
+
+
+#: Characters that Hadoop and Spark read as a glob pattern or a URI scheme in a path.
+_PATTERN = re.compile(r"[\[\]{}*?:\\]")
+
+
+def protected_local(path: str) -> str | None:
+    """What a local ``path`` is when it must never be replaced or deleted: the current
+    folder, a home folder or a root (through links too); None otherwise."""
+    here = os.path.realpath(local_path(path))
+    if here == os.path.realpath(os.getcwd()):
+        return "the current folder"
+    if here == os.path.realpath(os.path.expanduser("~")):
+        return "your home folder"
+    if os.path.dirname(here) in ("/home", "/Users"):
+        return "a home folder"
+    if os.path.dirname(here) == here:
+        return "the root of its file system"
+    return None
+
+
+def check_destination(
+    dest: str | os.PathLike[str], inputs: Any = (), *, replaces: bool = True, what: str = ""
+) -> None:
+    """The one check of where a command may write, made before it writes anything.
+
+    Judged by the file system (device and inode, real paths), not by the strings: a
+    destination that is one of ``inputs`` (through a symlink or a hard link too) is refused,
+    whatever the flags; with ``replaces`` (the destination itself is replaced or deleted,
+    not written into) so are a folder holding one, the current folder, a home folder and a
+    root.
+
+    Parameters
+    ----------
+    dest : path or str
+        Where the command writes.
+    inputs : iterable of path or str
+        What it reads (paths that are not local are compared by the caller).
+    replaces : bool, default True
+        Whether ``dest`` is replaced as a whole (a converted dataset) rather than written
+        into (a folder receiving notebooks or a report).
+    what : str, optional
+        What the command writes, for the message (``"the student notebooks"``).
+
+    Raises
+    ------
+    DataError
+        Saying what the destination really is (``d2/higgs.csv is the input data/higgs.csv,
+        through the symlink d2 -> data``).
+    """
+    from .errors import DataError
+
+    dest = os.fspath(dest)
+    writing = f"writing {what} there" if what else "writing there"
+    for src in inputs:
+        relation = reaches(dest, os.fspath(src))
+        if relation == "is" or (relation == "holds" and replaces):
+            raise DataError(
+                f"the destination {dest} {relation} the input {os.fspath(src)}{through(dest)}: "
+                f"{writing} would destroy it, so no flag (not --force) allows it. Choose a "
+                "new destination.",
+                path=dest,
+            )
+    if replaces and is_local(dest) and os.path.lexists(local_path(dest)):
+        protected = protected_local(dest)
+        if protected:
+            raise DataError(
+                f"{dest} is {protected}{through(dest)}: mlcourse never replaces it. Give "
+                "the output a name of its own, e.g. higgs.parquet.",
+                path=dest,
+            )
+
+
+def check_dataset_name(dest: str) -> None:
+    """Refuse a dataset name that Spark would read as a pattern or a URI (``higgs[1]``,
+    ``run:2``, ``*``): written, it could never be read back by that name."""
+    from .errors import DataError
+
+    name = dest.rstrip("/").rsplit("/", 1)[-1]
+    bad = sorted(set(_PATTERN.findall(name)))
+    if bad:
+        raise DataError(
+            f"{dest}: Spark reads {' '.join(bad)} in a name as a pattern or a URI scheme, so "
+            "a dataset of that name could not be read back. Use letters, digits, '-', '_' "
+            f"and '.', e.g. {re.sub(_PATTERN, '_', name) or 'higgs.parquet'}.",
+            path=dest,
+        )
 
 
 def through(dest: str) -> str:
@@ -89,7 +182,7 @@ def absolute(path: str) -> str:
     relative to where Python is must not resolve somewhere else.
     """
     path = str(path)
-    if urlparse(path).scheme == "" and not os.path.isabs(path):
+    if is_local(path) and not path.startswith("file:") and not os.path.isabs(path):
         return os.path.abspath(path)
     return path
 
@@ -205,15 +298,7 @@ class HadoopFS:
             return "the root of its file system"
         if qualified == str(self.fs.makeQualified(self.fs.getHomeDirectory())).rstrip("/"):
             return "your home folder"
-        if is_local(qualified):
-            here = os.path.realpath(local_path(qualified))
-            if here == os.path.realpath(os.getcwd()):
-                return "the current folder"
-            if here == os.path.realpath(os.path.expanduser("~")):
-                return "your home folder"
-            if os.path.dirname(here) in ("/home", "/Users"):
-                return "a home folder"
-        return None
+        return protected_local(qualified) if is_local(qualified) else None
 
     def rename(self, src: str, dst: str) -> None:
         if not self.fs.rename(self._p(src), self._p(dst)):

@@ -128,8 +128,10 @@ def _cmd_data_prepare(args: argparse.Namespace) -> int:
     events, base = parse_events(args.events), resolve_data_dir()
     if events is not None and is_local(base):  # before Spark starts: a size that fits
         check_room(events, local_path(base), generate=False)  # Spark generates in blocks
-    df = load_higgs(_spark(), args.events, source=args.source, seed=args.seed)
-    where = df.inputFiles()[0].rsplit("/", 1)[0]
+    # the data folder checked above, also when a session with another one is running
+    df = load_higgs(_spark(), args.events, source=args.source, seed=args.seed, data_dir=base)
+    where = df.inputFiles()[0].rsplit("/", 1)[0]  # a URI: file:///home/a%20b/...
+    where = local_path(where) if is_local(where) else where
     print(f"{df.count():,} {source_of(df)} HIGGS events ready as Parquet in {where}")
     return 0
 
@@ -172,7 +174,9 @@ def _cmd_notebooks_get(args: argparse.Namespace) -> int:
         print(f"up to date {path}")
     for path in done["kept"]:
         print(f"kept yours {path} (it differs from the course's; rename it to get a fresh copy)")
-    return 0
+    for path in done["blocked"]:
+        print(f"not copied {path}: that name is taken by a folder; rename it and run again")
+    return 1 if done["blocked"] else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, MlcourseError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -264,16 +264,22 @@ def config_path() -> Path | None:
     return user if user.is_file() else None
 
 
-def decode_text(data: bytes, path: str | os.PathLike[str], *, what: str) -> str:
+def decode_text(
+    data: bytes,
+    path: str | os.PathLike[str],
+    *,
+    what: str,
+    error: type[MlcourseError] = ConfigError,
+) -> str:
     """UTF-8 text of a file's bytes, a leading byte-order mark dropped (Windows editors
-    write one); a byte that is not UTF-8 is a :class:`ConfigError` naming the file, the line
-    and the byte."""
+    write one); a byte that is not UTF-8 is an ``error`` (:class:`ConfigError` unless
+    told) naming the file, the line, the column and the byte."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConfigError(
+        raise error(
             f"{os.fspath(path)}, line {line}, column {column}: byte 0x{data[exc.start]:02x} is "
             f"not UTF-8, the encoding {what} must have (the file was probably saved as "
             "Windows-1252 or Latin-1). Save it as UTF-8 in your editor, or replace that "

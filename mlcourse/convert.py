@@ -19,7 +19,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from ._hadoop import HadoopFS, absolute, is_local, jvm, local_path, reaches, through
+from ._hadoop import (
+    HadoopFS,
+    absolute,
+    check_dataset_name,
+    check_destination,
+    is_local,
+    jvm,
+    local_path,
+)
 from ._jobs import described
 from ._version import __version__
 from .errors import DataError, JavaError
@@ -131,6 +139,12 @@ def _check_local_input(src: str) -> bool:
             path=src,
         )
     if kind != "gzip" and path.lower().endswith(".gz"):
+        if os.path.getsize(path) == 0:
+            raise DataError(
+                f"{src} is empty (0 bytes): a download or copy that never wrote anything. "
+                "Delete it and fetch it again.",
+                path=src,
+            )
         raise _gzip_error(src, OSError("not in gzip format"))
     return kind == "gzip"
 
@@ -161,6 +175,18 @@ def _header_columns(src: str, line: str) -> list[str] | None:
         return None  # UCI form: the first line is already an event
     except ValueError:
         pass
+    if len(fields) == 1:
+        separator = next((c for c in ";\t| " if len(line.split(c)) >= 20), None)
+        if separator is not None:
+            named = {";": "';'", "\t": "tabs", "|": "'|'", " ": "spaces"}[separator]
+            raise DataError(
+                f"{src}, line 1: the values are separated by {named}, not commas. mlcourse "
+                "reads comma-separated HIGGS files: convert the separators first, e.g. "
+                f"sed 's/{separator}/,/g' (tr '\\t' ',' for tabs), or export the file "
+                "again as CSV.",
+                path=src,
+                line=1,
+            )
     names = [canonical_name(f) for f in fields]
     unknown = [f for f, m in zip(fields, names, strict=True) if m is None]
     mapped = [m for m in names if m is not None]
@@ -204,7 +230,14 @@ def _read(
     from pyspark.sql import functions as F
 
     fs = HadoopFS(spark, src)
-    if not fs.exists():
+    try:
+        exists = fs.exists()
+    except Exception as exc:  # the file system itself failed: a name node down, ...
+        error = _environment_error(src, exc, reading=True)
+        if error is exc:
+            raise
+        raise error from None
+    if not exists:
         raise DataError(
             f"{src}: no such file. Check the path, or fetch the data first "
             "(mlcourse.fetch_higgs or `mlcourse data fetch`).",
@@ -396,6 +429,16 @@ def csv_to_parquet(
         after any error, and an existing dataset is untouched.
     """
     start = time.perf_counter()
+    for name, value in (("source", src), ("destination", dest)):
+        if not str(value).strip():
+            raise DataError(
+                f"the {name} is empty: name a "
+                + (
+                    "CSV file, e.g. data/higgs-100k.csv."
+                    if name == "source"
+                    else "dataset to write, e.g. higgs.parquet."
+                )
+            )
     src, dest = absolute(src), absolute(dest)
     # before reading anything
     _check_destination(spark, dest, overwrite=overwrite, sources=(src,), force=force)
@@ -464,19 +507,18 @@ def _check_destination(
 def _check_destination_on(
     spark: SparkSession, dest: str, overwrite: bool, sources: tuple[str, ...], force: bool
 ) -> HadoopFS:
+    check_dataset_name(dest)
+    # local paths by the file system (symlinks, hard links), in the check every command uses
+    check_destination(dest, [src for src in sources if is_local(src)], replaces=overwrite)
     out = HadoopFS(spark, dest)
     target = str(out.jpath).rstrip("/")
-    for src in sources:
+    for src in sources:  # Hadoop file systems by their URIs
         source = str(HadoopFS(spark, src).jpath).rstrip("/")
-        # local paths by the file system (symlinks, hard links); others by their URIs
-        what = reaches(dest, src)
-        if what is None and (source == target or source.startswith(target + "/")):
-            what = "is" if source == target else "holds"
-        if what is not None:
+        if source == target or source.startswith(target + "/"):
             raise DataError(
-                f"the destination {dest} {what} the input {src}{through(dest)}: writing there"
-                " would destroy it, so no flag (not --force) allows it. Choose a new "
-                "destination, e.g. a .parquet name beside the input.",
+                f"the destination {dest} {'is' if source == target else 'holds'} the input "
+                f"{src}: writing there would destroy it, so no flag (not --force) allows it. "
+                "Choose a new destination, e.g. a .parquet name beside the input.",
                 path=dest,
             )
     if out.exists() and not overwrite:
@@ -632,15 +674,22 @@ _ENVIRONMENT = (
     ("ParentNotDirectoryException", "a part of the path is a file, not a folder"),
     ("Not a directory", "a part of the path is a file, not a folder"),
     ("UnknownHostException", "the file system's host is unknown; check the URI's host name"),
-    ("Connection refused", "the file system's host does not answer; is it running?"),
-    ("ConnectException", "the file system's host does not answer; is it running?"),
+    ("Connection refused", "the file system's host does not answer; check that it is running"),
+    ("ConnectException", "the file system's host does not answer; check that it is running"),
 )
 
 
-def _environment_error(dest: str, exc: BaseException) -> BaseException:
-    """A DataError in one line for a write that the machine, not the data, failed; the
-    exception unchanged otherwise. The full trace stays in the log at debug level."""
+def _environment_error(dest: str, exc: BaseException, *, reading: bool = False) -> BaseException:
+    """A DataError in one line for a write (or with ``reading``, a read) that the machine,
+    not the data, failed; the exception unchanged otherwise. The full trace stays in the
+    log at debug level."""
     text = str(exc)
+    if reading:
+        for needle, fix in _ENVIRONMENT:
+            if needle in text:
+                log.debug("reading %s failed", dest, exc_info=exc)
+                return DataError(f"cannot read {dest}: {fix}.", path=dest)
+        return exc
     if isinstance(exc, ConnectionError) or type(exc).__name__ == "Py4JNetworkError":
         log.debug("writing %s failed", dest, exc_info=exc)
         return JavaError(

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._hadoop import check_destination, is_local, local_path
 from ._version import __version__
 from .data import higgs_csv
 from .datasets import check_source, parquet_name, parse_events
@@ -209,6 +210,8 @@ def run_demo(
     n = parse_events(events)
     if n is None:
         raise ValueError("the demo needs a number of events, such as '100k' or '1M'")
+    if url is not None and is_local(url):  # written into, never replaced: only the input
+        check_destination(out, [local_path(url)], replaces=False, what="the demo's data")
     out = Path(out).resolve()  # Spark resolves relative paths from its own directory
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)

@@ -9,12 +9,14 @@ SHA-256 checked when one is known.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import io
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import time
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlparse
 
+from ._hadoop import check_destination, is_local, local_path
 from ._version import __version__
 from .datasets import csv_name, parse_events
 from .errors import DownloadError
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 UCI_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/00280/HIGGS.csv.gz"
 
 _CHUNK = 1 << 16
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -169,6 +173,12 @@ class _Source:
 def _check_gzip_start(url: str, first: bytes) -> None:
     if not first.startswith(_GZIP_MAGIC):
         preview = first[:40].decode("latin-1", "replace").strip()
+        if is_local(url) and re.match(rb"\s*[-+0-9.eE]+(,[-+0-9.eE]+){5}", first):
+            raise DownloadError(
+                f"{url} is a plain (uncompressed) CSV file of events, not HIGGS.csv.gz: it "
+                "needs no download. Convert it as it is: mlcourse data convert "
+                f"{local_path(url)} higgs.parquet."
+            )
         kind = "an HTML page" if preview.lstrip().startswith("<") else "something else"
         raise DownloadError(
             f"{url} did not send gzip data but {kind} (starts with {preview!r}). The URL "
@@ -287,6 +297,8 @@ def fetch_higgs(
     if dest.is_dir() or into_folder:  # "into that folder", made when missing
         dest.mkdir(parents=True, exist_ok=True)
         dest = dest / csv_name(n)
+    if is_local(url):  # a local copy of HIGGS.csv.gz is never replaced by its own download
+        check_destination(dest, [local_path(url)], what="the download")
     if dest.exists() and not overwrite:
         record = _record(dest) or _adopt(dest, n)
         if _holds(dest, n, record):
@@ -302,11 +314,16 @@ def fetch_higgs(
     if not dest.parent.is_dir():
         dest.parent.mkdir(parents=True, exist_ok=True)
     source = _Source(url, timeout=timeout, retries=retries, backoff=backoff, stall=stall)
-    if n is None:
-        return _fetch_full(
-            source, dest, quiet=quiet, sha256=sha256 or os.environ.get("MLCOURSE_HIGGS_SHA256")
-        )
-    return _fetch_events(source, dest, n, quiet=quiet)
+    try:
+        if n is None:
+            sha256 = sha256 or os.environ.get("MLCOURSE_HIGGS_SHA256")
+            return _fetch_full(source, dest, quiet=quiet, sha256=sha256)
+        return _fetch_events(source, dest, n, quiet=quiet)
+    except OSError as exc:
+        # a write that failed (disk full, quota) names no file: it is the one being written
+        if exc.filename is None and exc.errno in _WRITE_ERRNOS:
+            raise OSError(exc.errno, exc.strerror, f"{dest}.part") from None
+        raise
 
 
 def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | None) -> Path:

@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ._hadoop import check_destination
+from .config import decode_text
 from .errors import DataError
 
 __all__ = [
@@ -49,17 +51,17 @@ def read_notebook(path: str | Path) -> dict[str, Any]:
     DataError
         When the file is not a notebook's JSON: the message names the file, line and column.
     """
-    with open(path, encoding="utf-8") as fh:
-        try:
-            nb = json.load(fh)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{path}, line {exc.lineno}, column {exc.colno}: not valid notebook JSON "
-                f"({exc.msg}). Undo the last hand edit (git diff {path}), or open and save it "
-                "in JupyterLab.",
-                path=str(path),
-                line=exc.lineno,
-            ) from None
+    text = decode_text(Path(path).read_bytes(), path, what="a notebook", error=DataError)
+    try:
+        nb = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{path}, line {exc.lineno}, column {exc.colno}: not valid notebook JSON "
+            f"({exc.msg}). Undo the last hand edit (git diff {path}), or open and save it "
+            "in JupyterLab.",
+            path=str(path),
+            line=exc.lineno,
+        ) from None
     if not isinstance(nb, dict) or "cells" not in nb:
         raise DataError(f"{path}: JSON, but not a notebook (no cells).", path=str(path))
     return nb
@@ -152,6 +154,7 @@ def build_notebooks(folder: str | Path = "notebooks", *, check: bool = False) ->
             path=str(folder),
         )
     target = folder / STUDENT_DIR
+    check_destination(target, [folder], replaces=False, what="the student versions")
     stale = []
     for src in sources:
         dest = target / src.name
@@ -198,16 +201,32 @@ def get_notebooks(dest: str | Path = "mlcourse-notebooks") -> dict[str, list[Pat
     Returns
     -------
     dict
-        ``{"copied": [...], "unchanged": [...], "kept": [...]}``: paths in ``dest``.
+        ``{"copied": [...], "unchanged": [...], "kept": [...], "blocked": [...]}``: paths
+        in ``dest``; ``blocked`` are names taken by something that is not a file (a folder
+        named like a notebook), left alone while the other notebooks are copied.
+
+    Raises
+    ------
+    DataError
+        ``dest`` is a file, or is the installation's own folder of notebooks.
     """
     source = packaged_notebooks()
     dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise DataError(
+            f"{dest} is a file, not a folder: name a folder for the notebooks (it is "
+            "created when missing), e.g. mlcourse-notebooks.",
+            path=str(dest),
+        )
+    check_destination(dest, [source], replaces=False, what="the student notebooks")
     dest.mkdir(parents=True, exist_ok=True)
-    done: dict[str, list[Path]] = {"copied": [], "unchanged": [], "kept": []}
+    done: dict[str, list[Path]] = {"copied": [], "unchanged": [], "kept": [], "blocked": []}
     for notebook in sorted(source.glob("*.ipynb")):
         target = dest / notebook.name
         data = notebook.read_bytes()
-        if not target.exists():
+        if target.exists() and not target.is_file():
+            done["blocked"].append(target)
+        elif not target.exists():
             tmp = target.with_name(f".{target.name}.tmp")
             tmp.write_bytes(data)
             tmp.replace(target)

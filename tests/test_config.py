@@ -352,17 +352,6 @@ def test_settings_are_checked_before_spark_starts(tmp_path, monkeypatch, case):
         resolve_profile()
 
 
-def test_the_cli_says_a_bad_setting_in_one_line_before_spark_starts(tmp_path, monkeypatch, capsys):
-    from mlcourse.cli import main
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLCOURSE_MASTER", "local[two]")
-    assert main(["demo", "--events", "100"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("mlcourse demo: error: master 'local[two]' (env MLCOURSE_MASTER)")
-    assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []
-
-
 @pytest.mark.parametrize(
     ("content", "message"),
     [

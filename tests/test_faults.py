@@ -5,7 +5,9 @@ Every data-loss case checks that the input is still there, byte for byte.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -90,6 +92,22 @@ def test_the_input_is_never_replaced_through_a_link(
     assert via in line and "not --force" in line
     assert snapshot(tmp_path) == before  # every byte where it was
     assert sorted(p.name for p in data.iterdir()) == ["higgs.csv.gz"]
+
+
+@pytest.mark.parametrize(
+    ("name", "chars", "suggested"),
+    [("higgs[1].parquet", "[ ]", "higgs_1_.parquet"), ("run:2.parquet", ":", "run_2.parquet")],
+)
+def test_a_dataset_name_spark_reads_as_a_pattern_is_refused(
+    spark, tmp_path, higgs_files, capsys, monkeypatch, name, chars, suggested
+):
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+    assert main(["data", "convert", str(higgs_files.uci), name]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"mlcourse data: error: {tmp_path / name}: Spark reads {chars} in a")
+    assert f"e.g. {suggested}" in line
+    assert snapshot(tmp_path) == before
 
 
 def test_overwrite_never_replaces_the_current_or_home_folder(
@@ -419,6 +437,17 @@ def test_a_demo_too_large_for_this_machine_is_refused_before_any_work(tmp_path):
     assert not marker.exists() and not out.exists()
 
 
+def test_a_bad_local_master_is_one_line_before_the_jvm_starts(tmp_path):
+    home, marker = _recording_java(tmp_path)
+    out = tmp_path / "o"
+    env = {"MLCOURSE_MASTER": "local[two]", "JAVA_HOME": str(home)}
+    run = _mlcourse("demo", "--events", "100", "--out", str(out), env=env)
+    assert run.returncode == 2
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("mlcourse demo: error: master 'local[two]' (env MLCOURSE_MASTER)")
+    assert not marker.exists() and not out.exists()
+
+
 def test_a_memory_size_is_checked_before_the_jvm_starts(tmp_path):
     config = tmp_path / "mlcourse.toml"
     config.write_text('[profiles.local]\n"spark.driver.memory" = "lots"\n')
@@ -611,3 +640,131 @@ def test_prepare_of_ready_data_starts_no_jvm(tmp_path):
         kind = "synthetic" if path == synthetic else "real"
         assert run.stdout.strip() == f"1,500 {kind} HIGGS events ready as Parquet in {path}"
     assert not marker.exists()  # no JVM was launched
+
+
+# --- file-system errors of the commands that need no Spark: one line each (issue 21) ---
+
+
+@pytest.mark.parametrize("place", ["tiny_disk", "read_only"])
+def test_a_download_onto_a_full_or_read_only_disk_is_one_line(higgs_files, capsys, request, place):
+    folder = request.getfixturevalue(place)
+    dest = folder / "higgs-5k.csv"
+    url = str(higgs_files.uci)  # a local mirror: the failure is the destination's alone
+    assert main(["data", "fetch", "--events", "5000", "--dest", str(dest), "--url", url]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    reason = {
+        "tiny_disk": "no space left on the disk that holds it",
+        "read_only": "(the file system there is read-only|you may not read or write there)",
+    }[place]
+    assert re.fullmatch(rf"mlcourse data: error: {re.escape(str(dest))}\.part: {reason}.*\.", line)
+    assert list(folder.iterdir()) == []  # no partial file
+
+
+def test_notebooks_get_onto_a_file_or_into_a_read_only_folder(tmp_path, read_only, capsys):
+    mine = tmp_path / "notes.txt"
+    mine.write_text("my notes\n")
+    assert main(["notebooks", "get", str(mine)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"mlcourse notebooks: error: {mine} is a file, not a folder: name a folder for the "
+        "notebooks (it is created when missing), e.g. mlcourse-notebooks."
+    )
+    assert mine.read_text() == "my notes\n"
+    assert main(["notebooks", "get", str(read_only / "course")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"mlcourse notebooks: error: {read_only / 'course'}: ")
+    assert "read-only" in line or "you may not read or write there" in line
+
+
+def test_notebooks_get_goes_past_a_folder_named_like_a_notebook(tmp_path, capsys):
+    from mlcourse.notebooks import packaged_notebooks
+
+    names = sorted(p.name for p in packaged_notebooks().glob("*.ipynb"))
+    course = tmp_path / "course"
+    (course / names[0]).mkdir(parents=True)  # say, an unzipped download
+    assert main(["notebooks", "get", str(course)]) == 1
+    out = capsys.readouterr().out
+    assert f"not copied {course / names[0]}: that name is taken by a folder" in out
+    assert all((course / name).is_file() for name in names[1:])  # the rest were copied
+
+
+def test_notebooks_build_of_a_latin1_notebook_and_into_its_own_folder(tmp_path, capsys):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    (folder / "day9.ipynb").write_bytes(
+        b'{"cells": [], "metadata": {"author": "Andr\xe9"}, "nbformat": 4, "nbformat_minor": 5}\n'
+    )
+    assert main(["notebooks", "build", str(folder)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(
+        f"mlcourse notebooks: error: {folder / 'day9.ipynb'}, line 1, column 43: byte 0xe9 "
+        "is not UTF-8, the encoding a notebook must have"
+    )
+    (folder / "day9.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4}\n')
+    (folder / "student").symlink_to(".")  # the student versions would replace the sources
+    before = snapshot(folder)
+    assert main(["notebooks", "build", str(folder)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert f"the destination {folder / 'student'} is the input {folder}" in line
+    assert "through the symlink" in line
+    assert snapshot(folder) == before
+
+
+def _one_line(capsys) -> str:
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    return line
+
+
+def test_misleading_one_liners_now_say_what_is_wrong(spark, tmp_path, higgs_files, capsys):
+    """Each of these used to be refused for a wrong reason (issue 21, part 5)."""
+    rows = gzip.decompress(higgs_files.uci_gz).decode().splitlines()[:50]
+    semicolons = tmp_path / "h.csv"
+    semicolons.write_text("".join(row.replace(",", ";") + "\n" for row in rows))
+    assert main(["data", "convert", str(semicolons), str(tmp_path / "h.parquet")]) == 2
+    assert _one_line(capsys) == (
+        f"mlcourse data: error: {semicolons}, line 1: the values are separated by ';', not "
+        "commas. mlcourse reads comma-separated HIGGS files: convert the separators first, "
+        "e.g. sed 's/;/,/g' (tr '\\t' ',' for tabs), or export the file again as CSV."
+    )
+    assert main(["data", "convert", str(higgs_files.uci), ""]) == 2
+    assert _one_line(capsys) == (
+        "mlcourse data: error: the destination is empty: name a dataset to write, "
+        "e.g. higgs.parquet."
+    )
+    empty = tmp_path / "empty.csv.gz"
+    empty.write_bytes(b"")
+    assert main(["data", "convert", str(empty), str(tmp_path / "e.parquet")]) == 2
+    assert _one_line(capsys).endswith(
+        f"{empty} is empty (0 bytes): a download or copy that "
+        "never wrote anything. Delete it and fetch it again."
+    )
+    plain = tmp_path / "plain.csv"
+    plain.write_text("\n".join(rows) + "\n")
+    dest = tmp_path / "got.csv"
+    assert main(["data", "fetch", "--events", "10", "--url", str(plain), "--dest", str(dest)]) == 2
+    assert _one_line(capsys) == (
+        f"mlcourse data: error: {plain} is a plain (uncompressed) CSV file of events, not "
+        f"HIGGS.csv.gz: it needs no download. Convert it as it is: mlcourse data convert "
+        f"{plain} higgs.parquet."
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.csv.gz", "h.csv", "plain.csv"]
+
+
+def test_an_unreachable_name_node_is_one_line(spark, capsys, tmp_path):
+    src = f"hdfs://127.0.0.1:{free_port()}/higgs.csv"
+    assert main(["data", "convert", src, str(tmp_path / "h.parquet")]) == 2
+    assert _one_line(capsys) == (
+        f"mlcourse data: error: cannot read {src}: the file system's host does not answer; "
+        "check that it is running."
+    )
+
+
+def test_a_data_folder_with_a_space_is_printed_as_a_path_not_a_uri(
+    spark, tmp_path, capsys, monkeypatch
+):
+    data = tmp_path / "my data"
+    monkeypatch.setenv("MLCOURSE_DATA_DIR", str(data))
+    assert main(["data", "prepare", "--events", "1000", "--source", "synthetic"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("1,000 synthetic HIGGS events ready as Parquet in ")
+    assert out.endswith(f" in {data / 'higgs-synthetic-1k-seed0.parquet'}") and "%20" not in out
