@@ -30,7 +30,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .config import login_user, resolve_profile
-from .errors import MlcourseError
+from .errors import MlcourseError, describe_environment_error
 from .higgs import closest_names
 from .session import active_profile, get_spark, stop_spark
 
@@ -98,6 +98,8 @@ class CourseMagics(Magics):
             return get_spark(args.profile, workers=args.workers)
         except MlcourseError as exc:
             raise UsageError(f"%{magic}: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:  # a config file unreadable, ...
+            raise UsageError(f"%{magic}: {describe_environment_error(exc)}") from None
 
     @line_magic
     def spark_stop(self, line: str) -> None:
@@ -178,6 +180,9 @@ class CourseMagics(Magics):
         except (MlcourseError, ValueError) as exc:
             plt.close(_fig)
             raise UsageError(f"%{magic}: {exc}") from None
+        except OSError as exc:  # --save into a read-only or full folder, ...
+            plt.close(_fig)
+            raise UsageError(f"%{magic}: {describe_environment_error(exc)}") from None
 
     @magic_arguments()
     @argument("dataframe", help="name of a variable holding a DataFrame with a 'label' column")

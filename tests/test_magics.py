@@ -139,6 +139,16 @@ def test_prediction_magic_draws_outlines(shell, course_ns, tmp_path):
     assert target.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_figure_saved_into_a_missing_folder_is_one_usage_line(shell, course_ns, tmp_path):
+    target = tmp_path / "nowhere" / "m_bb.png"
+    with pytest.raises(UsageError) as info:
+        shell.run_line_magic("plotSignalvsBg", f"df m_bb --save {target}")
+    assert str(info.value) == (
+        f"%plotSignalvsBg: {target}: no such file or folder: check the spelling, or create "
+        "it first."
+    )
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
