@@ -8,6 +8,7 @@ import shlex
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -287,13 +288,32 @@ class _Stopped(KeyboardInterrupt):
         self.signum = signum
 
 
+#: The signal that asked a command with running Spark jobs to stop, once one has.
+_STOPPING: list[int] = []
+
+
 def _stop_on_signal(signum: int, frame: object) -> None:
     from pyspark import SparkContext
 
     context = SparkContext._active_spark_context
-    if context is not None:  # as PySpark's own Ctrl-C handler does: no job outlives us
-        context.cancelAllJobs()
-    raise _Stopped(signum)
+    if context is None:  # pure Python (a download): stop where it is
+        raise _Stopped(signum)
+    # The main thread is most likely inside a Py4J call, which must not be re-entered or
+    # broken mid-answer: cancel the jobs from another thread instead (their failure ends
+    # the command, through the same clean-up as any error), and report the signal then.
+    if not _STOPPING:
+        _STOPPING.append(signum)
+        threading.Thread(target=_cancel_jobs, args=(context,), daemon=True).start()
+
+
+def _cancel_jobs(context: Any) -> None:
+    """Cancel Spark's jobs now and any started later, until the command has ended."""
+    while True:
+        try:
+            context.cancelAllJobs()
+        except Exception:  # the JVM is gone: nothing left to cancel
+            return
+        time.sleep(0.2)
 
 
 def _handle_termination() -> None:
@@ -319,25 +339,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     _handle_termination()
-    prefix = f"mlcourse {args.command}"
     try:
         return int(args.func(args))
-    except MlcourseError as exc:
-        if args.debug:
+    except BaseException as exc:
+        # after a signal, the error is the cancelled job's; the cause is the signal
+        error = _Stopped(_STOPPING[0]) if _STOPPING else exc
+        if args.debug and not isinstance(error, KeyboardInterrupt):
             raise
-        print(f"{prefix}: error: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, UnicodeDecodeError) as exc:
-        if args.debug:
-            raise
-        print(f"{prefix}: error: {describe_environment_error(exc)}", file=sys.stderr)
-        return 2
-    except _Stopped as exc:
+        return _report(error, f"mlcourse {args.command}")
+
+
+def _report(exc: BaseException, prefix: str) -> int:
+    """One line on stderr for an error of the command; its exit status. Anything else
+    than the errors below is a bug: it is raised again, with its trace."""
+    if isinstance(exc, MlcourseError):
+        message = str(exc)
+    elif isinstance(exc, (OSError, UnicodeDecodeError)):
+        message = describe_environment_error(exc)
+    elif isinstance(exc, _Stopped):
         print(f"{prefix}: stopped by {exc.args[0]}", file=sys.stderr)
         return 128 + exc.signum
-    except KeyboardInterrupt:
+    elif isinstance(exc, KeyboardInterrupt):
         print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
+    else:
+        raise exc
+    print(f"{prefix}: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -543,6 +543,40 @@ def test_a_killed_conversion_leaves_nothing_the_next_run_does_not_sweep(
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "slow.py") == ["higgs.parquet"]
 
 
+@pytest.mark.processes
+def test_sigterm_ends_a_conversion_as_ctrl_c_does(higgs_files, tmp_path):
+    """A hub culls an idle server with SIGTERM: the CLI's conversion stops, says so and
+    exits 143, and leaves no dataset, half or hidden, beside the untouched input."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "big.csv"
+    rows = gzip.decompress(higgs_files.uci_gz)
+    src.write_bytes(rows * 60)  # 300k events: a conversion of several seconds
+    before = digest(src)
+    dest = tmp_path / "big.parquet"
+    command = [sys.executable, "-m", "mlcourse", "data", "convert", str(src), str(dest)]
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".big.parquet.mlcourse-tmp-*")):
+            assert child.poll() is None, child.stderr.read()
+            assert time.monotonic() < deadline, "the write never started"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "mlcourse data: stopped by SIGTERM"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
+    assert digest(src) == before
+
+
 def test_data_info_on_a_csv_or_an_empty_folder(spark, higgs_files, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
