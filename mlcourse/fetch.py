@@ -23,7 +23,8 @@ import time
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlparse
@@ -83,6 +84,7 @@ class _Source:
         try:
             response = urllib.request.urlopen(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
+            exc.close()  # it holds the error's response and its socket
             if exc.code == 416 and offset:  # nothing left after offset: the file ended there
                 self.total = offset
                 return io.BytesIO(), offset
@@ -104,6 +106,14 @@ class _Source:
             if isinstance(exc, urllib.error.URLError) and "unknown url type" in str(reason):
                 raise DownloadError(f"{self.url}: {reason}; use an http(s):// URL.") from None
             raise _Transient(str(reason)) from None
+        try:
+            return self._checked(response, offset)
+        except BaseException:
+            response.close()  # not left for the garbage collector (an unclosed socket)
+            raise
+
+    def _checked(self, response: Any, offset: int) -> tuple[IO[bytes], int]:
+        """The response, positioned at ``offset``, after checking it is the file."""
         length = response.headers.get("Content-Length")
         if response.status == 206:
             content_range = response.headers.get("Content-Range", "")
@@ -127,7 +137,7 @@ class _Source:
             )
         return response, offset
 
-    def chunks(self, start: int = 0) -> Iterator[bytes]:
+    def chunks(self, start: int = 0) -> Generator[bytes, None, None]:
         """Yield the bytes from ``start`` to the end, resuming after dropped connections."""
         offset, failures = start, 0
         last_data = time.monotonic()
@@ -331,10 +341,14 @@ def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | Non
     written = 0
     digest = hashlib.sha256()  # of the file as written, for its record
     try:
-        with part.open("wb") as out, _progress(events, "event", quiet, dest.name) as bar:
+        with (
+            part.open("wb") as out,
+            _progress(events, "event", quiet, dest.name) as bar,
+            closing(source.chunks()) as chunks,  # the connection closed as soon as we stop
+        ):
             gunzip = _Gunzip(source.url)
             pending = b""
-            for chunk in source.chunks():
+            for chunk in chunks:
                 pending += gunzip.feed(chunk)
                 lines = pending.split(b"\n")
                 pending = lines.pop()
