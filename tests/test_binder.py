@@ -90,6 +90,7 @@ def test_start_selects_an_existing_small_profile():
     assert "MLCOURSE_PROFILE=binder" in (BINDER / "postBuild").read_text()
 
 
+@pytest.mark.processes
 def test_postbuild_in_a_temporary_prefix(tmp_path):
     """The real script: kernel extension in {prefix}/etc/ipython, data prepared, idempotent."""
     from traitlets.config.loader import PyFileConfigLoader

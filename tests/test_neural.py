@@ -205,6 +205,7 @@ def test_wrong_feature_count_is_refused(trained, split):
         score_with_keras(model, test, "high")
 
 
+@pytest.mark.processes
 def test_fresh_process_gets_the_jax_backend_and_scores(tmp_path):
     """`import mlcourse` imports no Keras but selects JAX, here and in the Python workers."""
     script = """

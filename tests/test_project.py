@@ -108,6 +108,10 @@ WALL_CLOCK_BOUNDS = {
         "60 s for a local[1] JVM to start writing, against a normal 5 s: a write that never"
         " starts would otherwise hang the run"
     ),
+    ("test_faults.py", "test_sigterm_ends_a_conversion_as_ctrl_c_does"): (
+        "120 s for a CLI conversion to start writing, against a normal 10 s: a write that "
+        "never starts would otherwise hang the run"
+    ),
     ("test_fetch.py", "_wait_for"): (
         "120 s for a child's first downloaded bytes from loopback, against a normal second:"
         " a child that never writes would otherwise hang the run"

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from .conftest import ROOT
 
 
@@ -13,6 +15,7 @@ def _run(*args: str, **kw) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, timeout=300, check=True, **kw)
 
 
+@pytest.mark.processes
 def test_notebooks_get_from_an_installed_wheel(tmp_path):
     # build from the committed files only (a stale build/ folder could add others)
     tree = tmp_path / "src"
