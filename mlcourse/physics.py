@@ -42,6 +42,7 @@ import vector
 from .higgs import canonical_name
 
 __all__ = [
+    "BTAG_STEPS",
     "M_W",
     "SCALES",
     "invariant_mass",
@@ -60,6 +61,15 @@ M_W = 80.4
 
 _JETS = ("jet1", "jet2", "jet3", "jet4")
 
+#: The stored value of b-tag level 1 of each jet (level 2 is twice it; level 0 is 0), as
+#: the real file holds them (float32 values).
+BTAG_STEPS: dict[str, float] = {
+    "jet1_b-tag": 1.0865380764007568,
+    "jet2_b-tag": 1.1074360609054565,
+    "jet3_b-tag": 1.2741122245788574,
+    "jet4_b-tag": 1.5509806871414185,
+}
+
 #: What each stored value is multiplied by to give GeV (pT, masses), radians (φ), η, or a
 #: b-tag level (0, 1, 2). Measured on real events: with them, the masses computed from the
 #: four-vectors equal the file's.
@@ -72,8 +82,8 @@ SCALES: dict[str, float] = {
     **{f"{j}_pt": s for j, s in zip(_JETS, (108.85, 79.26, 56.80, 40.99), strict=True)},
     **{f"{j}_eta": s for j, s in zip(_JETS, (1.0099, 1.0294, 1.0988, 1.2004), strict=True)},
     **{f"{j}_phi": 1.8028 for j in _JETS},
-    # the file stores a b-tag level L (0, 1, 2) as L x 1.0865, 1.1074, 1.2741, 1.5510
-    **{f"{j}_b-tag": 1 / s for j, s in zip(_JETS, (1.0865, 1.1074, 1.2741, 1.5510), strict=True)},
+    # the file stores a b-tag level L (0, 1, 2) as L x BTAG_STEPS
+    **{f"{j}_b-tag": 1 / BTAG_STEPS[f"{j}_b-tag"] for j in _JETS},
     "m_jj": 87.47,
     "m_jjj": 179.19,
     "m_lv": 81.41,
