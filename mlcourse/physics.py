@@ -52,6 +52,7 @@ __all__ = [
     "m_lv",
     "neutrino",
     "neutrino_pz",
+    "neutrino_pz_solutions",
     "physical",
     "transverse_mass",
 ]
@@ -167,13 +168,46 @@ def transverse_mass(events: pd.DataFrame) -> np.ndarray:
     return np.sqrt(np.maximum(0.0, 2.0 * product * (1.0 - np.cos(dphi))))
 
 
+def neutrino_pz_solutions(
+    lepton_p: tuple[np.ndarray, np.ndarray, np.ndarray],
+    met_x: np.ndarray,
+    met_y: np.ndarray,
+    m_w: float = M_W,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both solutions of the W-mass constraint for the neutrino's pz, from plain arrays.
+
+    With the lepton massless (momentum ``lepton_p`` = px, py, pz) and the neutrino's
+    transverse momentum the missing energy (``met_x``, ``met_y``), m(ℓν) = m_W is a
+    quadratic equation in pz(ν).
+
+    Returns
+    -------
+    (smaller, larger, real) : numpy.ndarray
+        The solution of smaller and of larger |pz| (equal, the real part, where there is no
+        real solution), and whether there is one.
+    """
+    px, py, pz = lepton_p
+    pt2 = px**2 + py**2
+    energy = np.sqrt(pt2 + pz**2)
+    mu = m_w**2 / 2 + px * met_x + py * met_y
+    centre = mu * pz / pt2
+    discriminant = centre**2 - (energy**2 * (met_x**2 + met_y**2) - mu**2) / pt2
+    real = discriminant >= 0
+    root = np.sqrt(np.where(real, discriminant, 0.0))
+    first = np.abs(centre - root) < np.abs(centre + root)
+    smaller = np.where(first, centre - root, centre + root)
+    larger = np.where(first, centre + root, centre - root)
+    return smaller, larger, real
+
+
 def neutrino_pz(events: pd.DataFrame, m_w: float = M_W) -> tuple[np.ndarray, np.ndarray]:
     """The neutrino's longitudinal momentum from the W-mass constraint, in GeV.
 
     With the lepton massless and the neutrino's transverse momentum the missing energy,
-    m(ℓν) = m_W is a quadratic equation in pz(ν). Of two real solutions the one of smaller
-    |pz| is taken (the usual choice); without a real solution (the measured missing energy
-    is too large for a W of that mass), the real part of the complex pair.
+    m(ℓν) = m_W is a quadratic equation in pz(ν) (:func:`neutrino_pz_solutions`). Of two
+    real solutions the one of smaller |pz| is taken (the usual choice when the truth is
+    unknown); without a real solution (the measured missing energy is too large for a W of
+    that mass), the real part of the complex pair.
 
     Returns
     -------
@@ -183,15 +217,15 @@ def neutrino_pz(events: pd.DataFrame, m_w: float = M_W) -> tuple[np.ndarray, np.
     lep = lepton(events)
     met = events["missing_energy_magnitude"].to_numpy()
     met_phi = events["missing_energy_phi"].to_numpy()
-    pt2 = np.asarray(lep.pt, dtype=float) ** 2
-    pz_l, e_l = np.asarray(lep.pz, dtype=float), np.asarray(lep.E, dtype=float)
-    mu = m_w**2 / 2 + np.asarray(lep.pt) * met * np.cos(np.asarray(lep.phi) - met_phi)
-    centre = mu * pz_l / pt2
-    discriminant = centre**2 - (e_l**2 * met**2 - mu**2) / pt2
-    real = discriminant >= 0
-    root = np.sqrt(np.where(real, discriminant, 0.0))
-    pz = np.where(np.abs(centre - root) < np.abs(centre + root), centre - root, centre + root)
-    return pz, real
+    momentum = (
+        np.asarray(lep.px, dtype=float),
+        np.asarray(lep.py, dtype=float),
+        np.asarray(lep.pz, dtype=float),
+    )
+    smaller, _, real = neutrino_pz_solutions(
+        momentum, met * np.cos(met_phi), met * np.sin(met_phi), m_w
+    )
+    return smaller, real
 
 
 def neutrino(events: pd.DataFrame, m_w: float = M_W) -> Any:
