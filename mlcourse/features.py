@@ -320,7 +320,7 @@ def to_numpy(
     >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
     >>> X, y = to_numpy(df, "high")
     >>> X.shape, y.shape, float(y.mean())
-    ((2000, 7), (2000,), 0.534)
+    ((2000, 7), (2000,), 0.5325)
     """
     from pyspark.ml.functions import vector_to_array
     from pyspark.ml.linalg import VectorUDT

@@ -55,7 +55,7 @@ TEST_CONF = {
 
 
 #: Markers of the slow tiers, left out of a plain ``pytest`` run.
-SLOW_TIERS = ("notebooks", "cluster", "browser", "processes")
+SLOW_TIERS = ("notebooks", "cluster", "browser", "processes", "fidelity")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlcourse._chains import P4, generate_events, two_body
+from mlcourse._chains import JET_RADIUS, LEPTON_ISOLATION, P4, generate_events, two_body
 from mlcourse.higgs import COLUMNS
-from mlcourse.physics import BTAG_STEPS, M_W, m_bb, m_lv, physical
+from mlcourse.physics import BTAG_STEPS, m_bb, m_lv, physical
 
 
 @pytest.fixture(scope="module")
@@ -61,4 +61,21 @@ def test_the_detector_acceptance(events):
     assert ev["lepton_pT"].min() >= 15.0 and ev["lepton_eta"].abs().max() < 2.5
     for j in range(1, 5):
         assert ev[f"jet{j}_pt"].min() >= 15.0 - 1e-9 and ev[f"jet{j}_eta"].abs().max() < 3.0
-    assert (ev["m_lv"] > 0.97 * M_W).all()
+
+
+def _delta_r(eta_a, phi_a, eta_b, phi_b):
+    dphi = np.remainder(phi_a - phi_b + np.pi, 2 * np.pi) - np.pi
+    return np.hypot(eta_a - eta_b, dphi)
+
+
+def test_jets_are_apart_and_the_lepton_isolated_as_in_the_real_file(events):
+    """A jet algorithm of radius 0.5 (in the real file, no two stored jets are closer than
+    0.48 in 99.5 % of the events) and an isolated lepton (no jet within 0.4)."""
+    ev = physical(events)
+    jets = [(ev[f"jet{j}_eta"].to_numpy(), ev[f"jet{j}_phi"].to_numpy()) for j in range(1, 5)]
+    lepton = (ev["lepton_eta"].to_numpy(), ev["lepton_phi"].to_numpy())
+    closest = np.min(
+        [_delta_r(*jets[i], *jets[j]) for i in range(4) for j in range(i + 1, 4)], axis=0
+    )
+    assert np.mean(closest >= JET_RADIUS) >= 0.99
+    assert np.min([_delta_r(*lepton, *jet) for jet in jets]) >= LEPTON_ISOLATION
