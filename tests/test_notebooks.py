@@ -149,7 +149,7 @@ RESULTS = {
         "check_stale",
         "check_fixed",
     ],
-    "day1_input_data.ipynb": ["rows", "signal_fraction", "most_correlated"],
+    "day1_input_data.ipynb": ["rows", "signal_fraction", "most_correlated", "mbb_agreement"],
     "day2_gbt.ipynb": ["auc", "auc_high", "cv_auc"],
     "day2_mlp.ipynb": ["auc_mlp", "auc_gbt", "architectures"],
     "day3_neural_networks.ipynb": [
@@ -195,6 +195,7 @@ def check(name: str, r: dict) -> None:
         assert 0.4 < r["signal_fraction"] < 0.6
         a, b = r["most_correlated"]
         assert a != b
+        assert r["mbb_agreement"] >= 0.99  # the masses are the four-vectors' (real: 100%)
     elif name == "day2_gbt.ipynb":
         assert min(r["auc"], r["auc_high"], r["cv_auc"]) > 0.6
     elif name == "day2_mlp.ipynb":
