@@ -31,11 +31,12 @@ PEAKS = (("m_bb", 1), ("m_wbb", 1), ("m_wwbb", 1), ("m_jjj", 0), ("m_jlv", 0))
 SETS = {"all": list(FEATURES), "high": list(HIGH_LEVEL), "low": list(LOW_LEVEL)}
 
 
-def peak(values: np.ndarray) -> float:
-    lo, hi = np.percentile(values, [1, 90])
-    counts, edges = np.histogram(values, 40, (lo, hi))
-    k = counts.argmax()
-    return float(edges[k] + edges[k + 1]) / 2
+def peak(values: np.ndarray, share: float = 0.3) -> float:
+    """The middle of the shortest interval holding ``share`` of the values (as the tests)."""
+    values = np.sort(values)
+    k = int(len(values) * share)
+    i = int(np.argmin(values[k:] - values[:-k]))
+    return float(values[i] + values[i + k]) / 2
 
 
 def trained(events: pd.DataFrame, columns: list[str]) -> HistGradientBoostingClassifier:
@@ -71,7 +72,7 @@ def measure(events: pd.DataFrame, fit: pd.DataFrame, unseen: pd.DataFrame) -> di
         row[f"AUC of the six phi, trained on {len(train):,}"] = (
             f"{auc(trained(train, PHIS), test, PHIS):.3f}"
         )
-    ev = physical(events)
+    ev = physical(unseen if real else events)  # the real column: the unseen rows
     tags = sum((ev[name] > 0).astype(int) for name in BTAG_STEPS)
     mbb = m_bb(ev)
     two = ~np.isnan(mbb)
