@@ -1,15 +1,23 @@
 """HIGGS events made as they were made: decay chains, a detector, then the file's features.
 
 Signal: gg -> H0 (425 GeV) -> W H+- (325 GeV), H+- -> W h0 (125 GeV), h0 -> b b-bar, one W
--> lepton neutrino, the other -> q q-bar. Background: t t-bar -> W+ b W- b-bar with the
-same final state. Each event is a heavy system with a transverse momentum and a rapidity,
-decayed two bodies at a time (isotropic in the parent's rest frame, Breit-Wigner masses,
-then boosted), plus extra radiation jets. The detector measures the partons as jets
-(response and resolution per flavour), the lepton, and the missing energy (the neutrino
-plus what the jets' mismeasurement leaves); it keeps what its acceptance sees, tags b-jets
-at two levels and never more than two, and stores four jets. The 28 features are computed
-from what the detector saw, in the file's units (:data:`mlcourse.physics.SCALES`), so the
-masses are functions of the four-vectors, as in the real file.
+-> lepton neutrino, the other -> q q-bar (c s-bar in half the decays). Background: t t-bar
+-> W+ b W- b-bar with the same final state. Each event is a heavy system with a transverse
+momentum and a rapidity, decayed two bodies at a time (isotropic in the parent's rest
+frame, Breit-Wigner masses, then boosted); a radiation jet balances the system's transverse
+momentum, more radiation jets come at random, and a parton now and then gives a gluon part
+of its momentum.
+
+The detector clusters true jets closer than :data:`JET_RADIUS`, measures them (response
+and resolution per flavour, a low tail), measures the lepton (isolated: no jet within
+:data:`LEPTON_ISOLATION`) and the missing energy (the neutrino, part of the jets'
+mismeasurement, noise), keeps what its acceptance sees, tags b-jets at two levels (b, charm
+and light jets at their own rates) and never more than two, and stores four jets. The 28
+features are computed from what the detector saw, in the file's units
+(:data:`mlcourse.physics.SCALES`), with the reconstruction rules measured on the real file
+(the hadronic W as the untagged pair nearest the W mass, the neutrino's solution, the b-jet
+that goes with each W), so the masses are functions of the four-vectors, as in the real
+file. :mod:`mlcourse._calibration` fits the parameters (:class:`ChainParameters`).
 
 Four-vectors here are plain numpy arrays (px, py, pz, E) rather than scikit-hep ``vector``
 arrays: the generator boosts and sums millions of them in a fixed order of elementwise
