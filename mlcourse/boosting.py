@@ -122,7 +122,6 @@ def xgb_classifier(
     num_workers: int | None = None,
     features_col: str = "features",
     label_col: str = LABEL,
-    validation_col: str | None = None,
     **params: Any,
 ) -> Any:
     """xgboost's ``SparkXGBClassifier`` for the course's feature vector, checked first.
@@ -135,12 +134,12 @@ def xgb_classifier(
         XGBoost workers, one Spark task each; default every slot of the session.
     features_col, label_col : str
         The vector column of :func:`mlcourse.assemble_features` and the label.
-    validation_col : str, optional
-        Boolean column of :func:`with_validation`: those events are left out of training
-        and evaluated each round (``early_stopping_rounds`` stops on them).
     **params
-        Any parameter of ``SparkXGBClassifier`` or of XGBoost itself (``n_estimators``,
-        ``max_depth``, ``learning_rate``, ``early_stopping_rounds``, ``eval_metric``, ...).
+        Any parameter of ``SparkXGBClassifier`` or of XGBoost itself, under xgboost's own
+        names, passed through untouched (``n_estimators``, ``max_depth``, ``learning_rate``,
+        ``early_stopping_rounds``, ``eval_metric``, ...). For early stopping,
+        ``validation_indicator_col`` names the boolean column of :func:`with_validation`:
+        those events are left out of training and evaluated each round.
 
     Returns
     -------
@@ -151,6 +150,9 @@ def xgb_classifier(
     ------
     ConfigError
         Too few task slots for ``num_workers``, or dynamic allocation on.
+    TypeError
+        ``validation_col``, which ``SparkXGBClassifier`` would silently ignore (training on
+        the validation events too): its name is ``validation_indicator_col``.
 
     Examples
     --------
@@ -162,8 +164,12 @@ def xgb_classifier(
 
     workers = task_slots(spark) if num_workers is None else num_workers
     check_barrier(spark, workers)
-    if validation_col is not None:
-        params["validation_indicator_col"] = validation_col
+    if "validation_col" in params:
+        raise TypeError(
+            "SparkXGBClassifier has no validation_col and would ignore it, training on the "
+            "validation events too: pass validation_indicator_col="
+            f"{params['validation_col']!r} (xgboost's name)"
+        )
     # Quiet by default: no evaluation line per round from every worker, no INFO lines from
     # the driver (a notebook shows both as stderr). verbose=True, or the logger's level,
     # brings them back.

@@ -60,12 +60,17 @@ def test_early_stopping_on_the_validation_part(spark, sets):
         learning_rate=0.3,
         early_stopping_rounds=5,
         eval_metric="auc",
-        validation_col="validation",
+        validation_indicator_col="validation",
     )
     model = xgb.fit(train)
     booster = model.get_booster()
     assert 0 < booster.best_iteration < 399  # it stopped before the last round
     assert mlcourse.roc_curve(model.transform(test)).auc > 0.7
+
+
+def test_a_misnamed_validation_column_is_refused_not_ignored(spark):
+    with pytest.raises(TypeError, match="validation_indicator_col='validation'"):
+        xgb_classifier(spark, num_workers=2, validation_col="validation")
 
 
 def test_validation_part_is_reproducible(sets):
