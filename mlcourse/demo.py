@@ -333,9 +333,9 @@ def _html(result: DemoResult, spark: SparkSession) -> str:
     """The report page: data, metrics, figures (by relative path) and timings."""
     conv, env = result.conversion, _environment(spark)
     notice = (
-        '<p class="notice">These are <b>synthetic</b> events, generated to follow the real '
-        "per-class distributions and correlations; run <code>mlcourse demo --source real</code> "
-        "for the real data set.</p>"
+        '<p class="notice">These are <b>synthetic</b> events, made as the real ones were '
+        "(decay chains, then a detector) and calibrated on real events; run "
+        "<code>mlcourse demo --source real</code> for the real data set.</p>"
         if result.source == "synthetic"
         else ""
     )
