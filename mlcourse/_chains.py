@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .higgs import FEATURES
 from .physics import BTAG_STEPS, M_W, SCALES, neutrino_pz_solutions
 
 __all__ = ["ChainParameters", "generate_events"]
@@ -122,9 +123,6 @@ class P4(NamedTuple):
     @property
     def mass(self) -> np.ndarray:
         return np.sqrt(np.maximum(0.0, self.E**2 - self.px**2 - self.py**2 - self.pz**2))
-
-    def take(self, index: np.ndarray) -> P4:
-        return P4(*(c[index] for c in self))
 
 
 def massless(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> P4:
@@ -243,6 +241,12 @@ _ALL_PAIRS = np.array(list(combinations(range(8 + _MAX_RADIATION), 2))).T
 _CHUNK = 20_000
 
 
+def _delta_phi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a - b| for angles in [-pi, pi], folded into [0, pi]."""
+    d = np.abs(a - b)
+    return np.minimum(d, 2 * np.pi - d)
+
+
 def _measure_jets(
     rng: np.random.Generator, true: P4, response: np.ndarray, p: ChainParameters
 ) -> P4:
@@ -266,8 +270,7 @@ def _cluster(
     before merging (a hard jet's direction barely moves as it takes in a softer one)."""
     a, b = _ALL_PAIRS
     eta, phi = true.eta, true.phi
-    dphi = np.abs(phi[:, a] - phi[:, b])
-    dphi = np.minimum(dphi, 2 * np.pi - dphi)
+    dphi = _delta_phi(phi[:, a], phi[:, b])
     deta = eta[:, a] - eta[:, b]
     near = deta * deta + dphi * dphi < JET_RADIUS**2
     comps = [c.copy() for c in true]
@@ -361,7 +364,7 @@ def _features(
     from_decay = exists & (np.arange(exists.shape[1]) < 8)  # not the radiation
     mx += p.met_jet_fraction * np.where(from_decay, true.px - jet.px, 0.0).sum(axis=1)
     my += p.met_jet_fraction * np.where(from_decay, true.py - jet.py, 0.0).sum(axis=1)
-    dphi = np.remainder(jet.phi - lep_phi[:, None] + np.pi, 2 * np.pi) - np.pi
+    dphi = _delta_phi(jet.phi, lep_phi[:, None])
     crowded = seen & (np.hypot(jets_eta - lep_eta[:, None], dphi) < LEPTON_ISOLATION)
     accepted = (
         (seen.sum(axis=1) >= 4)
@@ -373,8 +376,17 @@ def _features(
     lepton = massless(lep_pt, lep_eta, lep_phi)
     met = np.hypot(mx, my)
     met_phi = np.arctan2(my, mx)
-    neutrino = _neutrino(lepton, mx, my, truth.neutrino.pz)
-    m_lv = _m_lv(lepton, mx, my)
+    # the W-mass constraint: of two solutions the one nearer the true pz (in the real
+    # file's m_wwbb, where all six objects are stored, the smaller |pz| is used in 59 % of
+    # the events and the larger in 41 %, about as often as each is the right one); the
+    # file's m_lv is the W mass where there is a solution, else the transverse mass
+    smaller, larger, real = neutrino_pz_solutions((lepton.px, lepton.py, lepton.pz), mx, my)
+    nu_pz = np.where(
+        np.abs(smaller - truth.neutrino.pz) <= np.abs(larger - truth.neutrino.pz), smaller, larger
+    )
+    neutrino = P4(mx, my, nu_pz, np.sqrt(mx**2 + my**2 + nu_pz**2))
+    mt2 = 2.0 * (lepton.pt * met - lepton.px * mx - lepton.py * my)
+    m_lv = np.where(real, M_W, np.sqrt(np.maximum(mt2, 0.0)))
     # where the W-mass constraint holds, the file's m_lv scatters about 80.4 GeV by ~0.6 %
     at_w = m_lv == M_W
     m_lv = np.where(at_w, M_W * (1.0 + p.mlv_smear * rng.standard_normal(n)), m_lv)
@@ -384,11 +396,14 @@ def _features(
     two = (stored_level > 0).sum(axis=1) == 2
     tag_rank = np.argsort(-(stored_level > 0).astype(int), axis=1, kind="stable")
     row = np.arange(n)
-    bj1 = P4(
-        *(np.where(two, s[row, tag_rank[:, 0]], c[:, 0]) for s, c in zip(stored, jet, strict=True))
-    )
-    bj2 = P4(
-        *(np.where(two, s[row, tag_rank[:, 1]], c[:, 1]) for s, c in zip(stored, jet, strict=True))
+    bj1, bj2 = (
+        P4(
+            *(
+                np.where(two, s[row, tag_rank[:, k]], c[:, k])
+                for s, c in zip(stored, jet, strict=True)
+            )
+        )
+        for k in (0, 1)
     )
     # the W's candidates: untagged jets down to w_jet_pt (below the stored jets' 15 GeV)
     candidate = exists & (jets_pt > p.w_jet_pt) & (np.abs(jets_eta) < JET_ETA_MAX)
@@ -424,8 +439,6 @@ def _features(
         columns[f"jet{k + 1}_phi"] = stored_phi[:, k]
         columns[f"jet{k + 1}_b-tag"] = stored_level[:, k]
     columns.update(masses)
-    from .higgs import FEATURES
-
     out = np.column_stack(
         [
             columns[name] * BTAG_STEPS[name] if name in BTAG_STEPS else columns[name] / SCALES[name]
@@ -451,24 +464,6 @@ def _hadronic_w(jet: P4, usable: np.ndarray, seen: np.ndarray) -> P4:
     rows = np.arange(len(best))
     first, second = a[best], b[best]
     return P4(*(c[rows, first] + c[rows, second] for c in jet))
-
-
-def _neutrino(lepton: P4, mx: np.ndarray, my: np.ndarray, true_pz: np.ndarray) -> P4:
-    """The neutrino from the missing energy and the W-mass constraint. Of two solutions,
-    the one nearer the true pz: in the real file's m_wwbb (where all six objects are
-    stored) the smaller |pz| is used in 59 % of the events and the larger in 41 %, about
-    as often as each is the right one; with none, the real part."""
-    smaller, larger, _ = neutrino_pz_solutions((lepton.px, lepton.py, lepton.pz), mx, my)
-    pz = np.where(np.abs(smaller - true_pz) <= np.abs(larger - true_pz), smaller, larger)
-    return P4(mx, my, pz, np.sqrt(mx**2 + my**2 + pz**2))
-
-
-def _m_lv(lepton: P4, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
-    """The file's m_lv: the W mass where the constraint has a real solution, else the
-    transverse mass (:func:`mlcourse.physics.m_lv`)."""
-    _, _, real = neutrino_pz_solutions((lepton.px, lepton.py, lepton.pz), mx, my)
-    mt2 = 2.0 * (lepton.pt * np.hypot(mx, my) - lepton.px * mx - lepton.py * my)
-    return np.where(real, M_W, np.sqrt(np.maximum(mt2, 0.0)))
 
 
 def generate_events(
