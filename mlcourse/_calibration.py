@@ -25,13 +25,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ._chains import ChainParameters, generate_events
 from .higgs import COLUMNS, FEATURES, LABEL
+
+if TYPE_CHECKING:  # imported where used: `import mlcourse.synthetic` stays free of pandas
+    import pandas as pd
 
 __all__ = ["FITTED", "calibrate", "ks_statistic", "loss_terms"]
 
@@ -97,6 +99,7 @@ def loss_terms(
         and ``auc_real`` (a model trained on two thirds of the synthetic events, scored on
         the other third and on the real events), and ``loss``.
     """
+    import pandas as pd
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
 

@@ -33,13 +33,18 @@ A stored value of 1 is 54.59 GeV of lepton pT, or 126.26 GeV of m_bb:
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import vector
 
 from .higgs import canonical_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas and vector are imported where they are used: the synthetic generator takes this
+# module's constants and neutrino_pz_solutions into every Spark task that makes events, and
+# needs neither.
 
 __all__ = [
     "BTAG_STEPS",
@@ -120,6 +125,8 @@ def physical(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _massless(pt: Any, eta: Any, phi: Any) -> Any:
+    import vector
+
     return vector.array({"pt": pt, "eta": eta, "phi": phi, "mass": np.zeros(len(pt))})
 
 
@@ -234,6 +241,8 @@ def neutrino(events: pd.DataFrame, m_w: float = M_W) -> Any:
     met = events["missing_energy_magnitude"].to_numpy()
     phi = events["missing_energy_phi"].to_numpy()
     px, py = met * np.cos(phi), met * np.sin(phi)
+    import vector
+
     return vector.array({"px": px, "py": py, "pz": pz, "E": np.sqrt(px**2 + py**2 + pz**2)})
 
 
