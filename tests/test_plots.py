@@ -130,7 +130,7 @@ def test_roc_plot(gbt, ax):
     curve, guess = ax.get_lines()
     np.testing.assert_array_equal(curve.get_xdata(), roc.fpr)
     np.testing.assert_array_equal(curve.get_ydata(), roc.tpr)
-    assert curve.get_label() == f"GBT, AUC = {roc.auc:.3f}"
+    assert curve.get_label() == f"GBT, AUC = {roc.auc:.3f} ± {roc.auc_error:.3f}"
     assert guess.get_label() == "random guess"
     # a second model on the same Axes, straight from predictions or a report
     plot_roc(predictions, ax=ax, label="again")
