@@ -46,8 +46,19 @@ _API: dict[str, tuple[str, ...]] = {
         "plot_roc",
         "plot_feature_importance",
         "plot_history",
+        "plot_efficiency",
+        "plot_significance",
+        "plot_overtraining",
     ),
     "metrics": ("ClassificationReport", "RocCurve", "classification_report", "roc_curve"),
+    "evaluation": (
+        "EfficiencyCurve",
+        "SignificanceScan",
+        "OvertrainingCheck",
+        "efficiency_curve",
+        "significance_scan",
+        "overtraining_check",
+    ),
     "neural": ("to_arrays", "build_network", "score_with_keras"),
     "boosting": ("with_validation", "xgb_classifier"),
     "magics": ("load_ipython_extension",),
@@ -119,6 +130,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
         MlcourseError as MlcourseError,
         SessionConflictError as SessionConflictError,
     )
+    from .evaluation import (
+        EfficiencyCurve as EfficiencyCurve,
+        OvertrainingCheck as OvertrainingCheck,
+        SignificanceScan as SignificanceScan,
+        efficiency_curve as efficiency_curve,
+        overtraining_check as overtraining_check,
+        significance_scan as significance_scan,
+    )
     from .features import (
         assemble_features as assemble_features,
         to_numpy as to_numpy,
@@ -145,11 +164,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
         draw_correlation as draw_correlation,
         draw_histogram as draw_histogram,
         plot_correlation as plot_correlation,
+        plot_efficiency as plot_efficiency,
         plot_feature_importance as plot_feature_importance,
         plot_features as plot_features,
         plot_history as plot_history,
+        plot_overtraining as plot_overtraining,
         plot_roc as plot_roc,
         plot_signal_vs_background as plot_signal_vs_background,
+        plot_significance as plot_significance,
     )
     from .session import (
         check_java as check_java,

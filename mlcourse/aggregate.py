@@ -456,6 +456,11 @@ def score_edges(lo: float, hi: float, bins: int) -> np.ndarray:
     return np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
 
 
+def score_range(predictions: DataFrame, score_col: str) -> tuple[float, float]:
+    """The range :func:`binned_scores` bins ``score_col`` on (see :func:`score_edges`)."""
+    return _score_range(predictions, score_col, _score(predictions, score_col))
+
+
 def _score_range(predictions: DataFrame, score_col: str, score: Column) -> tuple[float, float]:
     """[0, 1] for probabilities, else the scores' min and max (one small job)."""
     from pyspark.sql import functions as F
@@ -475,12 +480,14 @@ def binned_scores(
     score_col: str | None = "probability",
     prediction_col: str | None = None,
     bins: int = 10_000,
+    score_range: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Event counts per (true class, predicted class, score bin) from one grouped aggregation.
 
     The numbers behind a ROC curve and a confusion matrix at once. Scores are binned by
     :func:`bin_index` (``numpy.histogram``'s rule) on :func:`score_edges`: [0, 1] for a
-    probability, else the scores' minimum to maximum (one more small job).
+    probability, else the scores' minimum to maximum (one more small job), unless
+    ``score_range`` gives them (to bin two sets of predictions alike).
 
     Returns
     -------
@@ -507,7 +514,8 @@ def binned_scores(
         score = _score(predictions, score_col)
     with described(predictions, "ROC curve and classification metrics"):
         if score_col is not None:
-            edges = score_edges(*_score_range(predictions, score_col, score), bins)
+            lo, hi = score_range or _score_range(predictions, score_col, score)
+            edges = score_edges(lo, hi, bins)
             keys.append(bin_index(score, edges, uniform=True).alias("s"))
         else:
             keys.append(F.lit(0).alias("s"))
