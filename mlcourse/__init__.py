@@ -24,7 +24,7 @@ from ._version import __version__
 #: IPython nor matplotlib.
 _API: dict[str, tuple[str, ...]] = {
     "session": ("get_spark", "stop_spark", "check_java"),
-    "config": ("SparkProfile", "data_dir", "login_user", "resolve_profile"),
+    "config": ("SparkProfile", "data_dir", "login_user", "resolve_profile", "cpu_count"),
     "doctor": ("doctor", "DoctorReport"),
     "data": ("load_higgs", "higgs_csv", "data_info", "source_of", "DataInfo"),
     "fetch": ("fetch_higgs",),
@@ -103,6 +103,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
     )
     from .config import (
         SparkProfile as SparkProfile,
+        cpu_count as cpu_count,
         data_dir as data_dir,
         login_user as login_user,
         resolve_profile as resolve_profile,

@@ -48,7 +48,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = [
     "BUILTIN_PROFILES",
     "SparkProfile",
+    "available_memory_bytes",
     "config_path",
+    "cpu_count",
     "data_dir",
     "login_user",
     "resolve_profile",
@@ -423,11 +425,76 @@ def _normalise_conf_key(key: str) -> str:
     return key
 
 
-def _cpu_count() -> int:
+_CGROUP = Path("/sys/fs/cgroup")
+
+
+def _cgroup_cpu_quota() -> float | None:
+    """CPUs the cgroup may use (quota / period), or None without a quota."""
+    root = _CGROUP
+    try:  # cgroup v2: "max 100000" or "200000 100000"
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:  # cgroup v1
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+
+
+def cpu_count() -> int:
+    """Cores this process may use: its CPU affinity, within its container's CPU quota.
+
+    ``os.cpu_count()`` counts the host's cores; in a container (Binder, a JupyterHub pod,
+    Docker with ``--cpus``) the quota is what the process gets. A quota of 1.5 CPUs counts
+    as 1, never less than 1.
+
+    Examples
+    --------
+    >>> cpu_count() >= 1
+    True
+    """
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        cores = min(cores, max(1, int(quota)))
+    return cores
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this process can still take: the cgroup's limit less its use, or the machine's
+    available memory (``MemAvailable``: free memory and reclaimable cache), the smaller."""
+    root = _CGROUP
+    found: list[int] = []
+    for limit_file, usage_file in (
+        ("memory.max", "memory.current"),
+        ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
+    ):
+        try:
+            limit = (root / limit_file).read_text().strip()
+            usage = int((root / usage_file).read_text())
+        except (OSError, ValueError):
+            continue
+        if limit.isdigit() and int(limit) < 1 << 60:
+            found.append(max(0, int(limit) - usage))
+            break
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            return None
+    return min(found)
 
 
 def total_memory_bytes() -> int | None:
@@ -606,7 +673,7 @@ def _resolve_master(
         )
     text = str(raw)
     if "{workers}" in text:
-        n = workers if workers is not None else _cpu_count()
+        n = workers if workers is not None else cpu_count()
         text = text.replace("{workers}", str(n))
         sources.setdefault("master", "built-in")
     elif workers is not None and local_cores(text) is not None and "," not in text:
@@ -633,7 +700,7 @@ def _apply_profile_rules(
     # Spark truncates plans of wide rows (29 HIGGS columns) with a warning otherwise.
     default("spark.sql.debug.maxToStringFields", "100")
     if master.startswith("local"):
-        n = local_cores(master) or _cpu_count()
+        n = local_cores(master) or cpu_count()
         default("spark.driver.memory", _local_driver_memory(), "built-in (a quarter of memory)")
         default("spark.sql.shuffle.partitions", str(max(4, 2 * n)))
         # Bind to loopback: avoids the hostname-resolution failures laptops are known for.
@@ -693,7 +760,7 @@ def local_cores(master: str) -> int | None:
         return None
     if match.group(1) is None:
         return 1
-    return _cpu_count() if match.group(1) == "*" else int(match.group(1))
+    return cpu_count() if match.group(1) == "*" else int(match.group(1))
 
 
 def spark_settings(profile: SparkProfile) -> dict[str, str]:

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from .config import (
-    _cpu_count,
+    cpu_count,
     listener_jar,
     resolve_profile,
     spark_jars_dir,
@@ -165,9 +165,9 @@ def doctor(profile: str | None = None, *, run_job: bool = True) -> DoctorReport:
     report.add(
         "machine",
         "info",
-        f"{_cpu_count()} cores, {memory / 2**30:.1f} GiB memory"
+        f"{cpu_count()} cores, {memory / 2**30:.1f} GiB memory"
         if memory
-        else f"{_cpu_count()} cores",
+        else f"{cpu_count()} cores",
     )
 
     if run_job and report.ok and resolved is not None:

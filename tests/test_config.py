@@ -17,7 +17,7 @@ def write(path: Path, text: str) -> Path:
 
 def test_default_is_local_with_all_cores(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("mlcourse.config._cpu_count", lambda: 3)
+    monkeypatch.setattr("mlcourse.config.cpu_count", lambda: 3)
     p = resolve_profile()
     assert p.name == "local"
     assert p.master == "local[3]"
@@ -371,3 +371,45 @@ def test_a_toml_from_a_windows_editor(tmp_path, monkeypatch, content, message):
     else:
         with pytest.raises(ConfigError, match=message):
             resolve_profile()
+
+
+# --------------------------------------------------------------------------- container limits
+
+
+@pytest.mark.parametrize(
+    ("files", "want"),
+    [
+        ({"cpu.max": "150000 100000\n"}, 1),  # 1.5 CPUs: one core's worth, never less
+        ({"cpu.max": "200000 100000\n"}, 2),
+        ({"cpu.max": "max 100000\n"}, None),  # no quota: the affinity
+        ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({}, None),
+    ],
+)
+def test_cpu_count_respects_the_containers_quota(monkeypatch, tmp_path, files, want):
+    import os
+
+    from mlcourse import config
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.setattr(config, "_CGROUP", tmp_path)
+    cores = len(os.sched_getaffinity(0))
+    assert config.cpu_count() == (cores if want is None else min(cores, want))
+
+
+def test_available_memory_is_the_cgroups_limit_less_its_use(monkeypatch, tmp_path):
+    from mlcourse import config
+
+    (tmp_path / "memory.max").write_text(f"{2 * 2**30}\n")
+    (tmp_path / "memory.current").write_text(f"{2**30 + 2**29}\n")
+    monkeypatch.setattr(config, "_CGROUP", tmp_path)
+    assert config.available_memory_bytes() == 2**29  # below the machine's MemAvailable here
+    (tmp_path / "memory.max").write_text("max\n")  # no limit: the machine's available memory
+    meminfo = {
+        line.split(":")[0]: int(line.split()[1]) * 1024
+        for line in Path("/proc/meminfo").read_text().splitlines()
+    }
+    assert abs(config.available_memory_bytes() - meminfo["MemAvailable"]) < 2**28
