@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._hadoop import jvm
+from .config import available_memory_bytes
 from .errors import DataError
 from .features import feature_columns, in_fraction, row_key, to_numpy
 from .higgs import LABEL
@@ -35,9 +36,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Arrays", "build_network", "keras_backend", "score_with_keras", "to_arrays"]
 
-#: Peak driver memory while events are collected, as a multiple of the final arrays
-#: (Arrow batches, the pandas frame and the numpy arrays exist at once).
-TRANSFER_FACTOR = 3
+#: Bytes per collected value at the peak of :func:`to_arrays`, measured: Arrow's record
+#: batches and the table made of them (up to 16), the pandas frame built from the table
+#: while its columns are consolidated into one float64 block (16; ``to_numpy`` then
+#: returns that block); the float32 arrays kept are 4 bytes a value.
+PEAK_BYTES_PER_VALUE = 32
+ARROW_BYTES_PER_VALUE = 16
+KEPT_BYTES_PER_VALUE = 4
 
 
 def keras_backend() -> str:
@@ -105,13 +110,12 @@ class Arrays:
 
 
 def _driver_memory_limit(spark: Any) -> tuple[int, str]:
-    """What the driver can take: half its free memory, within ``spark.driver.maxResultSize``."""
+    """What the driver can take: half the memory this process can still use (its
+    container's limit, cgroup-aware), within ``spark.driver.maxResultSize``."""
     limits = []
-    try:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        limits.append((free // 2, "half the driver machine's free memory"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not on Linux
-        pass
+    free = available_memory_bytes()
+    if free is not None:
+        limits.append((free // 2, "half the memory this process can still use"))
     setting = spark.conf.get("spark.driver.maxResultSize", "1g") or "1g"
     size = jvm(spark).org.apache.spark.network.util.JavaUtils.byteStringAsBytes(setting)
     if size > 0:  # 0 means unlimited
@@ -129,9 +133,9 @@ def _human(n: float) -> str:
 
 def to_arrays(
     train: DataFrame,
-    test: DataFrame | None = None,
     features: str | Sequence[str] = "all",
     *,
+    test: DataFrame | None = None,
     events: int | None = 100_000,
     validation: float = 0.2,
     seed: int = 42,
@@ -145,11 +149,13 @@ def to_arrays(
 
     Parameters
     ----------
-    train, test : pyspark.sql.DataFrame
-        The two sides of :func:`mlcourse.train_test_split`; ``test`` is optional (to score
-        the test events in Spark instead, use :func:`score_with_keras`).
+    train : pyspark.sql.DataFrame
+        The training side of :func:`mlcourse.train_test_split`.
     features : {"all", "low", "high"}, str or sequence of str, default "all"
         Feature columns, as in :func:`mlcourse.assemble_features`.
+    test : pyspark.sql.DataFrame, optional
+        The test side, keyword only; better left out: score the test events in Spark
+        with :func:`score_with_keras`.
     events : int or None, default 100_000
         At most this many training events (validation included), chosen by a hash of each
         event with ``seed``; None takes them all.
@@ -160,8 +166,11 @@ def to_arrays(
     label : str, default "label"
         Label column.
     max_bytes : int, optional
-        Refuse when the arrays would take more than this; default half the driver's free
-        memory, and no more than ``spark.driver.maxResultSize``.
+        Refuse when collecting would take more than this at its peak (32 bytes a value:
+        Arrow's batches, a pandas frame and its float64 block at once, besides the
+        float32 arrays kept); default half the memory this process can still use (its
+        container's limit where it has one), and no more than
+        ``spark.driver.maxResultSize``.
 
     Returns
     -------
@@ -179,13 +188,20 @@ def to_arrays(
     >>> import mlcourse
     >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
     >>> train, test = mlcourse.train_test_split(df, test=0.25, seed=42)
-    >>> arrays = to_arrays(train, test, "high", events=1_000, validation=0.2)
+    >>> arrays = to_arrays(train, "high", test=test, events=1_000, validation=0.2)
     >>> arrays.x_train.shape[1], len(arrays.x_train) + len(arrays.x_val)
     (7, 1000)
     >>> len(arrays.x_test) == test.count()
     True
     """
+    from pyspark.sql import DataFrame as SparkDataFrame
 
+    if isinstance(features, SparkDataFrame):
+        raise TypeError(
+            "to_arrays(train, features, *, test=...): the second argument names the "
+            "features; pass the test events as test=test (or score them in Spark with "
+            "score_with_keras)"
+        )
     if not 0.0 <= validation < 1.0:
         raise ValueError(f"validation must be a fraction in [0, 1), got {validation!r}")
     if events is not None and events < 2:
@@ -197,19 +213,23 @@ def to_arrays(
     available = train.count()
     chosen = available if events is None else min(events, available)
     test_rows = test.count() if test is not None else 0
-    need = (chosen + test_rows) * (len(names) + 1) * 4  # float32
+    # kept: features and label as float32; collected: the validation flag too, one table
+    # at a time while the arrays of the other are kept
+    kept = (chosen + test_rows) * (len(names) + 1) * KEPT_BYTES_PER_VALUE
+    peak = max(chosen, test_rows) * (len(names) + 2) * PEAK_BYTES_PER_VALUE + kept
     limit, why = (
         (max_bytes, "max_bytes")
         if max_bytes is not None
         else _driver_memory_limit(train.sparkSession)
     )
-    if need * TRANSFER_FACTOR > limit:
+    if peak > limit:
         raise DataError(
             f"to_arrays: {chosen:,} training and {test_rows:,} test events x "
-            f"{len(names) + 1} values need {_human(need)} on the driver as float32 arrays, "
-            f"about {_human(need * TRANSFER_FACTOR)} while they are collected; the limit is "
-            f"{_human(limit)} ({why}). Take fewer events (events=...), fewer test events "
-            "(score them in Spark with score_with_keras), or a driver with more memory."
+            f"{len(names) + 1} values need {_human(kept)} on the driver as float32 arrays, "
+            f"and {_human(peak)} while they are collected (Arrow batches, a pandas frame "
+            f"and float64 arrays at once); the limit is {_human(limit)} ({why}). Take "
+            "fewer events (events=...), fewer test events (score them in Spark with "
+            "score_with_keras), or a driver with more memory."
         )
     key = row_key(train, seed)
     sample = train if chosen == available else train.orderBy(key).limit(chosen)

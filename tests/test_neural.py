@@ -25,7 +25,7 @@ def split(higgs):
 @pytest.fixture(scope="module")
 def arrays(split):
     train, test = split
-    return to_arrays(train, test, events=8_000, validation=0.25, seed=3)
+    return to_arrays(train, test=test, events=8_000, validation=0.25, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +74,11 @@ def test_arrays_are_the_chosen_events(arrays, split, higgs):
 
 def test_arrays_do_not_depend_on_partitioning(arrays, split):
     train, _ = split
-    again = to_arrays(train.repartition(5), None, events=8_000, validation=0.25, seed=3)
+    again = to_arrays(train.repartition(5), events=8_000, validation=0.25, seed=3)
     np.testing.assert_array_equal(again.x_train, arrays.x_train)
     np.testing.assert_array_equal(again.y_val, arrays.y_val)
     assert again.x_test is None
-    other = to_arrays(train, None, "high", events=8_000, validation=0.25, seed=4)
+    other = to_arrays(train, "high", events=8_000, validation=0.25, seed=4)
     assert other.x_train.shape[1] == len(HIGH_LEVEL)
     assert not np.array_equal(other.y_train[:100], arrays.y_train[:100])
 
@@ -86,15 +86,43 @@ def test_arrays_do_not_depend_on_partitioning(arrays, split):
 def test_size_cap_refuses_with_the_memory_it_would_take(split, tmp_path):
     train, test = split
     n_test = test.count()
-    need = (5_000 + n_test) * 29 * 4
+    kept = (5_000 + n_test) * 29 * 4  # float32 features and label
+    peak = max(5_000, n_test) * 30 * 32 + kept  # Arrow, pandas and float64 at once
     with pytest.raises(DataError) as err:
-        to_arrays(train, test, events=5_000, max_bytes=need)  # 3x is needed while collecting
+        to_arrays(train, test=test, events=5_000, max_bytes=peak - 1)
     message = str(err.value)
     assert f"5,000 training and {n_test:,} test events x 29 values" in message
-    assert f"need {need / 1e6:.1f} MB on the driver" in message
+    assert f"need {kept / 1e6:.1f} MB on the driver" in message
+    assert f"and {peak / 1e6:.1f} MB while they are collected" in message
     assert "Take fewer events (events=...)" in message and "score_with_keras" in message
-    arrays = to_arrays(train, None, events=5_000, max_bytes=3 * 5_000 * 29 * 4)
+    arrays = to_arrays(train, test=test, events=5_000, max_bytes=peak)
     assert len(arrays.x_train) + len(arrays.x_val) == 5_000
+
+
+def test_peak_memory_estimate_holds(split):
+    """What numpy and pandas allocate while collecting (tracemalloc sees their buffers)
+    stays within the guard's share for them, the 32 bytes a value less Arrow's 16."""
+    import tracemalloc
+
+    from mlcourse.neural import ARROW_BYTES_PER_VALUE, PEAK_BYTES_PER_VALUE
+
+    train, _ = split
+    tracemalloc.start()
+    try:
+        arrays = to_arrays(train, events=8_000)
+        _, python_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    values = 8_000 * 30  # 28 features, the label, the validation flag
+    assert arrays.nbytes == 8_000 * 29 * 4
+    assert python_peak > values * 8  # one float64 copy at least: the estimate is not idle
+    assert python_peak <= values * (PEAK_BYTES_PER_VALUE - ARROW_BYTES_PER_VALUE) + arrays.nbytes
+
+
+def test_test_events_are_keyword_only(split):
+    train, test = split
+    with pytest.raises(TypeError, match="pass the test events as test=test"):
+        to_arrays(train, test)
 
 
 def test_default_cap_is_the_driver_result_size(spark, split):
