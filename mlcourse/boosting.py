@@ -15,7 +15,6 @@ not run over Spark Connect: it needs the classic driver's RDDs.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from ._hadoop import jvm
@@ -139,7 +138,11 @@ def xgb_classifier(
         names, passed through untouched (``n_estimators``, ``max_depth``, ``learning_rate``,
         ``early_stopping_rounds``, ``eval_metric``, ...). For early stopping,
         ``validation_indicator_col`` names the boolean column of :func:`with_validation`:
-        those events are left out of training and evaluated each round.
+        those events are left out of training and evaluated each round. Two defaults
+        differ from xgboost's: ``force_repartition=True`` (the events reach the workers
+        evenly whatever the input's partitioning) and ``verbose=False``. Logging is left
+        as it is: xgboost.spark logs INFO lines on its ``XGBoost-PySpark`` logger, which
+        ``logging.getLogger("XGBoost-PySpark").setLevel("WARNING")`` quiets.
 
     Returns
     -------
@@ -170,13 +173,14 @@ def xgb_classifier(
             "validation events too: pass validation_indicator_col="
             f"{params['validation_col']!r} (xgboost's name)"
         )
-    # Quiet by default: no evaluation line per round from every worker, no INFO lines from
-    # the driver (a notebook shows both as stderr). verbose=True, or the logger's level,
-    # brings them back.
+    # Two defaults of our own, both xgboost parameters a caller may set otherwise:
+    # - force_repartition: xgboost repartitions to num_workers only when the partition count
+    #   differs, so data already in num_workers partitions of unequal size (an empty one
+    #   after a filter or a split) reach the workers unevenly ("Empty dataset at worker");
+    #   a round-robin repartition spreads the events, validation ones included, evenly.
+    # - verbose=False: no evaluation line per round from every worker (stderr in a notebook).
+    params.setdefault("force_repartition", True)
     params.setdefault("verbose", False)
-    logger = logging.getLogger("XGBoost-PySpark")
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logging.WARNING)
     return SparkXGBClassifier(
         features_col=features_col, label_col=label_col, num_workers=workers, **params
     )

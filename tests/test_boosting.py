@@ -124,3 +124,32 @@ def test_default_workers_take_every_slot(spark):
     assert xgb.getOrDefault("num_workers") == 2
     assert xgb.getOrDefault("featuresCol") == "features"
     assert np.isclose(xgb.getOrDefault("learning_rate") or 0.3, 0.3)
+
+
+def test_events_reach_every_worker_whatever_the_partitioning(spark, sets):
+    from pyspark.sql import functions as F
+
+    train, test = sets
+    # two partitions, all events in one: xgboost keeps a partitioning whose count equals
+    # num_workers, so without force_repartition its second worker would train on nothing
+    skewed = train.repartition(2, F.lit(0))
+    sizes = skewed.rdd.glom().map(len).collect()
+    assert sorted(sizes) == [0, train.count()]
+    xgb = xgb_classifier(spark, num_workers=2, n_estimators=10, max_depth=4)
+    assert xgb.getOrDefault("force_repartition") is True
+    assert not xgb.copy({xgb.force_repartition: False})._repartition_needed(skewed)
+    assert xgb._repartition_needed(skewed)
+    model = xgb.fit(skewed)
+    assert mlcourse.roc_curve(model.transform(test)).auc > 0.7
+    # xgboost's own names pass through untouched, ours are only defaults
+    mine = xgb_classifier(spark, num_workers=2, force_repartition=False, verbose=True)
+    assert mine.getOrDefault("force_repartition") is False and mine.getOrDefault("verbose")
+
+
+def test_loggers_are_left_alone(spark):
+    import logging
+
+    logger = logging.getLogger("XGBoost-PySpark")
+    before = logger.level
+    xgb_classifier(spark, num_workers=2)
+    assert logger.level == before
