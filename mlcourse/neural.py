@@ -34,7 +34,14 @@ from .higgs import LABEL
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-__all__ = ["Arrays", "build_network", "keras_backend", "score_with_keras", "to_arrays"]
+__all__ = [
+    "Arrays",
+    "build_network",
+    "check_network",
+    "keras_backend",
+    "score_with_keras",
+    "to_arrays",
+]
 
 #: Bytes per collected value at the peak of :func:`to_arrays`, measured: Arrow's record
 #: batches and the table made of them (up to 16), the pandas frame built from the table
@@ -333,6 +340,83 @@ def build_network(
         metrics=[keras.metrics.AUC(name="auc"), "accuracy"],
     )
     return model
+
+
+def check_network(model: Any, arrays: Arrays, history: Any = None) -> str:
+    """One line for a student who wrote a network: does it train, and if not, why not?
+
+    Checks what the exercise asks, in order, and names the first thing missing with a
+    hint: a Keras model taking the arrays' features, one sigmoid output, a
+    ``Normalization`` layer adapted on the training features, compiled with binary
+    cross-entropy, trained with the validation part watched (``history``), and better than
+    a guess on the validation events (its own AUC, with its uncertainty).
+
+    Parameters
+    ----------
+    model : keras.Model
+        The student's network, trained.
+    arrays : Arrays
+        What it trained on (:func:`to_arrays`).
+    history : keras.callbacks.History, optional
+        What ``model.fit`` returned.
+
+    Returns
+    -------
+    str
+        ``"passed: ..."`` or ``"not yet: ..."``.
+    """
+    from .metrics import roc_curve_arrays
+
+    keras = _keras()
+    width = arrays.x_train.shape[1]
+    if not isinstance(model, keras.Model):
+        return (
+            f"not yet: model is a {type(model).__name__}, not a Keras model; build it with "
+            "keras.Input, layers and keras.Model(inputs, outputs)"
+        )
+    if tuple(model.input_shape) != (None, width):
+        return (
+            f"not yet: the network takes inputs of shape {model.input_shape}, the arrays "
+            f"have {width} features per event: keras.Input(shape=({width},))"
+        )
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "")
+    if tuple(model.output_shape) != (None, 1) or activation != "sigmoid":
+        return (
+            "not yet: the output should be one probability of signal per event: "
+            'keras.layers.Dense(1, activation="sigmoid") as the last layer'
+        )
+    if not any(isinstance(layer, keras.layers.Normalization) for layer in model.layers):
+        return (
+            "not yet: the features are not scaled: a keras.layers.Normalization layer, "
+            "adapted on arrays.x_train, first after the input"
+        )
+    loss = getattr(model, "loss", None)
+    name = getattr(loss, "name", loss if isinstance(loss, str) else "")
+    if model.optimizer is None or name not in ("binary_crossentropy", "BinaryCrossentropy"):
+        return (
+            'not yet: compile with loss="binary_crossentropy" and an optimiser (Adam), '
+            'with keras.metrics.AUC(name="auc") as a metric'
+        )
+    data = getattr(history, "history", history)
+    if not isinstance(data, dict) or not any(k.startswith("val_") for k in data):
+        return (
+            "not yet: pass what model.fit returned, trained with "
+            "validation_data=(arrays.x_val, arrays.y_val) so that early stopping can watch it"
+        )
+    scores = model.predict(arrays.x_val, verbose=0, batch_size=4096)
+    roc = roc_curve_arrays(arrays.y_val, scores)
+    epochs = len(next(iter(data.values())))
+    if not roc.auc - 3 * roc.auc_error > 0.55:
+        return (
+            f"not yet: validation AUC {roc.auc:.3f} ± {roc.auc_error:.3f} after {epochs} "
+            "epochs, hardly better than a guess: check the learning rate, the epochs and "
+            "that the labels are arrays.y_train"
+        )
+    return (
+        f"passed: the network trains; validation AUC {roc.auc:.3f} ± {roc.auc_error:.3f} "
+        f"after {epochs} epochs"
+    )
 
 
 # --------------------------------------------------------------------------- scoring in Spark

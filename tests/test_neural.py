@@ -311,3 +311,61 @@ def test_to_arrays_checks_its_arguments(split):
         to_arrays(train, events=1)
     with pytest.raises(DataError, match="m_bbb"):
         to_arrays(train, features=["m_bbb"])
+
+
+# --------------------------------------------------------------------------- the student's network
+
+
+def _student_network(arrays, *, normalise=True, output="sigmoid", width=None, loss=None):
+    """A network as the Day 3 exercise asks a student to write it, with one thing varied."""
+    import keras
+
+    inputs = keras.Input(shape=(width or arrays.x_train.shape[1],))
+    x = inputs
+    if normalise:
+        norm = keras.layers.Normalization()
+        norm.adapt(arrays.x_train)
+        x = norm(x)
+    x = keras.layers.Dense(32, activation="relu")(x)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation=output)(x))
+    model.compile(
+        optimizer="adam",
+        loss=loss or "binary_crossentropy",
+        metrics=[keras.metrics.AUC(name="auc")],
+    )
+    return model
+
+
+def test_check_network_passes_a_network_that_trains(arrays, trained):
+    from mlcourse.neural import check_network
+
+    model, history = trained
+    message = check_network(model, arrays, history)
+    auc = roc_curve_arrays(arrays.y_val, model.predict(arrays.x_val, verbose=0)).auc
+    assert message.startswith("passed") and f"validation AUC {auc:.3f}" in message
+    assert "after 4 epochs" in message
+
+
+def test_check_network_names_what_is_missing(arrays, trained):
+    import keras
+
+    from mlcourse.neural import check_network
+
+    model, history = trained
+    cases = [
+        ("a string", history, "not a Keras model"),
+        (_student_network(arrays, width=21), history, "keras.Input(shape=(28,))"),
+        (_student_network(arrays, output="relu"), history, 'activation="sigmoid"'),
+        (_student_network(arrays, normalise=False), history, "Normalization"),
+        (_student_network(arrays, loss="mse"), history, 'loss="binary_crossentropy"'),
+        (model, None, "validation_data=(arrays.x_val, arrays.y_val)"),
+        (model, {"loss": [0.6]}, "validation_data"),
+    ]
+    for candidate, hist, hint in cases:
+        message = check_network(candidate, arrays, hist)
+        assert message.startswith("not yet") and hint in message, message
+    keras.utils.set_random_seed(0)
+    untrained = _student_network(arrays)
+    fake_history = {"loss": [0.7], "val_loss": [0.7]}
+    message = check_network(untrained, arrays, fake_history)
+    assert message.startswith("not yet: validation AUC") and "hardly better" in message
