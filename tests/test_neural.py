@@ -226,6 +226,53 @@ def test_scored_frame_feeds_the_course_metrics_and_plots(trained, split):
     plt.close(ax.figure)
 
 
+def test_course_networks_score_with_numpy_alone(trained, tmp_path):
+    """The workers get the weights and a numpy forward pass: a fresh interpreter runs it
+    without importing Keras or JAX, and gets model.predict's scores."""
+    from pyspark import cloudpickle
+
+    from mlcourse.neural import _checked_plan, _plan_fn
+
+    model, _ = trained
+    steps = _checked_plan(model, 28)
+    assert [step[0] for step in steps] == ["scale", "dense", "dense"]
+    x = np.random.default_rng(5).normal(size=(500, 28)).astype(np.float32) + 1.0
+    (tmp_path / "fn.pkl").write_bytes(cloudpickle.dumps(_plan_fn(steps)))
+    np.save(tmp_path / "x.npy", x)
+    script = """
+import pickle, sys, numpy as np
+predict = pickle.load(open("fn.pkl", "rb"))()
+np.save("p.npy", predict(np.load("x.npy")))
+print(sorted(m for m in ("keras", "jax") if m in sys.modules))
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"
+    expected = model.predict(x, verbose=0)[:, 0]
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected, atol=1e-6)
+
+
+def test_other_networks_score_with_keras(split):
+    """A network that is not a chain (a skip connection) travels in Keras's format."""
+    import keras
+
+    from mlcourse.neural import _dense_plan
+
+    inputs = keras.Input(shape=(28,))
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    joined = keras.layers.Concatenate()([inputs, hidden])
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(joined))
+    assert _dense_plan(model) is None
+    _, test = split
+    small = test.limit(300)
+    x, _ = mlcourse.to_numpy(small)
+    np.testing.assert_allclose(
+        spark_scores(score_with_keras(model, small)), model.predict(x, verbose=0)[:, 0], atol=1e-6
+    )
+
+
 def test_wrong_feature_count_is_refused(trained, split):
     model, _ = trained
     _, test = split
