@@ -98,6 +98,18 @@ class EfficiencyCurve:
         eps = self.background_efficiency
         return np.sqrt(eps * (1.0 - eps) / max(self.background_events, 1))
 
+    def background_efficiency_interval(self) -> tuple[np.ndarray, np.ndarray]:
+        """Wilson's 68 % interval of each background efficiency (low, high).
+
+        Unlike eps +- the binomial error, it stays inside [0, 1] and stays meaningful
+        where only a few test background events are left, as at the tightest cuts.
+        """
+        n = max(self.background_events, 1)
+        eps = self.background_efficiency
+        centre = (eps + 0.5 / n) / (1.0 + 1.0 / n)
+        half = np.sqrt(eps * (1.0 - eps) / n + 0.25 / n**2) / (1.0 + 1.0 / n)
+        return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
     def rejection_at(self, signal_efficiency: float) -> tuple[float, float]:
         """Background rejection, and its uncertainty, at a signal efficiency (working point).
 

@@ -494,7 +494,8 @@ def plot_efficiency(
     save: str | None = None,
     **kwargs: Any,
 ) -> Axes:
-    """Background rejection (log scale) against signal efficiency, with its uncertainty band.
+    """Background rejection (log scale) against signal efficiency, with its uncertainty band
+    (Wilson's 68 % interval of the background efficiency).
 
     Parameters
     ----------
@@ -514,11 +515,11 @@ def plot_efficiency(
         curve = efficiency_curve(curve, label_col=label_col, score_col=score_col)
     ax = _axes(ax)
     keep = (curve.background_efficiency > 0) & (curve.signal_efficiency > 0)
-    eff_s = curve.signal_efficiency[keep]
-    eps_b, err = curve.background_efficiency[keep], curve.background_efficiency_error[keep]
+    low, high = (bound[keep] for bound in curve.background_efficiency_interval())
+    eff_s, eps_b = curve.signal_efficiency[keep], curve.background_efficiency[keep]
     (line,) = ax.plot(eff_s, 1.0 / eps_b, label=label, **kwargs)
-    low = np.maximum(eps_b - err, eps_b / 1e6)
-    ax.fill_between(eff_s, 1.0 / (eps_b + err), 1.0 / low, color=line.get_color(), alpha=0.2)
+    # the band: Wilson's 68 % interval of eps_B, bounded also where few events are left
+    ax.fill_between(eff_s, 1.0 / high, 1.0 / low, color=line.get_color(), alpha=0.2)
     if not any(existing.get_label() == "random guess" for existing in ax.get_lines()):
         guess = np.linspace(0.01, 1.0, 100)
         ax.plot(guess, 1.0 / guess, linestyle="--", color="grey", label="random guess")
@@ -646,5 +647,6 @@ def plot_overtraining(
     ax.set_xlabel("classifier score")
     ax.set_ylabel("normalised events")
     ax.set_title("Overtraining check: training against test scores")
-    ax.legend(loc="upper center", fontsize="small")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # room for the legend above the histograms
+    ax.legend(loc="upper center", fontsize="small", ncols=2)
     return _finish(ax, save)

@@ -283,3 +283,17 @@ def test_non_probability_scores_share_their_bins(spark, higgs):
     bounds = scored.select(F.min("score"), F.max("score")).first()
     assert low <= bounds[0] and high >= second.select(F.max("score")).first()[0]
     assert high <= bounds[1] + 1e-12
+
+
+def test_wilson_interval_of_the_background_efficiency():
+    from mlcourse.evaluation import EfficiencyCurve
+
+    eps = np.array([0.0, 0.001, 0.5, 1.0])
+    curve = EfficiencyCurve(np.zeros(4), np.linspace(0, 1, 4), eps, 10, 1_000)
+    low, high = curve.background_efficiency_interval()
+    n, k = 1_000, 1  # one background event of 1,000 left: eps +- binomial error reaches 0
+    centre = (k / n + 1 / (2 * n)) / (1 + 1 / n)
+    half = math.sqrt(k / n * (1 - k / n) / n + 1 / (4 * n**2)) / (1 + 1 / n)
+    assert (low[1], high[1]) == pytest.approx((centre - half, centre + half))
+    assert low[1] > 0 and np.all((low <= eps) & (eps <= high)) and high.max() <= 1
+    assert (low[2], high[2]) == pytest.approx((0.5 - 0.0158, 0.5 + 0.0158), abs=2e-4)
