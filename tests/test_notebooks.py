@@ -34,6 +34,10 @@ def code_cells(nb):
     return [c for c in nb["cells"] if c["cell_type"] == "code"]
 
 
+def is_solution(cell) -> bool:
+    return SOLUTION_TAG in cell["metadata"].get("tags", [])
+
+
 def text(cell) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
@@ -113,6 +117,26 @@ def test_student_version_keeps_the_task_and_drops_the_solution():
     assert nb.cells[0].source.endswith("n = df.count()")  # the source is left alone
 
 
+def test_students_write_the_network_and_answer_the_open_questions():
+    """Day 3's student version leaves the network to the student: build_network appears in
+    no cell of it (the reference answer is in the solution cells only); every answer to an
+    open question is an empty answer cell there."""
+    student = nbformat.read(NOTEBOOKS / "student" / "day3_neural_networks.ipynb", as_version=4)
+    assert not [c.source for c in student.cells if "build_network" in c.source]
+    source = nbformat.read(NOTEBOOKS / "day3_neural_networks.ipynb", as_version=4)
+    assert any("build_network" in c.source for c in source.cells if is_solution(c))
+    for path in SOURCES:
+        nb = nbformat.read(path, as_version=4)
+        answers = [c for c in nb.cells if c.cell_type == "markdown" and is_solution(c)]
+        stubs = [
+            c
+            for c in student_version(nb)["cells"]
+            if c["cell_type"] == "markdown" and c["source"] == "*Your answer here.*"
+        ]
+        assert len(stubs) == len(answers)
+        assert all(c.source.startswith("*Answer:*") for c in answers), path.name
+
+
 def test_build_writes_checks_and_removes_orphans(tmp_path, capsys):
     folder = tmp_path / "notebooks"
     folder.mkdir()
@@ -157,8 +181,11 @@ RESULTS = {
         "auc_nn",
         "auc_gbt",
         "score_difference",
+        "rejection_nn",
+        "best_z",
+        "overtraining_p",
+        "auc_by_seed",
         "auc_by_features",
-        "architectures",
         "auc_by_size",
     ],
     "day4_distributed_training.ipynb": [
@@ -177,6 +204,7 @@ RESULTS = {
         "part_sizes",
         "my_auc",
         "fit_table",
+        "deepest_p",
         "tuned_auc",
         "timings",
     ],
@@ -205,9 +233,14 @@ def check(name: str, r: dict) -> None:
         assert 1 <= r["epochs"] <= 30
         assert r["auc_nn"] > 0.6 and r["auc_gbt"] > 0.6
         assert r["score_difference"] < 1e-6  # Spark's scores are model.predict's
+        assert r["rejection_nn"] > 2  # at 50% signal efficiency (a coin toss: 2)
+        assert r["best_z"] >= 1.0  # no cut at all gives 100 / sqrt(10,000)
+        assert 0 <= r["overtraining_p"] <= 1
+        assert list(r["auc_by_seed"]) == ["1", "2", "3"]
+        assert min(r["auc_by_seed"].values()) > 0.6
         assert list(r["auc_by_features"]) == ["low", "high", "all"]
-        assert min(r["auc_by_features"].values()) > 0.55
-        assert len(r["architectures"]) == 3 and min(r["architectures"].values()) > 0.55
+        for by_depth in r["auc_by_features"].values():
+            assert list(by_depth) == ["shallow", "deep"] and min(by_depth.values()) > 0.55
         sizes = list(r["auc_by_size"])
         assert sizes[:2] == ["2000", "5000"] and int(sizes[2]) > 5000
     elif name == "day4_distributed_training.ipynb":
@@ -224,6 +257,7 @@ def check(name: str, r: dict) -> None:
         assert r["my_auc"] > 0.6 and r["tuned_auc"] > 0.6
         depth, train_auc, test_auc = r["fit_table"][-1]
         assert depth == 9 and train_auc > test_auc  # the deepest trees over-fit
+        assert r["deepest_p"] < 0.01  # and the overtraining check says so, as the answer does
         assert len(r["timings"]) == 4
 
 
