@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .aggregate import binned_scores, score_edges, score_range
+from .aggregate import bin_counts, binned_scores, score_edges, score_range
 from .features import require_columns
 from .higgs import LABEL
 from .metrics import DEFAULT_BINS, ClassificationReport, RocCurve, roc_from_bins
@@ -398,9 +398,30 @@ class OvertrainingCheck:
         )
 
 
+def _side_range(side: DataFrame | tuple[Any, Any], score_col: str) -> tuple[float, float]:
+    """The score range of one side: [0, 1] for probabilities, else its min and max."""
+    if isinstance(side, tuple):
+        scores = _arrays(side)[1]
+        if len(scores) and (scores.min() < 0.0 or scores.max() > 1.0):
+            return float(scores.min()), float(scores.max())
+        return 0.0, 1.0
+    return score_range(side, score_col)
+
+
+def _arrays(side: tuple[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (0/1) and scores of a ``(labels, scores)`` pair; other labels and NaN left out."""
+    labels, scores = side
+    y = np.asarray(labels, dtype=float).reshape(-1)
+    score = np.asarray(scores, dtype=float).reshape(-1)
+    if y.shape != score.shape:
+        raise ValueError(f"{len(y)} labels but {len(score)} scores")
+    keep = np.isin(y, (0.0, 1.0)) & ~np.isnan(score)
+    return y[keep].astype(int), score[keep]
+
+
 def overtraining_check(
-    train_predictions: DataFrame,
-    test_predictions: DataFrame,
+    train_predictions: DataFrame | tuple[Any, Any],
+    test_predictions: DataFrame | tuple[Any, Any],
     *,
     label_col: str = LABEL,
     score_col: str = "probability",
@@ -415,10 +436,13 @@ def overtraining_check(
 
     Parameters
     ----------
-    train_predictions, test_predictions : pyspark.sql.DataFrame
-        The model's ``transform`` of its training events and of test events.
+    train_predictions, test_predictions : pyspark.sql.DataFrame or (labels, scores)
+        The model's ``transform`` of its training events and of test events. Either side
+        may instead be a pair of arrays, for scores already on the driver (a Keras
+        network's ``predict`` of the events it trained on): both sides are binned alike
+        (``numpy.histogram``'s rule, as in Spark).
     label_col, score_col : str
-        True class (1 = signal) and score.
+        True class (1 = signal) and score, for a DataFrame.
     bins : int, default 10000
         Score bins of the test (fine; ``plot_overtraining`` draws coarser ones).
 
@@ -433,22 +457,29 @@ def overtraining_check(
     >>> from pyspark.sql import functions as F
     >>> df = mlcourse.synthesize_higgs(4_000, seed=1, spark=spark)
     >>> scored = df.withColumn("score", -F.col("m_wwbb"))
-    >>> first, second = scored.randomSplit([0.5, 0.5], seed=3)
+    >>> first, second = mlcourse.train_test_split(scored, test=0.5, seed=3)
     >>> check = overtraining_check(first, second, score_col="score")
     >>> check.overtrained  # a fixed cut learns nothing from either half
     False
     """
-    for df, what in ((train_predictions, "the training"), (test_predictions, "the test")):
-        require_columns(df, [label_col, score_col], f"{what} predictions")
-    ranges = [score_range(df, score_col) for df in (train_predictions, test_predictions)]
+    sides = (train_predictions, test_predictions)
+    for side, what in zip(sides, ("the training", "the test"), strict=True):
+        if not isinstance(side, tuple):
+            require_columns(side, [label_col, score_col], f"{what} predictions")
+    ranges = [_side_range(side, score_col) for side in sides]
     shared = (min(r[0] for r in ranges), max(r[1] for r in ranges))
-    train, test = (
-        binned_scores(df, label_col=label_col, score_col=score_col, bins=bins, score_range=shared)[
-            0
-        ].sum(axis=1)
-        for df in (train_predictions, test_predictions)
-    )
     edges = score_edges(*shared, bins)
+
+    def counts(side: DataFrame | tuple[Any, Any]) -> np.ndarray:
+        if isinstance(side, tuple):
+            labels, scores = _arrays(side)
+            return bin_counts(scores, labels, edges)
+        by = binned_scores(
+            side, label_col=label_col, score_col=score_col, bins=bins, score_range=shared
+        )[0]
+        return by.sum(axis=1)
+
+    train, test = counts(train_predictions), counts(test_predictions)
     stats = [_ks(train[c], test[c]) for c in (0, 1)]
     return OvertrainingCheck(
         edges=edges,

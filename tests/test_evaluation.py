@@ -297,3 +297,16 @@ def test_wilson_interval_of_the_background_efficiency():
     assert (low[1], high[1]) == pytest.approx((centre - half, centre + half))
     assert low[1] > 0 and np.all((low <= eps) & (eps <= high)) and high.max() <= 1
     assert (low[2], high[2]) == pytest.approx((0.5 - 0.0158, 0.5 + 0.0158), abs=2e-4)
+
+
+def test_overtraining_check_takes_scores_from_the_driver(gbt, train_predictions):
+    """Scores already on the driver (a Keras network's predict) bin as Spark bins them."""
+    _, predictions = gbt
+    y_train, s_train = _labels_scores(train_predictions)
+    in_spark = overtraining_check(train_predictions, predictions)
+    mixed = overtraining_check((y_train, s_train[:, None]), predictions)  # (n, 1), as Keras
+    np.testing.assert_array_equal(mixed.train, in_spark.train)
+    np.testing.assert_array_equal(mixed.test, in_spark.test)
+    np.testing.assert_allclose(mixed.ks_pvalue, in_spark.ks_pvalue)
+    with pytest.raises(ValueError, match="3 labels but 2 scores"):
+        overtraining_check(([0, 1, 1], [0.2, 0.4]), predictions)
