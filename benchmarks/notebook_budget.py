@@ -55,17 +55,37 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def _kind(pid: int) -> str:
+    """kernel, JVM or Python worker, from the process's command line."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "gone"
+    if argv and argv[0].endswith(b"java"):
+        return "JVM"
+    if b"ipykernel_launcher" in b" ".join(argv):
+        return "kernel"
+    return "Python workers"
+
+
 class PeakMemory(threading.Thread):
-    """Samples the summed PSS of this process's descendants until stopped."""
+    """Samples the summed PSS of this process's descendants until stopped; keeps the
+    split by kind of process at the peak."""
 
     def __init__(self, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.interval, self.peak, self._stop_event = interval, 0, threading.Event()
+        self.parts: dict[str, int] = {}
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            total = sum(_pss(p) for p in _descendants(os.getpid()))
-            self.peak = max(self.peak, total)
+            parts: dict[str, int] = {}
+            for pid in _descendants(os.getpid()):
+                kind = _kind(pid)
+                parts[kind] = parts.get(kind, 0) + _pss(pid)
+            total = sum(parts.values())
+            if total > self.peak:
+                self.peak, self.parts = total, parts
             time.sleep(self.interval)
 
     def stop(self) -> int:
@@ -74,8 +94,8 @@ class PeakMemory(threading.Thread):
         return self.peak
 
 
-def run(name: str, env: dict[str, str]) -> tuple[float, int, int]:
-    """(seconds, peak bytes, stderr outputs) of one notebook's Run All."""
+def run(name: str, env: dict[str, str], save: Path | None) -> tuple[float, PeakMemory, int]:
+    """(seconds, the memory sampler, stderr outputs) of one notebook's Run All."""
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     os.environ.update(env)
     client = NotebookClient(nb, timeout=1800, kernel_name="python3")
@@ -86,9 +106,12 @@ def run(name: str, env: dict[str, str]) -> tuple[float, int, int]:
         client.execute(cwd=str(NOTEBOOKS))
     finally:
         seconds = time.perf_counter() - start
-        peak = sampler.stop()
+        sampler.stop()
+        if save is not None:
+            save.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, save / f"{name}.ipynb")
     stderr = sum(1 for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr")
-    return seconds, peak, stderr
+    return seconds, sampler, stderr
 
 
 def main() -> None:
@@ -99,6 +122,7 @@ def main() -> None:
     args.add_argument("--events", default="100k")
     args.add_argument("--profile", default="binder")
     args.add_argument("--workdir", default=str(Path(__file__).parent / "results"))
+    args.add_argument("--save", help="folder for the executed notebooks")
     opts = args.parse_args()
     data = Path(opts.workdir).resolve() / "notebook-data"
     data.mkdir(parents=True, exist_ok=True)
@@ -115,10 +139,11 @@ def main() -> None:
     subprocess.run([sys.executable, "-c", prepare], env={**os.environ, **env}, check=True)
     print(f"{opts.events} synthetic events, profile {opts.profile}: Run All of each notebook")
     for name in opts.notebooks:
-        seconds, peak, stderr = run(name, env)
+        seconds, memory, stderr = run(name, env, Path(opts.save) if opts.save else None)
+        parts = ", ".join(f"{k} {v / 2**30:.2f}" for k, v in sorted(memory.parts.items()))
         print(
-            f"{name:28s} {seconds:6.0f} s   peak {peak / 2**30:.2f} GiB (kernel + JVM + "
-            f"Python workers, PSS)   stderr outputs: {stderr}",
+            f"{name:28s} {seconds:6.0f} s   peak {memory.peak / 2**30:.2f} GiB PSS ({parts})"
+            f"   stderr outputs: {stderr}",
             flush=True,
         )
 
