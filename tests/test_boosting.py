@@ -135,12 +135,12 @@ def test_events_reach_every_worker_whatever_the_partitioning(spark, sets):
     skewed = train.repartition(2, F.lit(0))
     sizes = skewed.rdd.glom().map(len).collect()
     assert sorted(sizes) == [0, train.count()]
-    xgb = xgb_classifier(spark, num_workers=2, n_estimators=10, max_depth=4)
+    xgb = xgb_classifier(spark, num_workers=2, n_estimators=4, max_depth=3)
     assert xgb.getOrDefault("force_repartition") is True
     assert not xgb.copy({xgb.force_repartition: False})._repartition_needed(skewed)
     assert xgb._repartition_needed(skewed)
     model = xgb.fit(skewed)
-    assert mlcourse.roc_curve(model.transform(test)).auc > 0.7
+    assert mlcourse.roc_curve(model.transform(test)).auc > 0.65
     # xgboost's own names pass through untouched, ours are only defaults
     mine = xgb_classifier(spark, num_workers=2, force_repartition=False, verbose=True)
     assert mine.getOrDefault("force_repartition") is False and mine.getOrDefault("verbose")

@@ -238,9 +238,9 @@ def test_overtraining_ks_agrees_with_scipy(gbt, train_predictions):
 def test_a_memorising_model_is_caught(spark, higgs):
     df, _ = higgs
     train, test = train_test_split(df.limit(3_000), 0.5, seed=2)
-    from pyspark.ml.classification import RandomForestClassifier
+    from pyspark.ml.classification import DecisionTreeClassifier
 
-    deep = RandomForestClassifier(numTrees=20, maxDepth=15, seed=1).fit(assemble_features(train))
+    deep = DecisionTreeClassifier(maxDepth=14, seed=1).fit(assemble_features(train))
     check = overtraining_check(
         deep.transform(assemble_features(train)), deep.transform(assemble_features(test))
     )
