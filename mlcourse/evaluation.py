@@ -28,7 +28,14 @@ import numpy as np
 from .aggregate import bin_counts, binned_scores, score_edges, score_range
 from .features import require_columns
 from .higgs import LABEL
-from .metrics import DEFAULT_BINS, ClassificationReport, RocCurve, roc_from_bins
+from .metrics import (
+    DEFAULT_BINS,
+    ClassificationReport,
+    RocCurve,
+    as_roc_curve,
+    labelled_scores,
+    scores_range,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -43,25 +50,12 @@ __all__ = [
 ]
 
 
-def _roc(
-    predictions: DataFrame | RocCurve | ClassificationReport,
-    label_col: str,
-    score_col: str,
-    bins: int,
-) -> RocCurve:
-    """The ROC curve behind an evaluation: given, held by a report, or computed."""
-    if isinstance(predictions, ClassificationReport):
-        if predictions.roc is None:
-            raise ValueError("this report has no ROC curve (it was made without scores)")
-        return predictions.roc
-    if isinstance(predictions, RocCurve):
-        return predictions
-    require_columns(predictions, [label_col, score_col], "the predictions")
-    counts, edges = binned_scores(predictions, label_col=label_col, score_col=score_col, bins=bins)
-    return roc_from_bins(counts.sum(axis=1), edges)
-
-
 # --------------------------------------------------------------------------- efficiency
+
+
+def _binomial_error(eps: np.ndarray | float, events: int) -> np.ndarray:
+    """sqrt(eps (1 - eps) / N): the binomial uncertainty of an efficiency from N events."""
+    return np.sqrt(np.multiply(eps, 1.0 - np.asarray(eps)) / max(events, 1))
 
 
 @dataclass(frozen=True)
@@ -95,8 +89,7 @@ class EfficiencyCurve:
     @property
     def background_efficiency_error(self) -> np.ndarray:
         """Binomial uncertainty of each background efficiency, sqrt(eps (1 - eps) / N)."""
-        eps = self.background_efficiency
-        return np.sqrt(eps * (1.0 - eps) / max(self.background_events, 1))
+        return _binomial_error(self.background_efficiency, self.background_events)
 
     def background_efficiency_interval(self) -> tuple[np.ndarray, np.ndarray]:
         """Wilson's 68 % interval of each background efficiency (low, high).
@@ -124,7 +117,7 @@ class EfficiencyCurve:
         )
         if eps_b <= 0.0:
             return math.inf, math.nan
-        error = math.sqrt(eps_b * (1.0 - eps_b) / max(self.background_events, 1))
+        error = float(_binomial_error(eps_b, self.background_events))
         return 1.0 / eps_b, error / eps_b**2
 
     def __repr__(self) -> str:
@@ -175,7 +168,7 @@ def efficiency_curve(
     >>> print(f"background rejection {rejection:.1f} ± {error:.1f} at 50% signal efficiency")
     background rejection 3.5 ± 0.2 at 50% signal efficiency
     """
-    roc = _roc(predictions, label_col, score_col, bins)
+    roc = as_roc_curve(predictions, label_col=label_col, score_col=score_col, bins=bins)
     return EfficiencyCurve(
         thresholds=roc.thresholds,
         signal_efficiency=roc.tpr,
@@ -308,7 +301,7 @@ def significance_scan(
             f"signal ({signal}) and background ({background}) are expected event counts "
             "before the cut (cross-section x luminosity x efficiency), both above 0"
         )
-    roc = _roc(predictions, label_col, score_col, bins)
+    roc = as_roc_curve(predictions, label_col=label_col, score_col=score_col, bins=bins)
     s = signal * roc.tpr
     b = background * roc.fpr
     kept = np.rint(roc.fpr * roc.background_events).astype(np.int64)
@@ -399,24 +392,10 @@ class OvertrainingCheck:
 
 
 def _side_range(side: DataFrame | tuple[Any, Any], score_col: str) -> tuple[float, float]:
-    """The score range of one side: [0, 1] for probabilities, else its min and max."""
+    """The score range of one side, chosen as ``roc_curve_arrays`` and ``roc_curve`` do."""
     if isinstance(side, tuple):
-        scores = _arrays(side)[1]
-        if len(scores) and (scores.min() < 0.0 or scores.max() > 1.0):
-            return float(scores.min()), float(scores.max())
-        return 0.0, 1.0
+        return scores_range(labelled_scores(*side)[1])
     return score_range(side, score_col)
-
-
-def _arrays(side: tuple[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Labels (0/1) and scores of a ``(labels, scores)`` pair; other labels and NaN left out."""
-    labels, scores = side
-    y = np.asarray(labels, dtype=float).reshape(-1)
-    score = np.asarray(scores, dtype=float).reshape(-1)
-    if y.shape != score.shape:
-        raise ValueError(f"{len(y)} labels but {len(score)} scores")
-    keep = np.isin(y, (0.0, 1.0)) & ~np.isnan(score)
-    return y[keep].astype(int), score[keep]
 
 
 def overtraining_check(
@@ -472,7 +451,7 @@ def overtraining_check(
 
     def counts(side: DataFrame | tuple[Any, Any]) -> np.ndarray:
         if isinstance(side, tuple):
-            labels, scores = _arrays(side)
+            labels, scores = labelled_scores(*side)
             return bin_counts(scores, labels, edges)
         by = binned_scores(
             side, label_col=label_col, score_col=score_col, bins=bins, score_range=shared

@@ -92,7 +92,7 @@ class RocCurve:
         >>> print(a.compare(b))
         +0.0100 ± 0.0050 (2.0 standard deviations): not significant (below 3)
         """
-        return AucDifference(self.auc - other.auc, math.hypot(self.auc_error, other.auc_error))
+        return _difference(self, other)
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,13 @@ class AucDifference:
         )
 
 
+def _difference(
+    a: RocCurve | ClassificationReport, b: RocCurve | ClassificationReport
+) -> AucDifference:
+    """``a.auc - b.auc``, the errors added in quadrature (see :meth:`RocCurve.compare`)."""
+    return AucDifference(a.auc - b.auc, math.hypot(a.auc_error, b.auc_error))
+
+
 @dataclass(frozen=True)
 class ClassificationReport:
     """Metrics of a binary classifier; prints as a table, ``to_dict()`` for JSON.
@@ -157,7 +164,7 @@ class ClassificationReport:
 
     def compare(self, other: RocCurve | ClassificationReport) -> AucDifference:
         """This AUC minus another's, with its uncertainty (:meth:`RocCurve.compare`)."""
-        return AucDifference(self.auc - other.auc, math.hypot(self.auc_error, other.auc_error))
+        return _difference(self, other)
 
     @property
     def events(self) -> int:
@@ -346,18 +353,45 @@ def roc_curve_arrays(
     >>> roc.auc
     0.75
     """
+    y, score = labelled_scores(y_true, y_score)
+    edges = score_edges(*scores_range(score), bins)
+    # the one binning rule of mlcourse.aggregate: numpy.histogram's, as in roc_curve
+    return roc_from_bins(bin_counts(score, y, edges), edges)
+
+
+def labelled_scores(y_true: ArrayLike, y_score: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (int 0/1) and scores as flat arrays; other labels and NaN scores left out."""
     y = np.asarray(y_true, dtype=float).reshape(-1)
     score = np.asarray(y_score, dtype=float).reshape(-1)
     if y.shape != score.shape:
         raise ValueError(f"{len(y)} labels but {len(score)} scores")
     keep = np.isin(y, (0.0, 1.0)) & ~np.isnan(score)
-    y, score = y[keep].astype(int), score[keep]
+    return y[keep].astype(int), score[keep]
+
+
+def scores_range(score: np.ndarray) -> tuple[float, float]:
+    """[0, 1] when every score is a probability, else their minimum and maximum."""
     if len(score) and (score.min() < 0.0 or score.max() > 1.0):
-        edges = score_edges(float(score.min()), float(score.max()), bins)
-    else:
-        edges = score_edges(0.0, 1.0, bins)
-    # the one binning rule of mlcourse.aggregate: numpy.histogram's, as in roc_curve
-    return roc_from_bins(bin_counts(score, y, edges), edges)
+        return float(score.min()), float(score.max())
+    return 0.0, 1.0
+
+
+def as_roc_curve(
+    source: RocCurve | ClassificationReport | DataFrame,
+    *,
+    label_col: str = LABEL,
+    score_col: str = "probability",
+    bins: int = DEFAULT_BINS,
+) -> RocCurve:
+    """The ROC curve of ``source``: given, held by a report, or computed from predictions
+    by :func:`roc_curve` (what plots and :mod:`mlcourse.evaluation` accept)."""
+    if isinstance(source, ClassificationReport):
+        if source.roc is None:
+            raise ValueError("this report has no ROC curve (it was made without scores)")
+        return source.roc
+    if isinstance(source, RocCurve):
+        return source
+    return roc_curve(source, label_col=label_col, score_col=score_col, bins=bins)
 
 
 def _ratio(num: float, den: float) -> float:

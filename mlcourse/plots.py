@@ -37,7 +37,7 @@ from .evaluation import (
 )
 from .features import feature_columns, require_columns
 from .higgs import LABEL
-from .metrics import ClassificationReport, RocCurve, roc_curve
+from .metrics import ClassificationReport, RocCurve, as_roc_curve
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -80,6 +80,12 @@ def _finish(ax: Axes, save: str | None) -> Axes:
             save, bbox_inches="tight"
         )
     return ax
+
+
+def _random_guess(ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
+    """The dashed line of a random guess, drawn once per Axes however many models are."""
+    if not any(line.get_label() == "random guess" for line in ax.get_lines()):
+        ax.plot(x, y, linestyle="--", color="grey", label="random guess")
 
 
 def _normalise(counts: np.ndarray, edges: np.ndarray, density: bool) -> np.ndarray:
@@ -337,17 +343,11 @@ def plot_roc(
     -------
     matplotlib.axes.Axes
     """
-    if isinstance(roc, ClassificationReport):
-        if roc.roc is None:
-            raise ValueError("this report has no ROC curve (it was made without scores)")
-        roc = roc.roc
-    elif not isinstance(roc, RocCurve):
-        roc = roc_curve(roc, label_col=label_col, score_col=score_col)
+    roc = as_roc_curve(roc, label_col=label_col, score_col=score_col)
     ax = _axes(ax)
     text = f"AUC = {roc.auc:.3f} ± {roc.auc_error:.3f}"
     ax.plot(roc.fpr, roc.tpr, label=f"{label}, {text}" if label else text, **kwargs)
-    if not any(line.get_label() == "random guess" for line in ax.get_lines()):
-        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random guess")
+    _random_guess(ax, np.array([0.0, 1.0]), np.array([0.0, 1.0]))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("false positive rate (background accepted)")
@@ -520,9 +520,8 @@ def plot_efficiency(
     (line,) = ax.plot(eff_s, 1.0 / eps_b, label=label, **kwargs)
     # the band: Wilson's 68 % interval of eps_B, bounded also where few events are left
     ax.fill_between(eff_s, 1.0 / high, 1.0 / low, color=line.get_color(), alpha=0.2)
-    if not any(existing.get_label() == "random guess" for existing in ax.get_lines()):
-        guess = np.linspace(0.01, 1.0, 100)
-        ax.plot(guess, 1.0 / guess, linestyle="--", color="grey", label="random guess")
+    guess = np.linspace(0.01, 1.0, 100)
+    _random_guess(ax, guess, 1.0 / guess)
     ax.set_yscale("log")
     ax.set_xlim(0, 1)
     ax.set_xlabel("signal efficiency")
@@ -627,8 +626,9 @@ def plot_overtraining(
         train = check.train[c].reshape(bins, -1).sum(axis=1)
         if not (test.sum() and train.sum()):
             continue
+        per_event = 1.0 / (train.sum() * widths)  # unit area, as _normalise does
         ax.stairs(
-            test / (test.sum() * widths),
+            _normalise(test, edges, True),
             edges,
             fill=True,
             alpha=0.3,
@@ -637,8 +637,8 @@ def plot_overtraining(
         )
         ax.errorbar(
             centres,
-            train / (train.sum() * widths),
-            yerr=np.sqrt(train) / (train.sum() * widths),
+            train * per_event,
+            yerr=np.sqrt(train) * per_event,  # Poisson errors, normalised alike
             fmt="o",
             markersize=3,
             color=color,
