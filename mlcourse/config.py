@@ -469,23 +469,33 @@ def cpu_count() -> int:
     return cores
 
 
-def available_memory_bytes() -> int | None:
-    """Memory this process can still take: the cgroup's limit less its use, or the machine's
-    available memory (``MemAvailable``: free memory and reclaimable cache), the smaller."""
-    root = _CGROUP
-    found: list[int] = []
+def _cgroup_memory() -> tuple[int, int | None] | None:
+    """The cgroup's memory limit and its current use (None if unreadable), or None
+    without a limit (cgroup v2, then v1)."""
     for limit_file, usage_file in (
         ("memory.max", "memory.current"),
         ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
     ):
         try:
-            limit = (root / limit_file).read_text().strip()
-            usage = int((root / usage_file).read_text())
-        except (OSError, ValueError):
+            limit = (_CGROUP / limit_file).read_text().strip()
+        except OSError:
             continue
         if limit.isdigit() and int(limit) < 1 << 60:
-            found.append(max(0, int(limit) - usage))
-            break
+            try:
+                usage: int | None = int((_CGROUP / usage_file).read_text())
+            except (OSError, ValueError):
+                usage = None
+            return int(limit), usage
+    return None
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this process can still take: the cgroup's limit less its use, or the machine's
+    available memory (``MemAvailable``: free memory and reclaimable cache), the smaller."""
+    found: list[int] = []
+    cgroup = _cgroup_memory()
+    if cgroup is not None and cgroup[1] is not None:
+        found.append(max(0, cgroup[0] - cgroup[1]))
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
@@ -502,13 +512,9 @@ def available_memory_bytes() -> int | None:
 
 def total_memory_bytes() -> int | None:
     """Memory available to this process: the cgroup limit when one is set, else physical RAM."""
-    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = Path(limit_file).read_text().strip()
-        except OSError:
-            continue
-        if text.isdigit() and int(text) < 1 << 60:
-            return int(text)
+    cgroup = _cgroup_memory()
+    if cgroup is not None:
+        return cgroup[0]
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
