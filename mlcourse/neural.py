@@ -47,8 +47,9 @@ __all__ = [
 #: batches and the table made of them (up to 16), the pandas frame built from the table
 #: while its columns are consolidated into one float64 block (16; ``to_numpy`` then
 #: returns that block); the float32 arrays kept are 4 bytes a value.
-PEAK_BYTES_PER_VALUE = 32
 ARROW_BYTES_PER_VALUE = 16
+PANDAS_BYTES_PER_VALUE = 16
+PEAK_BYTES_PER_VALUE = ARROW_BYTES_PER_VALUE + PANDAS_BYTES_PER_VALUE
 KEPT_BYTES_PER_VALUE = 4
 
 
@@ -342,6 +343,11 @@ def build_network(
     return model
 
 
+def _activation(layer: Any) -> str | None:
+    """The name of a layer's activation function ("relu", "sigmoid", ...), if it has one."""
+    return getattr(getattr(layer, "activation", None), "__name__", None)
+
+
 def check_network(model: Any, arrays: Arrays, history: Any = None) -> str:
     """One line for a student who wrote a network: does it train, and if not, why not?
 
@@ -379,9 +385,7 @@ def check_network(model: Any, arrays: Arrays, history: Any = None) -> str:
             f"not yet: the network takes inputs of shape {model.input_shape}, the arrays "
             f"have {width} features per event: keras.Input(shape=({width},))"
         )
-    last = model.layers[-1]
-    activation = getattr(getattr(last, "activation", None), "__name__", "")
-    if tuple(model.output_shape) != (None, 1) or activation != "sigmoid":
+    if tuple(model.output_shape) != (None, 1) or _activation(model.layers[-1]) != "sigmoid":
         return (
             "not yet: the output should be one probability of signal per event: "
             'keras.layers.Dense(1, activation="sigmoid") as the last layer'
@@ -466,7 +470,7 @@ def _dense_plan(model: Any) -> list[Step] | None:
             std = np.sqrt(np.asarray(layer.variance, dtype=np.float32)).reshape(-1)
             steps.append(("scale", mean, np.maximum(std, np.float32(keras.config.epsilon()))))
             continue
-        activation = getattr(getattr(layer, "activation", None), "__name__", None)
+        activation = _activation(layer)
         if (
             isinstance(layer, keras.layers.Dense)
             and activation in _ACTIVATIONS
