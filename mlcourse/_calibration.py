@@ -41,7 +41,9 @@ __all__ = ["FITTED", "calibrate", "ks_statistic", "loss_terms"]
 def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
     """Two-sample Kolmogorov-Smirnov statistic ``sup |F_a - F_b|``, exact with ties.
 
-    Used to judge the generator against real events (scipy is not a dependency).
+    Used to judge the generator against real events: ``scipy.stats.ks_2samp``'s statistic
+    without its p-value, which would make this three times slower (the calibration takes
+    56 of them per evaluation).
     """
     a, b = np.sort(a), np.sort(b)
     grid = np.concatenate([a, b])
