@@ -7,8 +7,14 @@ workers) ten times a second: the sum of their proportional set sizes (PSS: share
 counted once, as a container's memory limit counts them). The events are prepared first,
 as Day 1 leaves them for the other days, so that the times are those of the notebooks.
 
+The JVM sizes its initial heap from the memory it sees: 1/64 of this host's RAM (378 MB on
+a 24 GB machine, a third of it young generation, all of it touched within a minute), but 32
+MB inside a 2 GB container, where it reads the cgroup's limit. ``--container-memory`` (2g)
+gives the driver ``-XX:MaxRAM`` so that it sizes itself as it would on mybinder.org; the
+profile's own options are kept and the maximum heap (``spark.driver.memory``) is unchanged.
+
     python benchmarks/notebook_budget.py [day3_neural_networks day4_distributed_training]
-        [--events 100k] [--profile binder]
+        [--events 100k] [--profile binder] [--container-memory 2g] [--by-cell]
 
 Issue 23's budget on mybinder.org (2 cores, a 2 GB container): under 1.8 GB and 3 minutes.
 """
@@ -25,6 +31,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from mlcourse.config import resolve_profile
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -76,6 +84,8 @@ class PeakMemory(threading.Thread):
         super().__init__(daemon=True)
         self.interval, self.peak, self._stop_event = interval, 0, threading.Event()
         self.parts: dict[str, int] = {}
+        self.cell = -1  # the cell executing now, set by the notebook client's hook
+        self.by_cell: dict[int, dict[str, int]] = {}  # each cell's largest sample, by kind
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -84,6 +94,8 @@ class PeakMemory(threading.Thread):
                 kind = _kind(pid)
                 parts[kind] = parts.get(kind, 0) + _pss(pid)
             total = sum(parts.values())
+            if total > sum(self.by_cell.get(self.cell, {}).values()):
+                self.by_cell[self.cell] = parts
             if total > self.peak:
                 self.peak, self.parts = total, parts
             time.sleep(self.interval)
@@ -98,8 +110,14 @@ def run(name: str, env: dict[str, str], save: Path | None) -> tuple[float, PeakM
     """(seconds, the memory sampler, stderr outputs) of one notebook's Run All."""
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     os.environ.update(env)
-    client = NotebookClient(nb, timeout=1800, kernel_name="python3")
     sampler = PeakMemory()
+
+    def on_cell_execute(cell: object, cell_index: int) -> None:
+        sampler.cell = cell_index
+
+    client = NotebookClient(
+        nb, timeout=1800, kernel_name="python3", on_cell_execute=on_cell_execute
+    )
     sampler.start()
     start = time.perf_counter()
     try:
@@ -123,10 +141,28 @@ def main() -> None:
     args.add_argument("--profile", default="binder")
     args.add_argument("--workdir", default=str(Path(__file__).parent / "results"))
     args.add_argument("--save", help="folder for the executed notebooks")
+    args.add_argument(
+        "--container-memory", default="2g", help="the memory the JVM sizes itself for"
+    )
+    args.add_argument(
+        "--by-cell", action="store_true", help="also print each code cell's peak, by process"
+    )
     opts = args.parse_args()
     data = Path(opts.workdir).resolve() / "notebook-data"
     data.mkdir(parents=True, exist_ok=True)
-    env = {
+    java_options = resolve_profile(opts.profile).conf.get("spark.driver.extraJavaOptions", "")
+    config = data.parent / "notebook_budget.toml"
+    config.write_text(
+        f"[profiles.{opts.profile}]\n"
+        f'"spark.driver.extraJavaOptions" = '
+        f'"{java_options} -XX:MaxRAM={opts.container_memory}"\n'
+    )
+    # binder/start's environment, as mybinder.org starts the notebook server with it
+    start = Path(__file__).resolve().parents[1] / "binder" / "start"
+    started = subprocess.run(["bash", str(start), "env", "-0"], capture_output=True, check=True)
+    env = dict(v.split("=", 1) for v in started.stdout.decode().split("\0") if "=" in v)
+    env |= {
+        "MLCOURSE_CONFIG": str(config),
         "MLCOURSE_PROFILE": opts.profile,
         "MLCOURSE_EVENTS": opts.events,
         "MLCOURSE_SOURCE": "synthetic",
@@ -137,7 +173,10 @@ def main() -> None:
         "mlcourse.load_higgs(spark, os.environ['MLCOURSE_EVENTS'], source='synthetic').count()"
     )
     subprocess.run([sys.executable, "-c", prepare], env={**os.environ, **env}, check=True)
-    print(f"{opts.events} synthetic events, profile {opts.profile}: Run All of each notebook")
+    print(
+        f"{opts.events} synthetic events, profile {opts.profile}, driver JVM sized for "
+        f"{opts.container_memory}: Run All of each notebook"
+    )
     for name in opts.notebooks:
         seconds, memory, stderr = run(name, env, Path(opts.save) if opts.save else None)
         parts = ", ".join(f"{k} {v / 2**30:.2f}" for k, v in sorted(memory.parts.items()))
@@ -146,6 +185,10 @@ def main() -> None:
             f"   stderr outputs: {stderr}",
             flush=True,
         )
+        if opts.by_cell:
+            for index, cell_parts in sorted(memory.by_cell.items()):
+                split = ", ".join(f"{k} {v / 2**30:.2f}" for k, v in sorted(cell_parts.items()))
+                print(f"    cell {index:3d}: {sum(cell_parts.values()) / 2**30:.2f} GiB ({split})")
 
 
 if __name__ == "__main__":
