@@ -77,14 +77,22 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"mlcourse tiers: fast only; --all-tiers adds {', '.join(SLOW_TIERS)}"
 
 
+def _tiers(item: pytest.Item) -> list[pytest.Mark]:
+    return [m for m in item.iter_markers() if m.name in SLOW_TIERS]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     fast: list[pytest.Item] = []
     slow: list[pytest.Item] = []
     for item in items:
-        (slow if any(item.get_closest_marker(t) for t in SLOW_TIERS) else fast).append(item)
+        (slow if _tiers(item) else fast).append(item)
     if _runs_every_tier(config):
-        # The long ones first: with two pytest-xdist workers, a long test started last
-        # would leave the other worker idle while it runs.
+        # The long ones first, the longest tiers first (SLOW_TIERS's order; a stable sort
+        # keeps the files' order within a tier): with two pytest-xdist workers, a long
+        # file started last would leave the other worker idle while it runs.
+        # pyproject.toml's --no-loadscope-reorder keeps this order; xdist's default puts
+        # the files with the most tests first, which is the notebooks' last.
+        slow.sort(key=lambda item: min(SLOW_TIERS.index(m.name) for m in _tiers(item)))
         items[:] = slow + fast
     elif slow:
         config.hook.pytest_deselected(items=slow)
