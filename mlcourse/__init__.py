@@ -61,6 +61,7 @@ _API: dict[str, tuple[str, ...]] = {
     ),
     "neural": ("to_arrays", "build_network", "score_with_keras"),
     "boosting": ("with_validation", "xgb_classifier"),
+    "checks": ("check", "CheckResult"),
     "magics": ("load_ipython_extension",),
     "errors": (
         "MlcourseError",
@@ -100,6 +101,10 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
     from .boosting import (
         with_validation as with_validation,
         xgb_classifier as xgb_classifier,
+    )
+    from .checks import (
+        CheckResult as CheckResult,
+        check as check,
     )
     from .config import (
         SparkProfile as SparkProfile,

@@ -10,6 +10,7 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 import mlcourse
 from mlcourse import ConfigError, with_validation, xgb_classifier
 from mlcourse.boosting import barrier_problem, task_slots
+from mlcourse.checks import evaluate
 from mlcourse.higgs import FEATURES
 
 from .sparkjobs import jobs_submitted
@@ -65,7 +66,24 @@ def test_early_stopping_on_the_validation_part(spark, sets):
     model = xgb.fit(train)
     booster = model.get_booster()
     assert 0 < booster.best_iteration < 399  # it stopped before the last round
-    assert mlcourse.roc_curve(model.transform(test)).auc > 0.7
+    auc = mlcourse.roc_curve(model.transform(test)).auc
+    assert auc > 0.7
+    # Day 4's exercise check: the right answers pass, the slips fail
+    best = booster.best_iteration
+    result = evaluate("day4.ex1", best, model=model, auc_early=auc, test=test)
+    assert result.passed, result.message
+    grown = booster.num_boosted_rounds()
+    result = evaluate("day4.ex1", grown, model=model, auc_early=auc, test=test)
+    assert not result.passed and "get_booster().best_iteration" in result.message
+    on_train = mlcourse.roc_curve(model.transform(train)).auc
+    result = evaluate("day4.ex1", best, model=model, auc_early=on_train, test=test)
+    assert not result.passed and f"{auc:.3f}" not in result.message
+
+
+def test_a_model_grown_to_the_end_fails_the_early_stopping_check(xgb_model, sets):
+    _, test = sets
+    result = evaluate("day4.ex1", 19, model=xgb_model, auc_early=0.8, test=test)
+    assert not result.passed and "all 20 trees were grown" in result.message
 
 
 def test_a_misnamed_validation_column_is_refused_not_ignored(spark):

@@ -431,6 +431,16 @@ def test_check_network_passes_a_network_that_trains(arrays, trained):
     assert "after 4 epochs" in message
 
 
+def test_day3_exercise_check_is_check_network(arrays, trained):
+    from mlcourse.checks import evaluate
+
+    model, history = trained
+    result = evaluate("day3.ex1", model, arrays=arrays, history=history)
+    assert result.passed and result.message.startswith("the network trains; validation AUC")
+    result = evaluate("day3.ex1", model, arrays=arrays, history=None)
+    assert not result.passed and "validation_data" in result.message
+
+
 def test_check_network_names_what_is_missing(arrays, trained):
     import keras
 
