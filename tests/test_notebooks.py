@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from nbclient import NotebookClient
 
 from mlcourse.cli import main
+from mlcourse.grading import notebook_exercises
 from mlcourse.notebooks import (
     PARAMETERS_TAG,
     SOLUTION_TAG,
@@ -343,6 +345,9 @@ def test_notebook_runs_end_to_end(path, data_dir, monkeypatch, tmp_path):
     run_and_check(path, data_dir, monkeypatch, tmp_path)
 
 
+CHECK_LINE = re.compile(r"^(day\d\w*|final)\.\w+: (passed|not yet): ")
+
+
 def run_and_check(path: Path, data_dir: Path, monkeypatch, tmp_path: Path) -> None:
     """Run a course notebook on 10k synthetic events; check its results and its outputs."""
     monkeypatch.setenv("MLCOURSE_SCRATCH", str(tmp_path))
@@ -358,6 +363,11 @@ def run_and_check(path: Path, data_dir: Path, monkeypatch, tmp_path: Path) -> No
     result = json.loads(printed.split("MLCOURSE-RESULT", 1)[1])
     check(path.name, result)
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    # every exercise's check cell ran, and passed on the instructors' solutions
+    printed = [ln for o in outputs if o.get("name") == "stdout" for ln in o["text"].splitlines()]
+    checks = {ln.split(": ", 1)[0]: ln for ln in printed if CHECK_LINE.match(ln)}
+    assert sorted(checks) == sorted(notebook_exercises(path)), checks
+    assert all(": passed: " in line for line in checks.values()), checks
     # no red box: nothing on stderr in any cell (Spark's start-up included)
     assert [o["text"] for o in outputs if o.get("name") == "stderr"] == []
     if not path.name.startswith("day0"):
