@@ -165,6 +165,30 @@ def _cmd_notebooks_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from .grading import NOTEBOOK_ROW, grade
+
+    rows = grade(
+        args.submissions,
+        args.notebook,
+        args.out,
+        timeout=args.timeout,
+        memory=args.memory,
+        jobs=args.jobs,
+        events=args.events,
+        source=args.source,
+        profile=args.profile,
+    )
+    students = sorted({r.student for r in rows})
+    for student in students:
+        mine = [r for r in rows if r.student == student and r.exercise != NOTEBOOK_ROW]
+        notes = [r.message for r in rows if r.student == student and r.exercise == NOTEBOOK_ROW]
+        passed = sum(r.passed for r in mine)
+        print(f"{student}: {passed}/{len(mine)} passed" + (f" ({notes[0]})" if notes else ""))
+    print(f"{len(students)} submissions graded: {Path(args.out) / 'grades.csv'}, summary.html")
+    return 0
+
+
 def _cmd_notebooks_get(args: argparse.Namespace) -> int:
     from .notebooks import get_notebooks
 
@@ -232,6 +256,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", nargs="?", default="notebooks", help="default: notebooks")
     p.add_argument("--check", action="store_true", help="write nothing; fail if out of date")
     p.set_defaults(func=_cmd_notebooks_build)
+
+    p = sub.add_parser(
+        "grade",
+        help="run submitted notebooks, each in its own kernel, and write a gradebook",
+        description="Execute each submission under a time and a memory limit, collect its "
+        "exercise checks, and write grades.csv, summary.html and the executed notebooks "
+        "into --out. The submissions are only read.",
+    )
+    p.add_argument("submissions", nargs="+", help="notebooks, or folders holding them")
+    p.add_argument("--notebook", required=True, help="which course notebook: day1, day2_gbt...")
+    p.add_argument("--out", default="grades", help="gradebook folder (default: grades)")
+    p.add_argument("--timeout", type=float, default=1200, help="seconds per notebook")
+    p.add_argument("--memory", default="3g", help="kernel + JVM + workers, per notebook")
+    p.add_argument("--jobs", type=int, help="notebooks at once (default: one per two cores)")
+    p.add_argument("--events", type=_events, default="10k", help="the same data for everyone")
+    p.add_argument("--source", choices=["auto", "real", "uci", "synthetic"], default="synthetic")
+    p.add_argument("--profile", default="binder", help="Spark profile (default: binder)")
+    p.set_defaults(func=_cmd_grade)
 
     data = sub.add_parser("data", help="fetch, generate, convert and inspect HIGGS data")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
