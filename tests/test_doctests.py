@@ -15,6 +15,7 @@ import pytest
 MODULES = [
     "mlcourse.aggregate",
     "mlcourse.boosting",
+    "mlcourse.checks",
     "mlcourse.config",
     "mlcourse.datasets",
     "mlcourse.errors",
@@ -32,6 +33,7 @@ MODULES = [
 #: Public functions whose docstrings must keep a running example.
 REQUIRED = {
     "assemble_features",
+    "check",
     "build_network",
     "canonical_name",
     "classification_report",
