@@ -68,6 +68,11 @@ def graded(tmp_path_factory):
     other_kernel = assignment()
     other_kernel.metadata["kernelspec"]["name"] = "course-env"
     nbformat.write(other_kernel, submitted / "gus" / "assignment.ipynb")
+    missing = assignment(ARCHITECTURES, FIT_TABLE, "import polars_cuda")
+    nbformat.write(missing, submitted / "hal.ipynb")
+    reordered = assignment()
+    reordered.cells[1], reordered.cells[2] = reordered.cells[2], reordered.cells[1]
+    nbformat.write(reordered, submitted / "ivy.ipynb")
     before = digest(submitted)
     out = root / "grades"
     status = main(
@@ -136,10 +141,24 @@ def test_bad_submissions_get_a_row(graded):
     assert gus["final.q4"][0]
 
 
+def test_a_missing_import_and_reordered_cells_get_their_rows(graded):
+    _, rows, *_ = graded
+    hal = outcome(rows, "hal")
+    message = "cell 4 raised ModuleNotFoundError: No module named 'polars_cuda'"
+    assert hal[NOTEBOOK_ROW] == (False, message)
+    ivy = outcome(rows, "ivy")  # the check before the answer
+    assert ivy[NOTEBOOK_ROW] == (
+        False,
+        "cell 2 raised NameError: name 'architectures' is not defined",
+    )
+    assert ivy["day2_mlp.ex1"] == (False, "not checked: an error stopped it")
+    assert ivy["final.q4"][0]
+
+
 def test_submissions_untouched_and_the_gradebook_written(graded):
     _, rows, out, submitted, before = graded
     assert digest(submitted) == before
-    assert {s for s, _ in rows} == {"ada", "bob", "cy", "dan", "eve", "fay", "gus"}
+    assert {s for s, _ in rows} == {"ada", "bob", "cy", "dan", "eve", "fay", "gus", "hal", "ivy"}
     assert (out / MARKER).is_file()
     executed = nbformat.read(out / "executed" / "ada.ipynb", as_version=4)
     assert "day2_mlp.ex1: passed" in executed.cells[2].outputs[0]["text"]
