@@ -47,19 +47,19 @@ def check_output(out, *, events: int, source: str) -> dict:
 def test_demo_writes_figures_metrics_and_report(spark, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "demo"
-    code, printed = run(capsys, "--events", "20k", "--out", str(out))
+    code, printed = run(capsys, "--events", "10k", "--out", str(out))
     assert code == 0
-    metrics = check_output(out, events=20_000, source="synthetic")
+    metrics = check_output(out, events=10_000, source="synthetic")
     assert f"AUC {metrics['test']['auc']:.3f}" in printed
     assert str(out / "report.html") in printed
     # everything inside --out: the CSV and the Parquet beside the report, nothing in ./data
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
-    assert (out / "data" / "higgs-synthetic-20k-seed0.csv").is_file()
-    assert (out / "data" / "higgs-synthetic-20k-seed0.parquet").is_dir()  # datasets.parquet_name
+    assert (out / "data" / "higgs-synthetic-10k-seed0.csv").is_file()
+    assert (out / "data" / "higgs-synthetic-10k-seed0.parquet").is_dir()  # datasets.parquet_name
     assert metrics["model"]["type"] == "GBTClassifier"
     # the run is on record: date, command, seed, profile, split
     run_info = metrics["run"]
-    assert run_info["command"] == f"mlcourse demo --events 20k --out {out}"
+    assert run_info["command"] == f"mlcourse demo --events 10k --out {out}"
     assert run_info["seed"] == 0 and run_info["profile"] == "local"
     assert (run_info["train_fraction"], run_info["test_fraction"]) == (0.8, 0.2)
     assert datetime.fromisoformat(run_info["date"]).tzinfo is not None
