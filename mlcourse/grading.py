@@ -375,7 +375,7 @@ def grade(
             rows += future.result()
     rows.sort(key=lambda r: (r.student, r.exercise != NOTEBOOK_ROW))
     shutil.rmtree(out / "work", ignore_errors=True)
-    _write(out, rows, exercises, notebook)
+    _write(out, rows, exercises, course.stem)
     return rows
 
 
@@ -407,7 +407,8 @@ def _write(out: Path, rows: list[GradeRow], exercises: list[str], notebook: str)
     (out / "summary.html").write_text(
         "<!doctype html><meta charset=utf-8><title>grades</title><style>"
         "td,th{padding:2px 8px;border:1px solid #ccc}.pass{color:#060}.fail{color:#a00}"
-        f"</style><h1>{html.escape(notebook)}: {len(students)} submissions</h1>"
+        f"</style><h1>{html.escape(notebook)}: {len(students)} "
+        f"submission{'' if len(students) == 1 else 's'}</h1>"
         f"<table><tr><th>student</th>{head}<th>passed</th><th>notebook</th></tr>"
         + "".join(body)
         + "</table><p>Hover a mark for its message; grades.csv has every row.</p>\n",

@@ -163,6 +163,7 @@ def test_submissions_untouched_and_the_gradebook_written(graded):
     executed = nbformat.read(out / "executed" / "ada.ipynb", as_version=4)
     assert "day2_mlp.ex1: passed" in executed.cells[2].outputs[0]["text"]
     summary = (out / "summary.html").read_text()
+    assert "<h1>assignment: 9 submissions</h1>" in summary
     assert "<th>ada</th>" in summary and "2 / 2" in summary and "0 / 2" in summary
 
 
