@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -69,9 +70,16 @@ _CHECKS: dict[str, Callable[..., str]] = {}
 _TITLES: dict[str, str] = {}
 
 
-def _exercise(name: str, title: str) -> Callable[[Callable[..., str]], Callable[..., str]]:
+#: Each exercise's variables in the notebook: its answer, and the check's other arguments.
+_VARIABLES: dict[str, tuple[str, dict[str, str]]] = {}
+
+
+def _exercise(
+    name: str, title: str, answer: str, **context: str
+) -> Callable[[Callable[..., str]], Callable[..., str]]:
     def register(function: Callable[..., str]) -> Callable[..., str]:
         _CHECKS[name], _TITLES[name] = function, title
+        _VARIABLES[name] = (answer, context)
         return function
 
     return register
@@ -110,17 +118,22 @@ def evaluate(exercise: str, answer: Any = None, /, **context: Any) -> CheckResul
         return CheckResult(exercise, False, message.splitlines()[0][:300])
 
 
-def check(exercise: str, answer: Any = None, /, **context: Any) -> None:
+def check(exercise: str, *answer: Any, **context: Any) -> None:
     """Check an exercise's answer and print one line: passed, or what is wrong and a hint.
+
+    In a notebook, ``mlcourse.check("day1.ex1")`` takes the answer and what the check needs
+    from the notebook's variables (``signal_fraction`` and ``df`` here), as otter-grader's
+    ``grader.check`` does: before the exercise is done the cell says what is missing, and
+    Run All goes on. The answer and the context may also be passed explicitly.
 
     Parameters
     ----------
     exercise : str
         The exercise's name, such as ``"day1.ex1"``.
-    answer : object
-        The student's answer.
+    *answer : object
+        The student's answer; default the notebook's variable of that exercise.
     **context
-        What the check recomputes from (the notebook's check cell passes it).
+        What the check recomputes from; default the notebook's variables.
 
     Examples
     --------
@@ -129,12 +142,28 @@ def check(exercise: str, answer: Any = None, /, **context: Any) -> None:
     >>> mlcourse.check("day1.ex1", 0.5, df=df)
     day1.ex1: not yet: signal_fraction is not the fraction of label-1 events in df: count both classes over the whole DataFrame
     """  # noqa: E501
-    result = evaluate(exercise, answer, **context)
+    if answer or context:
+        result = evaluate(exercise, *answer, **context)
+    else:
+        result = _from_variables(exercise, sys._getframe(1).f_globals)
     print(result)
     log = os.environ.get(LOG_VARIABLE)
     if log:
         with open(log, "a", encoding="utf-8") as out:
             out.write(json.dumps(asdict(result)) + "\n")
+
+
+def _from_variables(exercise: str, variables: Mapping[str, Any]) -> CheckResult:
+    """Check an exercise on the notebook's variables (the caller's globals)."""
+    if exercise not in _VARIABLES:
+        evaluate(exercise)  # raises KeyError naming the exercises
+    answer, context = _VARIABLES[exercise]
+    missing = [name for name in (answer, *context.values()) if name not in variables]
+    if missing:
+        what = ", ".join(f"`{name}`" for name in missing)
+        return CheckResult(exercise, False, f"no {what} yet: do the exercise above, run it")
+    arguments = {key: variables[name] for key, name in context.items()}
+    return evaluate(exercise, variables[answer], **arguments)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -196,12 +225,12 @@ def _signal_fraction(value: Any, df: Any, name: str = "signal_fraction") -> str:
     return f"{name} is the fraction of signal events in df"
 
 
-@_exercise("day1.ex1", "signal and background counts, signal_fraction")
+@_exercise("day1.ex1", "signal and background counts, signal_fraction", "signal_fraction", df="df")
 def _day1_ex1(signal_fraction: Any, *, df: Any) -> str:
     return _signal_fraction(signal_fraction, df)
 
 
-@_exercise("day1.ex2", "lepton_pT and m_wbb side by side, normalised")
+@_exercise("day1.ex2", "lepton_pT and m_wbb side by side, normalised", "fig")
 def _day1_ex2(fig: Any, *, names: tuple[str, ...] = ("lepton_pT", "m_wbb")) -> str:
     from matplotlib.figure import Figure
     from matplotlib.patches import StepPatch
@@ -223,7 +252,7 @@ def _day1_ex2(fig: Any, *, names: tuple[str, ...] = ("lepton_pT", "m_wbb")) -> s
     return f"{' and '.join(names)} side by side, each class normalised to unit area"
 
 
-@_exercise("day1.ex3", "the most correlated pair of features")
+@_exercise("day1.ex3", "the most correlated pair of features", "most_correlated", df="df")
 def _day1_ex3(most_correlated: Any, *, df: Any) -> str:
     import numpy as np
 
@@ -248,7 +277,9 @@ def _day1_ex3(most_correlated: Any, *, df: Any) -> str:
     return f"{a} and {b} are the most correlated pair"
 
 
-@_exercise("day1.ex4", "m_bb recomputed from the two b-tagged jets")
+@_exercise(
+    "day1.ex4", "m_bb recomputed from the two b-tagged jets", "mbb_agreement", sample="sample"
+)
 def _day1_ex4(mbb_agreement: Any, *, sample: Any) -> str:
     import numpy as np
 
@@ -272,7 +303,13 @@ def _day1_ex4(mbb_agreement: Any, *, sample: Any) -> str:
 # --------------------------------------------------------------------------- Day 2
 
 
-@_exercise("day2_gbt.ex1", "a GBT on the 7 high-level features: auc_high")
+@_exercise(
+    "day2_gbt.ex1",
+    "a GBT on the 7 high-level features: auc_high",
+    "auc_high",
+    model="model_high",
+    test="test_high",
+)
 def _day2_gbt_ex1(auc_high: Any, *, model: Any, test: Any) -> str:
     n = getattr(model, "numFeatures", None)
     if n != 7:
@@ -298,13 +335,19 @@ def _cross_validated(cv_model: Any, folds: int | None, params: int) -> None:
         )
 
 
-@_exercise("day2_gbt.ex2", "3-fold cross-validation: cv_auc on the test set")
+@_exercise(
+    "day2_gbt.ex2",
+    "3-fold cross-validation: cv_auc on the test set",
+    "cv_auc",
+    cv_model="cv_model",
+    test="test",
+)
 def _day2_gbt_ex2(cv_auc: Any, *, cv_model: Any, test: Any) -> str:
     _cross_validated(cv_model, 3, 1)
     return _same_auc(cv_auc, "cv_auc", cv_model.bestModel, test, "the best model")
 
 
-@_exercise("day2_mlp.ex1", "two other architectures: architectures")
+@_exercise("day2_mlp.ex1", "two other architectures: architectures", "architectures")
 def _day2_mlp_ex1(architectures: Any) -> str:
     table = _mapping(architectures, "architectures")
     if len(table) < 2:
@@ -327,7 +370,9 @@ def _day2_mlp_ex1(architectures: Any) -> str:
 # --------------------------------------------------------------------------- Day 3
 
 
-@_exercise("day3.ex1", "a network built, compiled and trained")
+@_exercise(
+    "day3.ex1", "a network built, compiled and trained", "model", arrays="arrays", history="history"
+)
 def _day3_ex1(model: Any, *, arrays: Any, history: Any = None) -> str:
     from .neural import check_network
 
@@ -346,7 +391,9 @@ def _aucs(value: Any, name: str, keys: Iterable[Any]) -> dict[Any, float]:
     return aucs
 
 
-@_exercise("day3.ex2", "train_and_score over seeds 1-3: auc_by_seed")
+@_exercise(
+    "day3.ex2", "train_and_score over seeds 1-3: auc_by_seed", "auc_by_seed", seed_runs="seed_runs"
+)
 def _day3_ex2(auc_by_seed: Any, *, seed_runs: Any = None) -> str:
     aucs = _aucs(auc_by_seed, "auc_by_seed", (1, 2, 3))
     if len(set(aucs.values())) == 1:
@@ -361,7 +408,7 @@ def _day3_ex2(auc_by_seed: Any, *, seed_runs: Any = None) -> str:
     return "three seeds, three AUCs"
 
 
-@_exercise("day3.ex3", "shallow and deep networks on low, high and all features")
+@_exercise("day3.ex3", "shallow and deep networks on low, high and all features", "reports")
 def _day3_ex3(reports: Any) -> str:
     keys = [(d, g) for d in ("shallow", "deep") for g in ("low", "high", "all")]
     aucs = _aucs(
@@ -375,7 +422,7 @@ def _day3_ex3(reports: Any) -> str:
     return "six networks, each with its test report"
 
 
-@_exercise("day3.ex4", "AUC against the number of training events: auc_by_size")
+@_exercise("day3.ex4", "AUC against the number of training events: auc_by_size", "auc_by_size")
 def _day3_ex4(auc_by_size: Any) -> str:
     table = _mapping(auc_by_size, "auc_by_size")
     if len(table) < 3 or not {2_000, 5_000} <= set(table):
@@ -387,7 +434,14 @@ def _day3_ex4(auc_by_size: Any) -> str:
 # --------------------------------------------------------------------------- Day 4
 
 
-@_exercise("day4.ex1", "early stopping: best_iteration and auc_early")
+@_exercise(
+    "day4.ex1",
+    "early stopping: best_iteration and auc_early",
+    "best_iteration",
+    model="early_model",
+    auc_early="auc_early",
+    test="test",
+)
 def _day4_ex1(best_iteration: Any, *, model: Any, auc_early: Any, test: Any) -> str:
     booster = model.get_booster()
     grown, most = booster.num_boosted_rounds(), model.getOrDefault("n_estimators")
@@ -408,7 +462,14 @@ def _timings(value: Any, name: str, keys: Iterable[Any]) -> None:
         _number(seconds, f"{name}[{key!r}]", low=1e-9)
 
 
-@_exercise("day4.ex2", "times against the number of workers")
+@_exercise(
+    "day4.ex2",
+    "times against the number of workers",
+    "times_by_workers",
+    slots="slots",
+    times_by_executors="times_by_executors",
+    cores="cores",
+)
 def _day4_ex2(
     times_by_workers: Any, *, slots: int, times_by_executors: Any = None, cores: int = 0
 ) -> str:
@@ -421,12 +482,12 @@ def _day4_ex2(
 # --------------------------------------------------------------------------- final hands-on
 
 
-@_exercise("final.q1", "the fraction of signal events")
+@_exercise("final.q1", "the fraction of signal events", "signal_fraction", df="df")
 def _final_q1(signal_fraction: Any, *, df: Any) -> str:
     return _signal_fraction(signal_fraction, df)
 
 
-@_exercise("final.q2", "k parts of about equal size: part_sizes")
+@_exercise("final.q2", "k parts of about equal size: part_sizes", "part_sizes", df="df", k="k")
 def _final_q2(part_sizes: Any, *, df: Any, k: int = 5) -> str:
     if not isinstance(part_sizes, (list, tuple)) or len(part_sizes) != k:
         raise NotYet(f"part_sizes should be a list of the {k} parts' sizes")
@@ -443,12 +504,14 @@ def _final_q2(part_sizes: Any, *, df: Any, k: int = 5) -> str:
     return f"{k} parts of about equal size, every event in exactly one"
 
 
-@_exercise("final.q3", "your classifier's test AUC: my_auc")
+@_exercise(
+    "final.q3", "your classifier's test AUC: my_auc", "my_auc", model="my_model", test="test"
+)
 def _final_q3(my_auc: Any, *, model: Any, test: Any) -> str:
     return _same_auc(my_auc, "my_auc", model, test, "your classifier")
 
 
-@_exercise("final.q4", "train and test AUC against depth: fit_table")
+@_exercise("final.q4", "train and test AUC against depth: fit_table", "fit_table")
 def _final_q4(fit_table: Any) -> str:
     rows = list(fit_table) if isinstance(fit_table, (list, tuple)) else None
     if not rows or any(not isinstance(r, (list, tuple)) or len(r) != 3 for r in rows):
@@ -468,13 +531,19 @@ def _final_q4(fit_table: Any) -> str:
     return f"{len(rows)} depths, with their train and test AUC"
 
 
-@_exercise("final.q5", "two hyper-parameters tuned by CrossValidator: tuned_auc")
+@_exercise(
+    "final.q5",
+    "two hyper-parameters tuned by CrossValidator: tuned_auc",
+    "tuned_auc",
+    cv_model="cv_model",
+    test="test",
+)
 def _final_q5(tuned_auc: Any, *, cv_model: Any, test: Any) -> str:
     _cross_validated(cv_model, None, 2)
     return _same_auc(tuned_auc, "tuned_auc", cv_model.bestModel, test, "the best model")
 
 
-@_exercise("final.q6", "training times with 1 and 2 tasks: timings")
+@_exercise("final.q6", "training times with 1 and 2 tasks: timings", "timings")
 def _final_q6(timings: Any) -> str:
     table = _mapping(timings, "timings")
     names = {key[0] for key in table if isinstance(key, tuple) and len(key) == 2}

@@ -74,6 +74,19 @@ def test_check_prints_one_line_and_logs_it(events, capsys, tmp_path, monkeypatch
     assert records[0]["exercise"] == "day1.ex1"
 
 
+def test_the_notebook_form_reads_the_notebook_variables(events, capsys):
+    """mlcourse.check("day1.ex1") alone, as the notebooks' cells are: the answer and the
+    DataFrame from the caller's variables; before the exercise, what is missing."""
+    df, frame = events
+    code = compile('mlcourse.check("day1.ex1")', "<cell>", "exec")
+    exec(code, {"mlcourse": mlcourse, "df": df})
+    exec(code, {"mlcourse": mlcourse, "df": df, "signal_fraction": float(frame["label"].mean())})
+    assert capsys.readouterr().out.splitlines() == [
+        "day1.ex1: not yet: no `signal_fraction` yet: do the exercise above, run it",
+        "day1.ex1: passed: signal_fraction is the fraction of signal events in df",
+    ]
+
+
 def test_an_answer_the_check_cannot_read_fails_without_raising():
     result = evaluate("day1.ex3", ("m_bb", "m_wbb"), df=None)
     assert not result.passed
