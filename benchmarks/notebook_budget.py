@@ -33,34 +33,9 @@ import nbformat
 from nbclient import NotebookClient
 
 from mlcourse.config import resolve_profile
+from mlcourse.grading import _pss, _tree
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-
-
-def _descendants(pid: int) -> list[int]:
-    """``pid``'s children, grandchildren, ... (Linux /proc)."""
-    found, queue = [], [pid]
-    while queue:
-        parent = queue.pop()
-        try:
-            tasks = Path(f"/proc/{parent}/task").iterdir()
-            children = [int(c) for t in tasks for c in (t / "children").read_text().split() if c]
-        except OSError:
-            continue
-        found += children
-        queue += children
-    return found
-
-
-def _pss(pid: int) -> int:
-    """Proportional set size of one process in bytes (0 once it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def _kind(pid: int) -> str:
@@ -90,7 +65,7 @@ class PeakMemory(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             parts: dict[str, int] = {}
-            for pid in _descendants(os.getpid()):
+            for pid in _tree(os.getpid())[1:]:  # this script's descendants
                 kind = _kind(pid)
                 parts[kind] = parts.get(kind, 0) + _pss(pid)
             total = sum(parts.values())

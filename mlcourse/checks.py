@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .higgs import FEATURES, LABEL
+from .higgs import FEATURES, HIGH_LEVEL, LABEL
 
 __all__ = ["EXERCISES", "CheckResult", "check", "evaluate"]
 
@@ -312,7 +312,7 @@ def _day1_ex4(mbb_agreement: Any, *, sample: Any) -> str:
 )
 def _day2_gbt_ex1(auc_high: Any, *, model: Any, test: Any) -> str:
     n = getattr(model, "numFeatures", None)
-    if n != 7:
+    if n != len(HIGH_LEVEL):
         raise NotYet(
             f"the model takes {n} features; train it on the 7 high-level ones "
             "(assemble_features(..., 'high', output_col='high'), featuresCol='high')"

@@ -149,23 +149,27 @@ def _tree(root: int) -> list[int]:
     return found
 
 
+def _pss(pid: int) -> int:
+    """The proportional set size of one process in bytes (shared pages counted once over
+    the processes that share them, as a container's memory limit counts them); 0 once it
+    is gone."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _tree_pss(root: int) -> int:
     """The summed proportional set size of ``root`` and its descendants, in bytes."""
-    total = 0
-    for pid in _tree(root):
-        with contextlib.suppress(OSError, ValueError):
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) * 1024
-                    break
-    return total
+    return sum(_pss(pid) for pid in _tree(root))
 
 
 def _run_limited(
     command: list[str], env: dict[str, str], cwd: Path, *, timeout: float, memory: int | None
 ) -> str | None:
-    """Run ``command`` in a process group of its own; None when it ended by itself, else
-    which limit stopped it (the whole group is killed)."""
+    """Run ``command``; None when it ended by itself, else which limit stopped it (the
+    process and its descendants are killed)."""
     process = subprocess.Popen(
         command,
         env=env,
