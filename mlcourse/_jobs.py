@@ -33,13 +33,20 @@ def described(source: Any, text: str) -> Iterator[None]:
     except Exception:  # Spark Connect has none
         yield
         return
+    from pyspark.traceback_utils import SCCallSiteSync
+
     previous = {key: sc.getLocalProperty(key) for key in (DESCRIPTION, CALL_SITE)}
     sc.setLocalProperty(DESCRIPTION, f"mlcourse: {text}")
     # the panel shows a name up to its first space: mlcourse:histogram_of_m_bb_by_label
     sc.setLocalProperty(CALL_SITE, "mlcourse:" + text.replace(", ", ",").replace(" ", "_"))
+    # PySpark names the jobs of collect(), toPandas(), ... after their Python call site
+    # ("collect at aggregate.py:380") unless an outer call already named them: it keeps a
+    # depth count of such calls. Counting this block as one keeps mlcourse's name on them.
+    SCCallSiteSync._spark_stack_depth += 1
     try:
         yield
     finally:
+        SCCallSiteSync._spark_stack_depth -= 1
         for key, value in previous.items():
             sc.setLocalProperty(key, value)  # None unsets it
 
