@@ -640,11 +640,13 @@ def resolve_profile(
         spark_conf["spark.app.name"] = f"mlcourse-{values['user']}"
         sources["spark.app.name"] = "default"
 
-    # On a JupyterHub the Spark UI is reachable through jupyter-server-proxy.
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
-    if prefix and "spark.ui.proxyBase" not in spark_conf:
-        spark_conf["spark.ui.proxyBase"] = prefix.rstrip("/") + "/proxy/4040"
-        sources["spark.ui.proxyBase"] = "env JUPYTERHUB_SERVICE_PREFIX"
+    # On a JupyterHub, Binder or a local Jupyter server with jupyter-server-proxy, the
+    # browser reaches the Spark UI through the server: a port chosen now, and its path.
+    from .webui import proxied_ui_settings
+
+    for key, value in proxied_ui_settings(spark_conf).items():
+        if key not in spark_conf:
+            spark_conf[key], sources[key] = value, "jupyter-server-proxy (mlcourse.webui)"
 
     data_dir = _expand(data_dir_raw, values, where=f"data_dir, {sources['data_dir']}")
     _check_settings(master, spark_conf, data_dir, sources)

@@ -19,6 +19,7 @@ from .config import (
 )
 from .errors import MlcourseError
 from .session import JAVA_INSTALL_HELP, find_java, get_spark
+from .webui import describe_ui_access, spark_ui_url
 
 __all__ = ["Check", "DoctorReport", "doctor"]
 
@@ -160,6 +161,7 @@ def doctor(profile: str | None = None, *, run_job: bool = True) -> DoctorReport:
             f"config file: {config}",
         )
         report.add("data directory", "info", _describe_data_dir(resolved.data_dir))
+        report.add("Spark UI", "info", describe_ui_access(resolved.conf))
 
     memory = total_memory_bytes()
     report.add(
@@ -184,7 +186,7 @@ def doctor(profile: str | None = None, *, run_job: bool = True) -> DoctorReport:
                     "Spark job",
                     "ok",
                     f"sum of 0..999999 on {spark.sparkContext.master}, Spark "
-                    f"{spark.version}, {seconds:.1f} s (UI: {spark.sparkContext.uiWebUrl})",
+                    f"{spark.version}, {seconds:.1f} s (UI: {spark_ui_url(spark)})",
                 )
         except Exception as exc:  # the point is to report any failure, whatever it is
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

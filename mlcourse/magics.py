@@ -1,7 +1,8 @@
 """IPython magics of the course, registered by ``%load_ext mlcourse``.
 
 ==================  ======================================================
-``%spark [N]``      the Spark session (``N`` workers), also bound to ``spark``
+``%spark [N]``      the Spark session (``N`` workers), also bound to ``spark``;
+                    on starting one, a link to its Spark UI
 ``%spark_stop``     stop it
 ``%data_path``      the profile's data directory
 ``%login_user``     the JupyterHub user, else the OS user
@@ -32,7 +33,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from .config import login_user, resolve_profile
 from .errors import MlcourseError, describe_environment_error
 from .higgs import closest_names
-from .session import active_profile, get_spark, stop_spark
+from .session import _live_session, active_profile, get_spark, stop_spark
+from .webui import spark_ui_url
 
 __all__ = ["CourseMagics", "load_ipython_extension"]
 
@@ -72,8 +74,11 @@ class CourseMagics(Magics):
         Usage: ``spark = %spark``, ``%spark 4``, ``%spark --profile k8s 10``.
         """
         args = parse_argstring(self.spark, line)
+        started = _live_session() is None
         session = self._session("spark", args)
         self._user_ns["spark"] = session
+        if started:
+            _show_ui_link(session)
         return session
 
     @magic_arguments()
@@ -206,6 +211,19 @@ class CourseMagics(Magics):
         args = parse_argstring(self.plotSignalvsBgWithPrediction, line)
         predictions = self._dataframe("plotSignalvsBgWithPrediction", args.predictions)
         self._plot("plotSignalvsBgWithPrediction", args, predictions)
+
+
+def _show_ui_link(session: Any) -> None:
+    """One line under the cell: where the new session's Spark UI opens (through the Jupyter
+    server on Binder and hubs, see :mod:`mlcourse.webui`)."""
+    from html import escape
+
+    from IPython.display import display
+
+    url = spark_ui_url(session)
+    if url:
+        link = f'<a href="{escape(url)}" target="_blank">{escape(url)}</a>'
+        display({"text/plain": f"Spark UI: {url}", "text/html": f"Spark UI: {link}"}, raw=True)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -44,6 +44,8 @@ _ISOLATED_ENV = (
     "KUBERNETES_SERVICE_HOST",
     "KUBERNETES_SERVICE_PORT",
     "SPARKMONITOR_KERNEL_PORT",
+    "MLCOURSE_UI_PROXY",
+    "JPY_PARENT_PID",
 )
 
 # Settings of the shared test session: two cores, small memory, no UI port.

@@ -154,14 +154,9 @@ def test_standalone_needs_a_master(tmp_path, monkeypatch):
     assert "spark.driver.host" not in p.conf
 
 
-def test_jupyterhub_user_and_proxy(monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
+def test_jupyterhub_user(monkeypatch):
     monkeypatch.setenv("JUPYTERHUB_USER", "Ada.Lovelace")
-    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/Ada.Lovelace/")
     assert login_user() == "Ada.Lovelace"
-    p = resolve_profile("local")
-    assert p.conf["spark.app.name"] == "mlcourse-Ada.Lovelace"
-    assert p.conf["spark.ui.proxyBase"] == "/user/Ada.Lovelace/proxy/4040"
 
 
 def test_login_user_without_hub(monkeypatch):

@@ -36,6 +36,14 @@ def test_spark_magic_returns_and_binds_session(shell, spark):
     assert shell.user_ns["s2"] is spark
 
 
+def test_spark_magic_shows_the_ui_link_only_when_it_starts_a_session(shell, spark, monkeypatch):
+    """A live session gets no second link (the browser tier sees the one of a start)."""
+    shown: list = []
+    monkeypatch.setattr("mlcourse.magics._show_ui_link", shown.append)
+    assert shell.run_line_magic("spark", "") is spark
+    assert shown == []
+
+
 def test_old_sc_magic_returns_the_sessions_spark_context(shell, spark):
     """The old `spark = %sc $num_workers`, then `SparkSession(spark)`: a working session."""
     shell.run_cell("num_workers = 2\nold = %sc $num_workers", store_history=False)
