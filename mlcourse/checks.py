@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -298,6 +299,96 @@ def _day1_ex4(mbb_agreement: Any, *, sample: Any) -> str:
             "and add the four-vectors of those two jets"
         )
     return f"m_bb reproduced in {agreement:.0%} of the two-tag events"
+
+
+# --------------------------------------------------------------------------- Day 1b
+
+#: A shuffle in a physical plan: an Exchange that is not a broadcast.
+_SHUFFLE = re.compile(r"(?<!Broadcast)Exchange ")
+
+
+def _plan_text(query: Any) -> str:
+    import contextlib
+    import io
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        query.explain()
+    return printed.getvalue()
+
+
+@_exercise("day1b.ex1", "which queries shuffle: shuffles", "shuffles", queries="queries")
+def _day1b_ex1(shuffles: Any, *, queries: Any) -> str:
+    table = _mapping(shuffles, "shuffles", list(_mapping(queries, "queries")))
+    if any(not isinstance(v, bool) for v in table.values()):
+        raise NotYet("each value of shuffles should be True or False")
+    wrong = sum(
+        table[name] != bool(_SHUFFLE.search(_plan_text(query))) for name, query in queries.items()
+    )
+    if wrong:
+        raise NotYet(
+            f"{wrong} of the {len(table)} answers differ from what the plans say: print each "
+            "plan (query.explain()) and look for an Exchange that is not a BroadcastExchange"
+        )
+    return f"all {len(table)} queries classified as their plans say"
+
+
+def _stages_run(df: Any, action: Callable[[], Any]) -> int:
+    """The stages that ran tasks (skipped ones not counted) for the jobs of ``action``."""
+    import time
+    import uuid
+
+    sc = df.sparkSession.sparkContext
+    group = f"mlcourse-check-{uuid.uuid4().hex[:8]}"
+    sc.setJobGroup(group, "mlcourse: an exercise check")
+    try:
+        action()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+        sc.setLocalProperty("spark.job.description", None)
+    tracker = sc.statusTracker()
+    for _ in range(200):  # the status store hears of a job's end just after the action
+        jobs = [tracker.getJobInfo(j) for j in tracker.getJobIdsForGroup(group)]
+        if jobs and all(job is not None and job.status != "RUNNING" for job in jobs):
+            break
+        time.sleep(0.05)
+    stages = {s for job in jobs if job is not None for s in job.stageIds}
+    infos = [tracker.getStageInfo(s) for s in stages]
+    return sum(1 for info in infos if info is not None and info.numCompletedTasks > 0)
+
+
+@_exercise("day1b.ex2", "the stages a sort runs: sort_stages", "sort_stages", df="df")
+def _day1b_ex2(sort_stages: Any, *, df: Any) -> str:
+    count = _number(sort_stages, "sort_stages", low=0, high=1000)
+    ran = _stages_run(df, lambda: df.orderBy("m_bb").write.format("noop").mode("overwrite").save())
+    if count != ran:
+        raise NotYet(
+            "that is not the number of stages the sort runs: count the stages of all its "
+            "jobs whose status is COMPLETE, once each (a SKIPPED stage did not run)"
+        )
+    return "the sort's stages counted, skipped ones left out"
+
+
+_PARTITION_EXPRESSIONS = {
+    "repartition(8)": lambda df: df.repartition(8),
+    "repartition(8).coalesce(3)": lambda df: df.repartition(8).coalesce(3),
+    "coalesce(3).repartition(8)": lambda df: df.coalesce(3).repartition(8),
+}
+
+
+@_exercise("day1b.ex3", "partitions after repartition and coalesce", "partitions", df="df")
+def _day1b_ex3(partitions: Any, *, df: Any) -> str:
+    table = _mapping(partitions, "partitions", list(_PARTITION_EXPRESSIONS))
+    wrong = sum(
+        _number(table[key], f"partitions[{key!r}]", low=0) != make(df).rdd.getNumPartitions()
+        for key, make in _PARTITION_EXPRESSIONS.items()
+    )
+    if wrong:
+        raise NotYet(
+            f"{wrong} of the {len(table)} counts differ from Spark's: check each with "
+            ".rdd.getNumPartitions(), and remember that coalesce never adds partitions"
+        )
+    return f"all {len(table)} partition counts right"
 
 
 # --------------------------------------------------------------------------- Day 2

@@ -146,6 +146,53 @@ def test_day1_mbb_from_the_tagged_jets(events):
     assert_wrong("day1.ex4", wrong, sample=sample, hides=[right], says="two tagged jets")
 
 
+@pytest.fixture(scope="module")
+def parquet_events(events, spark, tmp_path_factory):
+    """The events as Day 1b reads them: from Parquet (a cached or one-partition DataFrame
+    may need no shuffle where a file scan does)."""
+    path = str(tmp_path_factory.mktemp("day1b") / "events.parquet")
+    events[0].write.parquet(path)
+    return spark.read.parquet(path)
+
+
+def test_day1b_which_queries_shuffle(parquet_events, spark):
+    df = parquet_events
+    kinds = spark.createDataFrame([(0.0, "background"), (1.0, "signal")], ["label", "kind"])
+    queries = {
+        "filter": df.where("m_bb > 1.5"),
+        "groupBy": df.groupBy("label").count(),
+        "join": df.join(kinds.hint("shuffle_merge"), "label"),
+        "broadcast join": df.join(kinds.hint("broadcast"), "label"),
+    }
+    right = {"filter": False, "groupBy": True, "join": True, "broadcast join": False}
+    assert_right("day1b.ex1", right, queries=queries)
+    # a BroadcastExchange taken for a shuffle: one answer wrong, not named
+    message = assert_wrong(
+        "day1b.ex1", {**right, "broadcast join": True}, says="1 of the 4", queries=queries
+    )
+    assert "broadcast join" not in message
+    assert_wrong("day1b.ex1", {"filter": False}, says="exactly the keys", queries=queries)
+
+
+def test_day1b_stages_of_a_sort(parquet_events):
+    """Recomputed from Spark's status tracker (the tests' session has no UI): the range
+    bounds' sample, the map side and the result; the skipped stage is not counted."""
+    df = parquet_events
+    assert_right("day1b.ex2", 3, df=df)
+    assert_wrong("day1b.ex2", 4, says="SKIPPED", df=df)
+
+
+def test_day1b_partitions(events):
+    df, _ = events
+    right = {
+        "repartition(8)": 8,
+        "repartition(8).coalesce(3)": 3,
+        "coalesce(3).repartition(8)": 8,
+    }
+    assert_right("day1b.ex3", right, df=df)
+    assert_wrong("day1b.ex3", {**right, "coalesce(3).repartition(8)": 3}, says="1 of the 3", df=df)
+
+
 def test_day2_high_level_model(split):
     from pyspark.ml.classification import LogisticRegression  # the check takes any classifier
 

@@ -48,6 +48,7 @@ def test_the_course_has_its_sessions():
     assert [p.name for p in SOURCES] == [
         "day0_smart_workflows.ipynb",
         "day1_input_data.ipynb",
+        "day1b_spark_internals.ipynb",
         "day2_gbt.ipynb",
         "day2_mlp.ipynb",
         "day3_neural_networks.ipynb",
@@ -176,6 +177,13 @@ RESULTS = {
         "check_fixed",
     ],
     "day1_input_data.ipynb": ["rows", "signal_fraction", "most_correlated", "mbb_agreement"],
+    "day1b_spark_internals.ipynb": [
+        "shuffles",
+        "sort_stages",
+        "partitions",
+        "read_all",
+        "read_query",
+    ],
     "day2_gbt.ipynb": ["auc", "auc_high", "cv_auc"],
     "day2_mlp.ipynb": ["auc_mlp", "auc_gbt", "architectures"],
     "day3_neural_networks.ipynb": [
@@ -226,6 +234,24 @@ def check(name: str, r: dict) -> None:
         a, b = r["most_correlated"]
         assert a != b
         assert r["mbb_agreement"] >= 0.99  # the masses are the four-vectors' (real: 100%)
+    elif name == "day1b_spark_internals.ipynb":
+        # what Spark's planner does: filters and new columns stay where they are, a
+        # broadcast join moves the small side only
+        assert r["shuffles"] == {
+            "filter": False,
+            "new column": False,
+            "groupBy": True,
+            "orderBy": True,
+            "join": True,
+            "broadcast join": False,
+        }
+        assert r["sort_stages"] == 3  # the sample for the ranges' bounds, the map, the result
+        assert r["partitions"] == {
+            "repartition(8)": 8,
+            "repartition(8).coalesce(3)": 3,
+            "coalesce(3).repartition(8)": 8,
+        }
+        assert 0 < r["read_query"] < r["read_all"] / 5  # 3 columns of 29 read
     elif name == "day2_gbt.ipynb":
         assert min(r["auc"], r["auc_high"], r["cv_auc"]) > 0.6
     elif name == "day2_mlp.ipynb":
