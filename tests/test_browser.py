@@ -31,6 +31,8 @@ from .conftest import ROOT
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "day1_input_data.ipynb"
+#: Day 1b runs in the same JupyterLab afterwards: its Spark UI is opened through the proxy.
+INTERNALS = "day1b_spark_internals.ipynb"
 #: Where the screenshots go: $MLCOURSE_ARTIFACTS/browser (CI) or the test's temporary folder.
 ARTIFACTS_ENV = "MLCOURSE_ARTIFACTS"
 
@@ -53,7 +55,8 @@ def lab(tmp_path_factory):
     base = tmp_path_factory.mktemp("lab")
     root, data = base / "work", base / "data"
     root.mkdir()
-    shutil.copy(ROOT / "notebooks" / "student" / NOTEBOOK, root / NOTEBOOK)
+    for name in (NOTEBOOK, INTERNALS):
+        shutil.copy(ROOT / "notebooks" / "student" / name, root / name)
     # the kernel loads sparkmonitor's extension, as binder/postBuild configures it
     profile = base / "ipython" / "profile_default"
     profile.mkdir(parents=True)
@@ -166,6 +169,7 @@ def _cells(driver) -> list[dict]:
             prompt: (cell.querySelector('.jp-InputPrompt') || {}).innerText || '',
             outputs: [...cell.querySelectorAll('.jp-OutputArea-output')]
               .map(o => o.getAttribute('data-mime-type') || ''),
+            links: [...cell.querySelectorAll('.jp-OutputArea-output a')].map(a => a.href),
             stderr: [...cell.querySelectorAll(
                 '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
               .map(o => o.innerText),
@@ -182,11 +186,12 @@ def _cells(driver) -> list[dict]:
     )
 
 
-def test_day1_runs_in_jupyterlab_without_red_boxes_and_with_the_monitor(lab, browser, artifacts):
+def _run_all(browser, url: str, token: str, notebook: str, artifacts: Path, tag: str) -> list:
+    """Open ``notebook`` in JupyterLab, wait for the kernel and sparkmonitor's channel, run
+    every cell from the Run menu as a student does, and return the cells once all ran."""
     from selenium.webdriver.common.by import By
 
-    url, token, _root = lab
-    browser.get(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
+    browser.get(f"{url}/lab/tree/{notebook}?token={token}")
     _wait(
         browser,
         lambda d: (
@@ -207,7 +212,7 @@ def test_day1_runs_in_jupyterlab_without_red_boxes_and_with_the_monitor(lab, bro
         return any("Connection with comms established" in line for line in console)
 
     _wait(browser, monitor_connected, 120, "sparkmonitor's connection to the kernel")
-    browser.save_screenshot(str(artifacts / "1-opened.png"))
+    browser.save_screenshot(str(artifacts / f"{tag}-1-opened.png"))
     # Run > Run All Cells, as a student does
     browser.find_element(
         By.XPATH, "//li[contains(@class,'lm-MenuBar-item')][.//div[text()='Run']]"
@@ -225,17 +230,24 @@ def test_day1_runs_in_jupyterlab_without_red_boxes_and_with_the_monitor(lab, bro
         prompts = [c["prompt"] for c in cells]
         return cells if all(p.strip().strip("[]:").isdigit() for p in prompts) else False
 
-    cells = _wait(browser, finished, 600, "every cell to run")
+    _wait(browser, finished, 600, "every cell to run")
     time.sleep(2)  # the monitor's last updates
     cells = _cells(browser)
-    browser.save_screenshot(str(artifacts / "2-ran.png"))
-    (artifacts / "cells.json").write_text(json.dumps(cells, indent=1))
+    browser.save_screenshot(str(artifacts / f"{tag}-2-ran.png"))
+    (artifacts / f"{tag}-cells.json").write_text(json.dumps(cells, indent=1))
+    assert [c["stderr"] for c in cells if c["stderr"]] == [], "stderr or an error in a cell"
+    assert not any("application/vnd.jupyter.error" in c["outputs"] for c in cells)
+    return cells
 
+
+def test_day1_runs_in_jupyterlab_without_red_boxes_and_with_the_monitor(lab, browser, artifacts):
+    from selenium.webdriver.common.by import By
+
+    url, token, _root = lab
+    cells = _run_all(browser, url, token, NOTEBOOK, artifacts, "day1")
     spark_index = next(i for i, c in enumerate(cells) if "%spark" in c["source"])
     spark_cell = cells[spark_index]
     assert spark_cell["stderr"] == [], "red boxes under the %spark cell"
-    assert [c["stderr"] for c in cells if c["stderr"]] == [], "stderr or an error in a cell"
-    assert not any("application/vnd.jupyter.error" in c["outputs"] for c in cells)
     # the monitor sits under the code of the very cell whose job it lists
     (panel,) = spark_cell["monitor"]
     assert panel["after_input"]
@@ -249,14 +261,53 @@ def test_day1_runs_in_jupyterlab_without_red_boxes_and_with_the_monitor(lab, bro
     # mlcourse's own steps carry readable names (the panel shows a name up to its first space)
     names = [job["name"] for c in cells for p in c["monitor"] for job in p["jobs"]]
     assert any(name.startswith("mlcourse:") for name in names), names
+    # %plotSignalvsBg df m_bb: the plot's range (a count and the quantiles: two aggregations)
+    # and the histogram (one), each aggregation two jobs under adaptive execution (the stage
+    # before the shuffle runs as a job of its own), all six named after mlcourse's step
+    plot_index = next(i for i, c in enumerate(cells) if c["source"].startswith("%plotSignalvsBg"))
+    plot_jobs = [job["name"] for p in cells[plot_index]["monitor"] for job in p["jobs"]]
+    assert sorted(plot_jobs) == sorted(
+        ["mlcourse:plot_ranges_of_m_bb"] * 4 + ["mlcourse:histogram_of_m_bb_by_label"] * 2
+    ), plot_jobs
     browser.execute_script(
         "arguments[0].scrollIntoView()",
         browser.find_elements(By.CSS_SELECTOR, ".sparkMonitorCellRoot")[0],
     )
     browser.save_screenshot(str(artifacts / "3-monitor.png"))
-    plot_cell = browser.find_elements(By.CSS_SELECTOR, ".jp-CodeCell")[
-        next(i for i, c in enumerate(cells) if c["source"].startswith("%plotSignalvsBg"))
-    ]
+    plot_cell = browser.find_elements(By.CSS_SELECTOR, ".jp-CodeCell")[plot_index]
     browser.execute_script("arguments[0].scrollIntoView()", plot_cell)
     browser.execute_script("window.scrollBy(0, -250)")
     browser.save_screenshot(str(artifacts / "4-plot-cell.png"))
+
+
+def test_day1b_runs_and_its_spark_ui_opens_through_the_jupyter_server(lab, browser, artifacts):
+    """Day 1b runs clean, beside Day 1's kernel (whose UI holds port 4040, so Day 1b's gets
+    the next, chosen before its Spark starts); the link %spark shows goes through
+    jupyter-server-proxy, not to the UI's own port, and the Jobs page there lists
+    mlcourse's named jobs, with links that stay under the proxy."""
+    from selenium.webdriver.common.by import By
+
+    url, token, _root = lab
+    cells = _run_all(browser, url, token, INTERNALS, artifacts, "day1b")
+    spark_cell = next(c for c in cells if "%spark" in c["source"])
+    (link,) = spark_cell["links"]
+    assert link.startswith(f"{url}/proxy/") and link.endswith("/jobs/"), link
+    ui_port = int(link.removeprefix(f"{url}/proxy/").split("/")[0])
+
+    browser.get(link)
+    _wait(
+        browser,
+        lambda d: "mlcourse: histogram of m_bb by label" in d.page_source,
+        60,
+        "the Spark UI's Jobs page with mlcourse's named jobs, through the proxy",
+    )
+    # Day 1b's own application (its job groups), not Day 1's, whose kernel still runs
+    assert "all 29 columns" in browser.page_source
+    assert browser.current_url.startswith(f"{url}/proxy/{ui_port}/")
+    browser.save_screenshot(str(artifacts / "day1b-3-spark-ui-through-the-proxy.png"))
+    # the UI's own links carry the proxy's path (spark.ui.proxyBase): its Stages tab opens
+    stages = browser.find_element(By.XPATH, "//a[normalize-space(text())='Stages']")
+    assert stages.get_attribute("href") == f"{url}/proxy/{ui_port}/stages/"
+    stages.click()
+    _wait(browser, lambda d: "Completed Stages" in d.page_source, 60, "the Stages page")
+    browser.save_screenshot(str(artifacts / "day1b-4-stages-through-the-proxy.png"))
