@@ -191,7 +191,9 @@ def _run_all(browser, url: str, token: str, notebook: str, artifacts: Path, tag:
     every cell from the Run menu as a student does, and return the cells once all ran."""
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{url}/lab/tree/{notebook}?token={token}")
+    # a workspace of its own, reset: JupyterLab would otherwise restore the tabs of the
+    # previous notebook and make one of them the active panel
+    browser.get(f"{url}/lab/workspaces/{tag}/tree/{notebook}?reset&token={token}")
     _wait(
         browser,
         lambda d: (
@@ -264,11 +266,19 @@ def test_day1_runs_in_jupyterlab_without_red_boxes_and_with_the_monitor(lab, bro
     # %plotSignalvsBg df m_bb: the plot's range (a count and the quantiles: two aggregations)
     # and the histogram (one), each aggregation two jobs under adaptive execution (the stage
     # before the shuffle runs as a job of its own), all six named after mlcourse's step
+    # (under Run All, sparkmonitor's front end can file a cell's jobs in the panel of the
+    # cell above, a race of its own seen in 1 local run of 4: the six stay together in one
+    # panel, of this cell or of the one above)
     plot_index = next(i for i, c in enumerate(cells) if c["source"].startswith("%plotSignalvsBg"))
-    plot_jobs = [job["name"] for p in cells[plot_index]["monitor"] for job in p["jobs"]]
-    assert sorted(plot_jobs) == sorted(
+    expected = sorted(
         ["mlcourse:plot_ranges_of_m_bb"] * 4 + ["mlcourse:histogram_of_m_bb_by_label"] * 2
-    ), plot_jobs
+    )
+    panels = [
+        sorted(job["name"] for job in p["jobs"])
+        for cell in cells[plot_index - 1 : plot_index + 1]
+        for p in cell["monitor"]
+    ]
+    assert expected in panels, panels
     browser.execute_script(
         "arguments[0].scrollIntoView()",
         browser.find_elements(By.CSS_SELECTOR, ".sparkMonitorCellRoot")[0],
