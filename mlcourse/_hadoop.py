@@ -8,7 +8,7 @@ import socket
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import unquote, urlparse
 
 if TYPE_CHECKING:
@@ -187,15 +187,46 @@ def absolute(path: str) -> str:
     return path
 
 
-def jvm(spark: SparkSession) -> Any:
-    """The driver's Py4J view of the JVM (absent under Spark Connect, which this needs not)."""
+def is_connect(spark: Any) -> bool:
+    """Whether ``spark`` is a Spark Connect session (a thin client: no SparkContext, no JVM)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def classic_only(spark: Any, what: str, instead: str) -> None:
+    """Refuse, in one line, a step that needs the classic driver when ``spark`` is a Spark
+    Connect session.
+
+    Raises
+    ------
+    ConfigError
+        Saying what cannot run over Spark Connect and what to use instead.
+    """
+    if is_connect(spark):
+        from .errors import ConfigError
+
+        raise ConfigError(
+            f"{what} needs the classic Spark driver (a JVM in this kernel), which a Spark "
+            f"Connect session does not have: {instead}"
+        )
+
+
+def jvm(spark: SparkSession, what: str = "this step") -> Any:
+    """The driver's Py4J view of the JVM; a one-line refusal under Spark Connect."""
+    classic_only(spark, what, "run it with a classic profile (local, binder, k8s)")
     view = spark.sparkContext._jvm
     if view is None:
-        raise RuntimeError(
-            "this step needs the classic Spark driver (a JVM in this process); "
-            "it does not work over Spark Connect"
-        )
+        raise RuntimeError(f"{what} needs a running Spark driver; start one with get_spark()")
     return view
+
+
+def filesystem(spark: SparkSession, path: str) -> FileSystem:
+    """The file system ``path`` lives on: Hadoop's, through the driver's JVM, in classic
+    mode; pyarrow's under Spark Connect (the kernel has no JVM)."""
+    return ArrowFS(path) if is_connect(spark) else HadoopFS(spark, path)
+
+
+#: What :func:`filesystem` gives: the same methods over Hadoop or pyarrow.
+FileSystem = Union["HadoopFS", "ArrowFS"]
 
 
 class HadoopFS:
@@ -303,6 +334,155 @@ class HadoopFS:
     def rename(self, src: str, dst: str) -> None:
         if not self.fs.rename(self._p(src), self._p(dst)):
             raise OSError(f"could not rename {src} to {dst}")
+
+    def __str__(self) -> str:
+        return str(self.jpath)
+
+
+class _ArrowPath:
+    """A path of an :class:`ArrowFS`, with the two questions the callers ask of Hadoop's."""
+
+    def __init__(self, prefix: str, path: str) -> None:
+        self.prefix, self.path = prefix, path.rstrip("/") or "/"
+
+    # Hadoop's Path method names, so that callers need not tell the two apart
+    def getName(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    def getParent(self) -> _ArrowPath | None:
+        if self.path == "/":
+            return None
+        return _ArrowPath(self.prefix, self.path.rsplit("/", 1)[0] or "/")
+
+    def __str__(self) -> str:
+        return self.prefix + self.path
+
+
+class ArrowFS:
+    """:class:`HadoopFS`'s methods on pyarrow's file systems, for a kernel without a JVM
+    (Spark Connect): local paths on this machine's disk, ``s3://``, ``gs://``, ``hdfs://``
+    as pyarrow reaches them (``hdfs://`` needs libhdfs, a JVM's library).
+
+    Local paths are this machine's: over a Spark Connect server on another machine they
+    name the server's files only where both share the file system (a hub's home folders).
+    """
+
+    def __init__(self, path: str) -> None:
+        from pyarrow import fs
+
+        text = absolute(str(path))
+        if is_local(text):
+            self.fs: Any = fs.LocalFileSystem()
+            self.jpath = _ArrowPath("file:", os.path.abspath(local_path(text)))
+            return
+        try:
+            self.fs, inner = fs.FileSystem.from_uri(text)
+        except Exception as exc:  # pyarrow's own: no libhdfs, unknown scheme, ...
+            from .errors import ConfigError
+
+            raise ConfigError(
+                f"{text}: over Spark Connect mlcourse reaches this file system through "
+                f"pyarrow, which cannot open it ({str(exc).splitlines()[0]}). Use a local "
+                "folder the server shares, an s3:// or gs:// one, or a classic profile."
+            ) from None
+        scheme, _, rest = text.partition("://")
+        authority = rest.split("/", 1)[0]
+        self.jpath = _ArrowPath(f"{scheme}://{authority}", "/" + inner.lstrip("/"))
+
+    def _p(self, path: str | None) -> str:
+        """pyarrow's name for ``path`` (this one when None): a local path, or the path
+        within the bucket or name node."""
+        if path is None:
+            return self.jpath.path
+        text = str(path)
+        if text.startswith(self.jpath.prefix):
+            text = text[len(self.jpath.prefix) :]
+        return local_path(text) if is_local(text) else text
+
+    def _info(self, path: str | None = None) -> Any:
+        return self.fs.get_file_info(self._p(path))
+
+    def sibling(self, kind: str) -> str:
+        """As :meth:`HadoopFS.sibling`, PID being this kernel's (it drives the write)."""
+        owner = f"{_HOST}-{os.getpid()}"
+        name = f".{self.jpath.getName()}.mlcourse-{kind}-{owner}-{uuid.uuid4().hex[:8]}"
+        return f"{self.jpath.getParent()}/{name}"
+
+    def sweep_leftovers(self, *, max_age: float = 24 * 3600.0) -> list[str]:
+        """As :meth:`HadoopFS.sweep_leftovers`."""
+        from pyarrow import fs
+
+        parent = self.jpath.getParent()
+        if parent is None or not self.exists(str(parent)):
+            return []
+        prefix = f".{self.jpath.getName()}.mlcourse-"
+        swept = []
+        for info in self.fs.get_file_info(fs.FileSelector(parent.path)):
+            if not info.base_name.startswith(prefix):
+                continue
+            match = _LEFTOVER.fullmatch(info.base_name[len(prefix) :])
+            gone = match is not None and match["host"] == _HOST and not _alive(int(match["pid"]))
+            mtime = info.mtime.timestamp() if info.mtime is not None else time.time()
+            if gone or time.time() - mtime > max_age:
+                self.delete(f"{parent}/{info.base_name}")
+                swept.append(f"{parent}/{info.base_name}")
+        return swept
+
+    def exists(self, path: str | None = None) -> bool:
+        from pyarrow import fs
+
+        return bool(self._info(path).type != fs.FileType.NotFound)
+
+    def parent_exists(self) -> bool:
+        parent = self.jpath.getParent()
+        return parent is None or self.exists(str(parent))
+
+    def is_dir(self, path: str | None = None) -> bool:
+        from pyarrow import fs
+
+        return bool(self._info(path).type == fs.FileType.Directory)
+
+    def size(self, path: str | None = None) -> int:
+        from pyarrow import fs
+
+        if not self.is_dir(path):
+            return int(self._info(path).size or 0)
+        found = self.fs.get_file_info(fs.FileSelector(self._p(path), recursive=True))
+        return sum(int(i.size or 0) for i in found if i.type == fs.FileType.File)
+
+    def mkdirs(self) -> None:
+        """As :meth:`HadoopFS.mkdirs`."""
+        if self.exists():
+            if not self.is_dir():
+                raise NotADirectoryError(f"{self.jpath} is a file, not a folder")
+            return
+        try:
+            self.fs.create_dir(self._p(None), recursive=True)
+        except OSError as exc:
+            raise PermissionError(f"cannot create {self.jpath}: {exc}") from None
+
+    def delete(self, path: str | None = None) -> None:
+        if self.is_dir(path):
+            self.fs.delete_dir(self._p(path))
+        elif self.exists(path):
+            self.fs.delete_file(self._p(path))
+
+    def list_names(self, path: str | None = None) -> list[str]:
+        from pyarrow import fs
+
+        return [i.base_name for i in self.fs.get_file_info(fs.FileSelector(self._p(path)))]
+
+    def write_text(self, path: str, text: str) -> None:
+        with self.fs.open_output_stream(self._p(path)) as out:
+            out.write(text.encode())
+
+    def protected_folder(self) -> str | None:
+        if self.jpath.getParent() is None:
+            return "the root of its file system"
+        return protected_local(self.jpath.path) if self.jpath.prefix == "file:" else None
+
+    def rename(self, src: str, dst: str) -> None:
+        self.fs.move(self._p(src), self._p(dst))
 
     def __str__(self) -> str:
         return str(self.jpath)

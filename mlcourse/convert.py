@@ -9,6 +9,7 @@ result into place only when it is complete.
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import math
 import os
@@ -20,10 +21,12 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from ._hadoop import (
-    HadoopFS,
+    FileSystem,
     absolute,
     check_dataset_name,
     check_destination,
+    filesystem,
+    is_connect,
     is_local,
     jvm,
     local_path,
@@ -34,7 +37,7 @@ from .errors import DataError, JavaError
 from .higgs import COLUMNS, LABEL, canonical_name
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 __all__ = ["ConversionResult", "csv_to_parquet", "write_parquet_atomic"]
 
@@ -81,12 +84,25 @@ class ConversionResult:
 
 def _is_local_file(spark: SparkSession, src: str) -> bool:
     """True when ``src`` is one file on this machine (Python can open it directly)."""
-    return is_local(src) and not HadoopFS(spark, src).is_dir()
+    return is_local(src) and not filesystem(spark, src).is_dir()
 
 
 def _open_text(src: str) -> IO[str]:
     """Open a local plain or gzip text file (told apart by its bytes, not its name) for
-    reading; a UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped."""
+    reading; a UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped. A file that is not
+    local is opened through pyarrow (a kernel without a JVM: Spark Connect)."""
+    if not is_local(src):
+        from ._hadoop import ArrowFS
+
+        where = ArrowFS(src)
+        raw: IO[bytes] = where.fs.open_input_stream(where._p(None))
+        if raw.read(2) == b"\x1f\x8b":
+            raw.close()
+            raw = gzip.GzipFile(fileobj=where.fs.open_input_stream(where._p(None)))  # type: ignore[assignment]
+        else:
+            raw.close()
+            raw = where.fs.open_input_stream(where._p(None))
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace")
     path = local_path(src)
     opener = gzip.open if _sniff(path) == "gzip" else open
     return opener(path, "rt", encoding="utf-8-sig", errors="replace")
@@ -229,7 +245,7 @@ def _read(
 ) -> tuple[DataFrame, list[str] | None]:
     from pyspark.sql import functions as F
 
-    fs = HadoopFS(spark, src)
+    fs = filesystem(spark, src)
     try:
         exists = fs.exists()
     except Exception as exc:  # the file system itself failed: a name node down, ...
@@ -281,12 +297,13 @@ def _read(
             columnNameOfCorruptRecord=_CORRUPT,
         )
     if validate:
-        bad = ~F.col(label).isin(0.0, 1.0)
+        checks = [~F.col(label).isin(0.0, 1.0)]
         if not arrow:  # the Arrow reader fails on malformed rows by itself
-            bad = bad | F.col(_CORRUPT).isNotNull()
+            checks.append(F.col(_CORRUPT).isNotNull())
         for c in columns:  # missing, NaN and infinite values: both engines refuse them
             value = F.col(c)
-            bad = bad | value.isNull() | F.isnan(value) | value.isin(math.inf, -math.inf)
+            checks += [value.isNull(), F.isnan(value), value.isin(math.inf, -math.inf)]
+        bad = _any(checks)
         detail = F.lit("(empty value)") if arrow else F.coalesce(F.col(_CORRUPT), F.lit("(empty)"))
         message = F.concat(F.lit(f"{_BAD_ROW_MARKER}: "), detail)
         df = df.select(
@@ -300,6 +317,15 @@ def _read(
     by_name = {canonical_name(c): c for c in columns}
     df = df.select(*[F.col(f"`{by_name[c]}`").alias(c) for c in COLUMNS])
     return df, header
+
+
+def _any(conditions: list[Column]) -> Column:
+    """The conditions or'ed as a balanced tree: a chain of 88 ``|`` nests deeper than
+    Spark Connect's protobuf decoder allows (100 levels), a tree of them only 7 deep."""
+    if len(conditions) == 1:
+        return conditions[0]
+    half = len(conditions) // 2
+    return _any(conditions[:half]) | _any(conditions[half:])
 
 
 #: Bytes of a local CSV parsed by one Spark task on the Arrow path.
@@ -469,8 +495,8 @@ def csv_to_parquet(
         dest=str(dest),
         form="course" if header else "uci",
         rows=rows,
-        bytes_in=HadoopFS(spark, src).size(),
-        bytes_out=HadoopFS(spark, dest).size(),
+        bytes_in=filesystem(spark, src).size(),
+        bytes_out=filesystem(spark, dest).size(),
         seconds=time.perf_counter() - start,
     )
     log.info("%s", result)
@@ -488,7 +514,7 @@ def _check_destination(
     overwrite: bool,
     sources: tuple[str, ...] = (),
     force: bool = False,
-) -> HadoopFS:
+) -> FileSystem:
     """Refuse a destination whose replacement could lose data, before anything is read.
 
     Never replaced, whatever the flags: an input (``sources``) or a folder holding one, the
@@ -506,14 +532,14 @@ def _check_destination(
 
 def _check_destination_on(
     spark: SparkSession, dest: str, overwrite: bool, sources: tuple[str, ...], force: bool
-) -> HadoopFS:
+) -> FileSystem:
     check_dataset_name(dest)
     # local paths by the file system (symlinks, hard links), in the check every command uses
     check_destination(dest, [src for src in sources if is_local(src)], replaces=overwrite)
-    out = HadoopFS(spark, dest)
+    out = filesystem(spark, dest)
     target = str(out.jpath).rstrip("/")
     for src in sources:  # Hadoop file systems by their URIs
-        source = str(HadoopFS(spark, src).jpath).rstrip("/")
+        source = str(filesystem(spark, src).jpath).rstrip("/")
         if source == target or source.startswith(target + "/"):
             raise DataError(
                 f"the destination {dest} {'is' if source == target else 'holds'} the input "
@@ -551,7 +577,7 @@ def _check_destination_on(
     return out
 
 
-def _replaceable(out: HadoopFS) -> bool:
+def _replaceable(out: FileSystem) -> bool:
     """A dataset mlcourse wrote, or a plain Spark output folder (``_SUCCESS``, part files)."""
     if not out.is_dir():
         return False
@@ -635,6 +661,9 @@ def _quiet_task_errors(spark: SparkSession) -> Iterator[None]:
     A bad row is reported as a DataError naming file, line and column, not as pages of
     task stack traces.
     """
+    if is_connect(spark):  # the tasks' errors go to the server's log, not this kernel's
+        yield
+        return
     sc = spark.sparkContext
     root = jvm(spark).org.apache.logging.log4j.LogManager.getRootLogger()
     before = str(root.getLevel().toString())
@@ -645,7 +674,7 @@ def _quiet_task_errors(spark: SparkSession) -> Iterator[None]:
         sc.setLogLevel(before)
 
 
-def _replace(out: HadoopFS, tmp: str, *, overwrite: bool) -> None:
+def _replace(out: FileSystem, tmp: str, *, overwrite: bool) -> None:
     """Move ``tmp`` to ``out``; an existing dataset is swapped out only after that works."""
     dest = str(out.jpath)
     if not out.exists():
@@ -781,7 +810,7 @@ def _find_bad_line(spark: SparkSession, src: str, header: list[str] | None) -> D
     """Second pass, on the error path only: the first malformed line with its number."""
     columns = [canonical_name(c) or c for c in header] if header else list(COLUMNS)
     skip = 1 if header else 0
-    if _is_local_file(spark, src):
+    if _is_local_file(spark, src) or (is_connect(spark) and not is_local(src)):
         seen_header = 0
         try:
             with _open_text(src) as fh:
@@ -807,6 +836,8 @@ def _find_bad_line(spark: SparkSession, src: str, header: list[str] | None) -> D
         text, _ = pair
         return bool(text.strip()) and check_line(text.split(","), columns) is not None
 
+    if is_connect(spark):  # a folder of CSV parts, and no RDD API: the row's text alone
+        return None
     lines = spark.sparkContext.textFile(src).zipWithIndex()
     if skip:
         lines = lines.filter(lambda pair: pair[1] > 0)

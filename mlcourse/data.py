@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ._hadoop import HadoopFS, absolute, is_local, local_path
+from ._hadoop import absolute, filesystem, is_local, local_path
 from .config import cache_dir
 from .convert import csv_to_parquet, write_parquet_atomic
 from .datasets import FULL_EVENTS, check_source, csv_name, parquet_name, parse_events, size_name
@@ -173,7 +173,7 @@ def load_higgs(
     base = absolute(resolve_data_dir(spark, data_dir))
     real_path, synth_path = _dataset_paths(base, n, seed)
     synth_events = FULL_EVENTS if n is None else n
-    fs = HadoopFS(spark, base)
+    fs = filesystem(spark, base)
     try:
         fs.mkdirs()
     except OSError as exc:
@@ -380,7 +380,7 @@ def data_info(spark: SparkSession, path: str) -> DataInfo:
     from .higgs import COLUMNS, rename_columns
 
     path = absolute(path)
-    fs = HadoopFS(spark, path)
+    fs = filesystem(spark, path)
     if not fs.exists():
         raise DataError(f"{path}: no such dataset.", path=path)
     if not fs.is_dir() and not path.endswith(".parquet"):
