@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 DESCRIPTION = "spark.job.description"
@@ -24,15 +25,19 @@ CALL_SITE = "callSite.short"
 def described(source: Any, text: str) -> Iterator[None]:
     """Describe the jobs started inside the block as ``mlcourse: <text>``.
 
-    ``source`` is a SparkSession or a DataFrame. Without a classic SparkContext (Spark
-    Connect) nothing is described.
+    ``source`` is a SparkSession or a DataFrame. Over Spark Connect, which has no job
+    descriptions, the queries of the block carry the tag ``mlcourse:<text>`` (the server's
+    UI lists it with each job) and :func:`current_step` names them for the progress
+    display.
     """
+    from ._hadoop import is_connect
+
     session = getattr(source, "sparkSession", source)
-    try:
-        sc = session.sparkContext
-    except Exception:  # Spark Connect has none
-        yield
+    if is_connect(session):
+        with _connect_step(session, text):
+            yield
         return
+    sc = session.sparkContext
     from pyspark.traceback_utils import SCCallSiteSync
 
     previous = {key: sc.getLocalProperty(key) for key in (DESCRIPTION, CALL_SITE)}
@@ -54,3 +59,25 @@ def described(source: Any, text: str) -> Iterator[None]:
 def columns_text(names: list[str] | tuple[str, ...]) -> str:
     """``m_bb`` for one column, ``m_bb, m_wbb`` for two, ``28 columns`` for more."""
     return ", ".join(names) if len(names) <= 2 else f"{len(names)} columns"
+
+
+_STEP: ContextVar[str | None] = ContextVar("mlcourse_step", default=None)
+
+
+def current_step() -> str | None:
+    """The mlcourse step running now in this thread (``mlcourse: histogram of m_bb``), if
+    any: what the Spark Connect progress display names a query after."""
+    return _STEP.get()
+
+
+@contextmanager
+def _connect_step(session: Any, text: str) -> Iterator[None]:
+    # a tag may hold no comma; Spark Connect adds it to each job of the block's queries
+    tag = "mlcourse:" + text.replace(", ", ";").replace(",", ";").replace(" ", "_")
+    token = _STEP.set(f"mlcourse: {text}")
+    session.addTag(tag)
+    try:
+        yield
+    finally:
+        session.removeTag(tag)
+        _STEP.reset(token)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._hadoop import jvm
+from ._hadoop import classic_only, jvm
 from .errors import ConfigError
 from .features import in_fraction
 from .higgs import LABEL
@@ -35,7 +35,7 @@ def task_slots(spark: SparkSession) -> int:
     ``local[N]``: N; a cluster: the cores of the registered executors divided by
     ``spark.task.cpus``.
     """
-    jvm(spark)  # the classic driver: xgboost.spark does not run over Spark Connect
+    jvm(spark, "counting task slots")  # the classic driver's scheduler
     jsc = spark.sparkContext._jsc
     assert jsc is not None
     sc = jsc.sc()
@@ -152,7 +152,8 @@ def xgb_classifier(
     Raises
     ------
     ConfigError
-        Too few task slots for ``num_workers``, or dynamic allocation on.
+        Too few task slots for ``num_workers``, dynamic allocation on, or a Spark Connect
+        session (xgboost.spark needs the classic driver).
     TypeError
         ``validation_col``, which ``SparkXGBClassifier`` would silently ignore (training on
         the validation events too): its name is ``validation_indicator_col``.
@@ -163,8 +164,16 @@ def xgb_classifier(
     >>> type(xgb).__name__, xgb.getOrDefault("num_workers"), xgb.getOrDefault("max_depth")
     ('SparkXGBClassifier', 2, 5)
     """
+    import xgboost
     from xgboost.spark import SparkXGBClassifier
 
+    classic_only(
+        spark,
+        f"xgboost.spark's SparkXGBClassifier (xgboost {xgboost.__version__}: RDDs and the "
+        "SparkContext)",
+        "train pyspark.ml.classification.GBTClassifier, which runs over Spark Connect, or "
+        "use a classic profile",
+    )
     workers = task_slots(spark) if num_workers is None else num_workers
     check_barrier(spark, workers)
     if "validation_col" in params:

@@ -189,6 +189,33 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_connect_server(args: argparse.Namespace) -> int:
+    from .connect import TOKEN_VARIABLE, server_status, start_server, stop_server
+
+    if args.action == "start":
+        conf = {}
+        for item in args.conf:
+            key, sep, value = item.partition("=")
+            if not sep or not key.startswith("spark."):
+                raise SystemExit(f"--conf takes spark.KEY=VALUE, not {item!r}")
+            conf[key] = value
+        server = start_server(
+            port=args.port, host=args.host, memory=args.memory, master=args.master, conf=conf
+        )
+        print(server.address)
+        print(f"started: pid {server.pid}, log {server.log}", file=sys.stderr)
+        if server.token:
+            print(f"clients need the same {TOKEN_VARIABLE}", file=sys.stderr)
+        return 0
+    if args.action == "stop":
+        stopped = stop_server()
+        print(f"stopped {stopped}" if stopped else "no Spark Connect server of yours runs")
+        return 0
+    running = server_status()
+    print(f"running: {running}" if running else "not running")
+    return 0 if running else 1
+
+
 def _cmd_notebooks_get(args: argparse.Namespace) -> int:
     from .notebooks import get_notebooks
 
@@ -274,6 +301,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", choices=["auto", "real", "uci", "synthetic"], default="synthetic")
     p.add_argument("--profile", default="binder", help="Spark profile (default: binder)")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser(
+        "connect-server",
+        help="start, stop or check a Spark Connect server that thin kernels join",
+        description="Spark's own Spark Connect server from the installed pyspark, in the "
+        "background; `start` prints the sc:// address (the `connect` profile's default).",
+    )
+    p.add_argument("action", choices=["start", "stop", "status"])
+    p.add_argument("--port", type=int, default=15002, help="gRPC port (default 15002)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; any other needs "
+        "SPARK_CONNECT_AUTHENTICATE_TOKEN)",
+    )
+    p.add_argument("--memory", default="1g", help="the server's driver memory (default 1g)")
+    p.add_argument("--master", default="local[*]", help="where it runs jobs (default local[*])")
+    p.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting of the server (repeatable), e.g. "
+        "spark.connect.session.manager.defaultSessionTimeout=2h",
+    )
+    p.set_defaults(func=_cmd_connect_server)
 
     data = sub.add_parser("data", help="fetch, generate, convert and inspect HIGGS data")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

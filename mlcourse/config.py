@@ -59,7 +59,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Keys of a profile table that are not Spark settings.
-_META_KEYS = {"master", "data_dir", "description", "workers", "sparkmonitor", "log_level"}
+_META_KEYS = {
+    "master",
+    "remote",
+    "data_dir",
+    "description",
+    "workers",
+    "sparkmonitor",
+    "log_level",
+}
 
 BUILTIN_PROFILES: dict[str, dict[str, Any]] = {
     "local": {
@@ -94,6 +102,11 @@ BUILTIN_PROFILES: dict[str, dict[str, Any]] = {
         "master": "yarn",
         "spark.submit.deployMode": "client",
     },
+    "connect": {
+        "description": "a Spark Connect server (sc://host:port): no JVM in the kernel; "
+        "SPARK_REMOTE overrides the address, SPARK_CONNECT_AUTHENTICATE_TOKEN is the token",
+        "remote": "sc://localhost:15002",
+    },
 }
 
 _DEFAULT_DATA_DIR = "./data"
@@ -119,6 +132,10 @@ class SparkProfile:
         Directory (local path or Hadoop URI) where data sets are kept.
     workers : int or None
         Requested parallelism: local cores or executors.
+    remote : str or None
+        The ``sc://`` address of a Spark Connect server (the ``connect`` profile): the
+        session is a thin client, ``master`` is that address too and ``conf`` holds only
+        runtime settings.
     sparkmonitor : bool or None
         Force the sparkmonitor listener on or off; ``None`` decides automatically.
     log_level : str
@@ -136,6 +153,7 @@ class SparkProfile:
     workers: int | None = None
     sparkmonitor: bool | None = None
     log_level: str = "WARN"
+    remote: str | None = None
     config_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -587,6 +605,8 @@ def resolve_profile(
         name, sources["profile"] = os.environ["MLCOURSE_PROFILE"], "env MLCOURSE_PROFILE"
     elif "default" in config:
         name, sources["profile"] = str(config["default"]), where_file
+    elif os.environ.get("SPARK_REMOTE"):  # Spark's own way to say: join this server
+        name, sources["profile"] = "connect", "env SPARK_REMOTE"
     else:
         name, sources["profile"] = "local", "built-in default"
 
@@ -622,6 +642,16 @@ def resolve_profile(
         workers = int(settings["workers"])
 
     values = _template_values()
+    remote = _resolve_remote(name, settings.pop("remote", None), sources)
+    if remote is not None:
+        return _remote_profile(name, remote, settings, sources, path, app_name)
+    if os.environ.get("SPARK_REMOTE"):
+        raise ConfigError(
+            f"SPARK_REMOTE is set ({os.environ['SPARK_REMOTE']}), which makes pyspark join "
+            f"that Spark Connect server, but profile {name!r} ({sources['profile']}) starts "
+            "a classic driver: use the connect profile (%spark --profile connect), or unset "
+            "SPARK_REMOTE for a classic session"
+        )
     master_raw = settings.pop("master", None)
     data_dir_raw = settings.pop("data_dir", _DEFAULT_DATA_DIR)
     sources.setdefault("data_dir", "default")
@@ -660,6 +690,53 @@ def resolve_profile(
         log_level=log_level,
         config_file=path,
         sources=sources,
+    )
+
+
+def _resolve_remote(name: str, raw: Any, sources: dict[str, str]) -> str | None:
+    """The Spark Connect address of a profile that has one (``SPARK_REMOTE`` wins)."""
+    if raw is None:
+        return None
+    if os.environ.get("SPARK_REMOTE"):
+        raw, sources["remote"] = os.environ["SPARK_REMOTE"], "env SPARK_REMOTE"
+    sources.setdefault("remote", "built-in" if name in BUILTIN_PROFILES else "config file")
+    text = str(raw)
+    if not text.startswith("sc://"):
+        raise ConfigError(
+            f"profile {name!r}: remote must be a Spark Connect address such as "
+            f"sc://localhost:15002, not {text!r} ({sources['remote']})"
+        )
+    return text
+
+
+def _remote_profile(
+    name: str,
+    remote: str,
+    settings: dict[str, Any],
+    sources: dict[str, str],
+    path: Path | None,
+    app_name: str | None,
+) -> SparkProfile:
+    """A profile for a Spark Connect session: only runtime settings make sense (the
+    server's driver and executors are the server's)."""
+    data_dir = str(settings.pop("data_dir", _DEFAULT_DATA_DIR))
+    sources.setdefault("data_dir", "default")
+    sources["master"] = sources["remote"]
+    log_level = str(settings.pop("log_level", "WARN")).upper()
+    for key in ("description", "workers", "sparkmonitor", "master"):
+        settings.pop(key, None)
+    conf = {k: str(v) for k, v in settings.items()}
+    if app_name is not None:
+        conf["spark.app.name"] = app_name
+    return SparkProfile(
+        name=name,
+        master=remote,
+        conf=conf,
+        data_dir=data_dir,
+        log_level=log_level,
+        config_file=path,
+        sources=sources,
+        remote=remote,
     )
 
 

@@ -282,7 +282,7 @@ def _environment(spark: SparkSession) -> dict[str, str]:
     return {
         "mlcourse": __version__,
         "spark": spark.version,
-        "master": str(spark.sparkContext.master),
+        "master": spark.conf.get("spark.master", None) or "Spark Connect",
         "python": platform.python_version(),
     }
 

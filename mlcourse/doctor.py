@@ -161,7 +161,16 @@ def doctor(profile: str | None = None, *, run_job: bool = True) -> DoctorReport:
             f"config file: {config}",
         )
         report.add("data directory", "info", _describe_data_dir(resolved.data_dir))
-        report.add("Spark UI", "info", describe_ui_access(resolved.conf))
+        if resolved.remote is not None:
+            from .connect import check_reachable
+
+            try:
+                check_reachable(resolved.remote, timeout=5.0)
+                report.add("Spark Connect", "ok", f"a server answers at {resolved.remote}")
+            except MlcourseError as exc:
+                report.add("Spark Connect", "fail", str(exc))
+        else:
+            report.add("Spark UI", "info", describe_ui_access(resolved.conf))
 
     memory = total_memory_bytes()
     report.add(
@@ -185,7 +194,7 @@ def doctor(profile: str | None = None, *, run_job: bool = True) -> DoctorReport:
                 report.add(
                     "Spark job",
                     "ok",
-                    f"sum of 0..999999 on {spark.sparkContext.master}, Spark "
+                    f"sum of 0..999999 on {resolved.master}, Spark "
                     f"{spark.version}, {seconds:.1f} s (UI: {spark_ui_url(spark)})",
                 )
         except Exception as exc:  # the point is to report any failure, whatever it is

@@ -33,6 +33,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from .config import login_user, resolve_profile
 from .errors import MlcourseError, describe_environment_error
 from .higgs import closest_names
+from .progress import show_progress
 from .session import _live_session, active_profile, get_spark, stop_spark
 from .webui import spark_ui_url
 
@@ -79,6 +80,7 @@ class CourseMagics(Magics):
         self._user_ns["spark"] = session
         if started:
             _show_ui_link(session)
+            show_progress(session)  # Spark Connect: sparkmonitor cannot see its jobs
         return session
 
     @magic_arguments()

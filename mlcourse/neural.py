@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._hadoop import jvm
 from .config import available_memory_bytes
 from .errors import DataError
 from .features import feature_columns, in_fraction, row_key, to_numpy
@@ -125,10 +124,24 @@ def _driver_memory_limit(spark: Any) -> tuple[int, str]:
     if free is not None:
         limits.append((free // 2, "half the memory this process can still use"))
     setting = spark.conf.get("spark.driver.maxResultSize", "1g") or "1g"
-    size = jvm(spark).org.apache.spark.network.util.JavaUtils.byteStringAsBytes(setting)
+    size = _byte_string(setting)
     if size > 0:  # 0 means unlimited
         limits.append((int(size), f"spark.driver.maxResultSize = {setting}"))
     return min(limits) if limits else (sys.maxsize, "no limit")
+
+
+_BYTE_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
+
+
+def _byte_string(setting: str) -> int:
+    """Spark's size setting (``1g``, ``512m``, ``2048k``, ``1gb``) in bytes, read as the JVM
+    reads it (JavaUtils.byteStringAsBytes: a bare number is bytes), without a JVM."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+)\s*([kmgtp]?)b?\s*", setting.lower())
+    if match is None:
+        raise ValueError(f"spark.driver.maxResultSize: {setting!r} is not a size such as 1g")
+    return int(match[1]) * _BYTE_UNITS[match[2]]
 
 
 def _human(n: float) -> str:

@@ -142,7 +142,8 @@ def spark_ui_url(spark: SparkSession) -> str | None:
         ``http://localhost:4040`` style on a laptop; through ``jupyter-server-proxy`` the
         Jobs page under the Jupyter server (``http://127.0.0.1:8888/proxy/4040/jobs/``, or
         the path alone, ``/user/ada/proxy/4040/jobs/``, where the server's public address is
-        not known, as on a hub: a link in the notebook opens it); None when the UI is off.
+        not known, as on a hub: a link in the notebook opens it); None when the UI is off
+        or belongs to a Spark Connect server.
 
     Examples
     --------
@@ -150,6 +151,10 @@ def spark_ui_url(spark: SparkSession) -> str | None:
     >>> url is None or url.startswith(("http://", "/"))
     True
     """
+    from ._hadoop import is_connect
+
+    if is_connect(spark):
+        return None  # the UI is the Connect server's, on its machine
     sc = spark.sparkContext
     base = sc.getConf().get("spark.ui.proxyBase", None)
     if not base:

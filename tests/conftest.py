@@ -45,6 +45,9 @@ _ISOLATED_ENV = (
     "KUBERNETES_SERVICE_PORT",
     "SPARKMONITOR_KERNEL_PORT",
     "MLCOURSE_UI_PROXY",
+    "SPARK_REMOTE",
+    "SPARK_CONNECT_MODE_ENABLED",
+    "SPARK_CONNECT_AUTHENTICATE_TOKEN",
     "JPY_PARENT_PID",
 )
 
@@ -57,7 +60,7 @@ TEST_CONF = {
 
 
 #: Markers of the slow tiers, left out of a plain ``pytest`` run.
-SLOW_TIERS = ("notebooks", "cluster", "browser", "processes", "fidelity")
+SLOW_TIERS = ("notebooks", "cluster", "browser", "processes", "fidelity", "connect")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
