@@ -60,7 +60,10 @@ class QueryProgress:
             detail = "done before the server's first progress report" if self.done else "…"
         else:
             done = f"{tasks}" if self.done else f"{completed}/{tasks}"
-            detail = f"{stages} stage{'s' * (stages != 1)}, {done} tasks, {_size(read)} read"
+            detail = (
+                f"{stages} stage{'s' * (stages != 1)}, {done} task{'s' * (tasks != 1)}, "
+                f"{_size(read)} read"
+            )
         mark = "✓" if self.done else "▶"
         return f"{mark} {self.name}: {detail}, {seconds:.1f} s"
 
