@@ -338,6 +338,13 @@ def _stages_run(df: Any, action: Callable[[], Any]) -> int:
     import time
     import uuid
 
+    from ._hadoop import classic_only
+
+    classic_only(
+        df.sparkSession,
+        "counting the stages a query ran (the driver's status tracker)",
+        "run Day 1b with a classic profile (local, binder), where the Spark UI is yours too",
+    )
     sc = df.sparkSession.sparkContext
     group = f"mlcourse-check-{uuid.uuid4().hex[:8]}"
     sc.setJobGroup(group, "mlcourse: an exercise check")
@@ -378,6 +385,13 @@ _PARTITION_EXPRESSIONS = {
 
 @_exercise("day1b.ex3", "partitions after repartition and coalesce", "partitions", df="df")
 def _day1b_ex3(partitions: Any, *, df: Any) -> str:
+    from ._hadoop import classic_only
+
+    classic_only(
+        df.sparkSession,
+        "counting partitions (DataFrame.rdd)",
+        "run Day 1b with a classic profile (local, binder)",
+    )
     table = _mapping(partitions, "partitions", list(_PARTITION_EXPRESSIONS))
     wrong = sum(
         _number(table[key], f"partitions[{key!r}]", low=0) != make(df).rdd.getNumPartitions()

@@ -49,6 +49,7 @@ def analysis(spark: Any, csv: str, bad_csv: str, out: str) -> dict[str, Any]:
     from pyspark.ml.classification import GBTClassifier
     from pyspark.sql import functions as F
 
+    from mlcourse.checks import evaluate
     from mlcourse.progress import show_progress
 
     progress = show_progress(spark)
@@ -84,6 +85,7 @@ def analysis(spark: Any, csv: str, bad_csv: str, out: str) -> dict[str, Any]:
         "load_source": mlcourse.source_of(loaded),
         "info_rows": mlcourse.data_info(spark, dest).rows,
         "xgboost": refusal(lambda: mlcourse.xgb_classifier(spark, num_workers=2)),
+        "day1b_check": evaluate("day1b.ex2", 3, df=df).message,
         "progress": [(q.name, *q.totals(), q.done) for q in progress.queries.values()],
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

@@ -162,6 +162,10 @@ def test_what_connect_cannot_do_is_refused_in_one_line(over_connect):
     assert over_connect["xgboost"].startswith("ConfigError: xgboost.spark's SparkXGBClassifier")
     assert "GBTClassifier, which runs over Spark Connect" in over_connect["xgboost"]
     assert "SPARK_REMOTE is set" in over_connect["classic"]
+    assert (
+        "counting the stages a query ran (the driver's status tracker) needs the classic"
+        in (over_connect["day1b_check"])
+    )
     assert over_connect["classic_unset"].startswith("SessionConflictError: this Python process")
     assert "Restart the kernel" in over_connect["classic_unset"]
 
