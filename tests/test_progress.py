@@ -1,10 +1,13 @@
-"""The Spark Connect progress display, fed the reports pyspark's client hands a handler."""
+"""The Spark Connect progress display, fed the reports pyspark's client hands a handler, and
+the connect-server commands where no server runs."""
 
 from __future__ import annotations
 
+import pytest
 from pyspark.sql.connect.shell.progress import StageInfo
 
 from mlcourse._jobs import _STEP
+from mlcourse.cli import main
 from mlcourse.progress import CSS_CLASS, ProgressDisplay
 
 
@@ -55,3 +58,15 @@ def test_finished_queries_fold_under_a_summary_and_running_ones_stay_open():
     assert "Spark query 2" in running and "Spark query 1" not in running
     assert "<summary>Spark Connect: 1 query done, 1 running</summary>" in folded
     assert "Spark query 1" in folded
+
+
+def test_connect_server_commands_without_a_server(monkeypatch, tmp_path, capsys):
+    """status and stop with no server of this user's: no pid to touch, and a plain answer."""
+    monkeypatch.setenv("MLCOURSE_CACHE_DIR", str(tmp_path))
+    assert main(["connect-server", "status"]) == 1
+    assert capsys.readouterr().out == "not running\n"
+    assert main(["connect-server", "stop"]) == 0
+    assert capsys.readouterr().out == "no Spark Connect server of yours runs\n"
+    with pytest.raises(SystemExit, match="--conf takes spark.KEY=VALUE, not 'memory=2g'"):
+        main(["connect-server", "start", "--conf", "memory=2g"])
+    assert not (tmp_path / "connect").exists()  # nothing started, nothing written
