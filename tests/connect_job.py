@@ -36,6 +36,26 @@ def digest(frame: Any) -> str:
     return hashlib.sha256(np.ascontiguousarray(frame.to_numpy(np.float64)).tobytes()).hexdigest()
 
 
+def rss_mb() -> float:
+    """This process's resident memory now (Linux), in MB."""
+    with open("/proc/self/status") as fh:
+        return next(int(ln.split()[1]) for ln in fh if ln.startswith("VmRSS")) / 1024
+
+
+def java_children() -> list[int]:
+    """The pids of this process's children that run Java (a classic kernel has its driver)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            name = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == os.getpid() and name == "java":
+            found.append(int(stat.parent.name))
+    return found
+
+
 def refusal(call: Any) -> str:
     try:
         call()
@@ -88,6 +108,8 @@ def analysis(spark: Any, csv: str, bad_csv: str, out: str) -> dict[str, Any]:
         "day1b_check": evaluate("day1b.ex2", 3, df=df).message,
         "progress": [(q.name, *q.totals(), q.done) for q in progress.queries.values()],
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": rss_mb(),
+        "java_children": java_children(),
     }
 
 
