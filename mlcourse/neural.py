@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import available_memory_bytes
+from .config import _size_bytes, available_memory_bytes
 from .errors import DataError
 from .features import feature_columns, in_fraction, row_key, to_numpy
 from .higgs import LABEL
@@ -124,24 +124,12 @@ def _driver_memory_limit(spark: Any) -> tuple[int, str]:
     if free is not None:
         limits.append((free // 2, "half the memory this process can still use"))
     setting = spark.conf.get("spark.driver.maxResultSize", "1g") or "1g"
-    size = _byte_string(setting)
+    size = _size_bytes(setting, default_unit="")  # as the JVM reads it: a bare number is bytes
+    if size is None:
+        raise ValueError(f"spark.driver.maxResultSize: {setting!r} is not a size such as 1g")
     if size > 0:  # 0 means unlimited
         limits.append((int(size), f"spark.driver.maxResultSize = {setting}"))
     return min(limits) if limits else (sys.maxsize, "no limit")
-
-
-_BYTE_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
-
-
-def _byte_string(setting: str) -> int:
-    """Spark's size setting (``1g``, ``512m``, ``2048k``, ``1gb``) in bytes, read as the JVM
-    reads it (JavaUtils.byteStringAsBytes: a bare number is bytes), without a JVM."""
-    import re
-
-    match = re.fullmatch(r"\s*(\d+)\s*([kmgtp]?)b?\s*", setting.lower())
-    if match is None:
-        raise ValueError(f"spark.driver.maxResultSize: {setting!r} is not a size such as 1g")
-    return int(match[1]) * _BYTE_UNITS[match[2]]
 
 
 def _human(n: float) -> str:
