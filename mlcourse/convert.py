@@ -95,13 +95,11 @@ def _open_text(src: str) -> IO[str]:
         from ._hadoop import ArrowFS
 
         where = ArrowFS(src)
-        raw: IO[bytes] = where.fs.open_input_stream(where._p(None))
-        if raw.read(2) == b"\x1f\x8b":
-            raw.close()
-            raw = gzip.GzipFile(fileobj=where.fs.open_input_stream(where._p(None)))  # type: ignore[assignment]
-        else:
-            raw.close()
-            raw = where.fs.open_input_stream(where._p(None))
+        raw: IO[bytes] = where.fs.open_input_file(where._p(None))  # seekable: read once
+        gz = _kind(raw.read(8)) == "gzip"
+        raw.seek(0)
+        if gz:
+            raw = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
         return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace")
     path = local_path(src)
     opener = gzip.open if _sniff(path) == "gzip" else open
@@ -125,7 +123,11 @@ _UNPACK = {"bzip2": "bunzip2", "zip": "unzip", "xz": "unxz"}
 def _sniff(path: str) -> str:
     """What a local file holds, from its first bytes: a key of :data:`_MAGIC`, else text."""
     with open(path, "rb") as fh:
-        head = fh.read(8)
+        return _kind(fh.read(8))
+
+
+def _kind(head: bytes) -> str:
+    """What a file holds, from its first bytes: a key of :data:`_MAGIC`, else text."""
     return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), "text")
 
 
