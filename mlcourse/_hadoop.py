@@ -34,6 +34,15 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def _stale(suffix: str, age: float, max_age: float) -> bool:
+    """Whether a hidden sibling (``suffix``: what follows ``.NAME.mlcourse-``) was left by a
+    crashed run: its writer, on this machine, is gone, or it is older than ``max_age``
+    seconds."""
+    match = _LEFTOVER.fullmatch(suffix)
+    gone = match is not None and match["host"] == _HOST and not _alive(int(match["pid"]))
+    return gone or age > max_age
+
+
 #: A URI's start: a scheme, a colon and a slash (``hdfs://``, ``s3a://``, ``file:/``).
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")
 
@@ -260,10 +269,8 @@ class HadoopFS:
             name = str(status.getPath().getName())
             if not name.startswith(prefix):
                 continue
-            match = _LEFTOVER.fullmatch(name[len(prefix) :])
-            gone = match is not None and match["host"] == _HOST and not _alive(int(match["pid"]))
-            old = now_ms - status.getModificationTime() > max_age * 1000
-            if gone or old:
+            age = (now_ms - status.getModificationTime()) / 1000
+            if _stale(name[len(prefix) :], age, max_age):
                 self.fs.delete(status.getPath(), True)
                 swept.append(str(status.getPath()))
         return swept
@@ -420,10 +427,8 @@ class ArrowFS:
         for info in self.fs.get_file_info(fs.FileSelector(parent.path)):
             if not info.base_name.startswith(prefix):
                 continue
-            match = _LEFTOVER.fullmatch(info.base_name[len(prefix) :])
-            gone = match is not None and match["host"] == _HOST and not _alive(int(match["pid"]))
-            mtime = info.mtime.timestamp() if info.mtime is not None else time.time()
-            if gone or time.time() - mtime > max_age:
+            age = time.time() - info.mtime.timestamp() if info.mtime is not None else 0.0
+            if _stale(info.base_name[len(prefix) :], age, max_age):
                 self.delete(f"{parent}/{info.base_name}")
                 swept.append(f"{parent}/{info.base_name}")
         return swept
