@@ -699,7 +699,6 @@ def _resolve_remote(name: str, raw: Any, sources: dict[str, str]) -> str | None:
         return None
     if os.environ.get("SPARK_REMOTE"):
         raw, sources["remote"] = os.environ["SPARK_REMOTE"], "env SPARK_REMOTE"
-    sources.setdefault("remote", "built-in" if name in BUILTIN_PROFILES else "config file")
     text = str(raw)
     if not text.startswith("sc://"):
         raise ConfigError(
@@ -876,12 +875,13 @@ def spark_settings(profile: SparkProfile) -> dict[str, str]:
         conf["spark.driver.extraJavaOptions"] = f"{options} {option}".strip()
     if "spark.ui.showConsoleProgress" not in conf and not _stderr_is_terminal():
         conf["spark.ui.showConsoleProgress"] = "false"
-    return {
-        **conf,
-        **sparkmonitor_conf(profile),
-        "spark.mlcourse.profile": profile.name,
-        "spark.mlcourse.dataDir": profile.data_dir,
-    }
+    return {**conf, **sparkmonitor_conf(profile), **session_records(profile)}
+
+
+def session_records(profile: SparkProfile) -> dict[str, str]:
+    """mlcourse's own records in a session's settings (classic or Spark Connect): the
+    profile's name and data directory, read back by :func:`mlcourse.data.resolve_data_dir`."""
+    return {"spark.mlcourse.profile": profile.name, "spark.mlcourse.dataDir": profile.data_dir}
 
 
 def _stderr_is_terminal() -> bool:

@@ -28,6 +28,7 @@ from .config import (
     SparkProfile,
     local_cores,
     resolve_profile,
+    session_records,
     spark_environment,
     spark_settings,
 )
@@ -185,12 +186,7 @@ def _connect_session(profile: SparkProfile) -> SparkSession:
     remote = profile.remote or ""
     check_reachable(remote)
     builder = SparkSession.builder.remote(remote)
-    settings = {
-        **profile.conf,
-        "spark.mlcourse.profile": profile.name,
-        "spark.mlcourse.dataDir": profile.data_dir,
-    }
-    for key, value in settings.items():
+    for key, value in {**profile.conf, **session_records(profile)}.items():
         builder = builder.config(key, value)
     spark: SparkSession = open_session(builder.getOrCreate, remote)
     return spark
