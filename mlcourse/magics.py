@@ -6,6 +6,8 @@
 ``%spark_stop``     stop it
 ``%data_path``      the profile's data directory
 ``%login_user``     the JupyterHub user, else the OS user
+``%%classic_only``  a cell that needs the classic Spark driver: run as it is,
+                    or over Spark Connect skipped with the reason given
 ==================  ======================================================
 
 and the old course's names, so that its notebooks run unchanged: ``%sc [N]`` returns the
@@ -27,9 +29,10 @@ from __future__ import annotations
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from ._hadoop import is_connect
 from .config import login_user, resolve_profile
 from .errors import MlcourseError, describe_environment_error
 from .higgs import closest_names
@@ -56,7 +59,7 @@ def _plot_arguments(func: Any) -> Any:
 
 @magics_class
 class CourseMagics(Magics):
-    """The course's line magics; see the module docstring for the list."""
+    """The course's magics; see the module docstring for the list."""
 
     @property
     def _user_ns(self) -> dict[str, Any]:
@@ -82,6 +85,32 @@ class CourseMagics(Magics):
             _show_ui_link(session)
             show_progress(session)  # Spark Connect: sparkmonitor cannot see its jobs
         return session
+
+    @cell_magic
+    def classic_only(self, line: str, cell: str) -> None:
+        """Run a cell that needs the classic Spark driver (RDDs, the SparkContext, libraries
+        built on them); on a Spark Connect session, skip it and print why.
+
+        Usage: the cell's first line is ``%%classic_only REASON``, e.g.
+        ``%%classic_only xgboost.spark trains through the driver's SparkContext``; the rest
+        is the cell's code. Its last expression is not echoed: print what you want to see.
+        """
+        reason = line.strip()
+        if not reason:
+            raise UsageError(
+                "%%classic_only needs a reason on its line, e.g. "
+                "%%classic_only xgboost.spark trains through the driver's SparkContext"
+            )
+        names = self._user_ns
+        session = _live_session() or names.get("spark")
+        if session is not None and is_connect(session):
+            print(f"Skipped over Spark Connect: {reason}. Run it with a classic profile.")
+            return
+        shell = self.shell
+        assert shell is not None  # _user_ns has checked it
+        code = shell.transform_cell(cell)  # the magics in the cell's body work too
+        # compiled as IPython compiles a cell, so that a traceback shows the cell's lines
+        exec(shell.compile(code, shell.compile.cache(code), "exec"), shell.user_global_ns, names)
 
     @magic_arguments()
     @argument("workers", nargs="?", type=int, help="number of local cores or cluster executors")

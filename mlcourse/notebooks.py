@@ -87,11 +87,14 @@ def _tags(cell: dict[str, Any]) -> list[str]:
 
 
 def _stub(cell: dict[str, Any]) -> str:
-    """The task (the solution's leading comment lines) and a place for the answer."""
+    """The task (the solution's leading comment lines, after its cell magic if it has one,
+    such as ``%%classic_only``) and a place for the answer."""
     if cell["cell_type"] == "markdown":
         return _MARKDOWN_STUB
     lines = _source(cell).splitlines(keepends=True)
     task = []
+    if lines and lines[0].startswith("%%"):
+        task.append(lines.pop(0).rstrip("\n") + "\n")
     for line in lines:
         if not line.lstrip().startswith("#"):
             break

@@ -234,3 +234,26 @@ def test_an_old_notebook_runs_with_the_new_import_line(shell, course_ns, capsys)
         assert counts == expected.tolist()
     assert ns["edges"] == ns["edges_bg"] == np.linspace(0, 3, 31).tolist()
     assert "vec" in ns["assembled"].columns and ns["mean"] == 2.0
+
+
+def test_classic_only_runs_its_cell_on_a_classic_session(shell, spark, capsys):
+    """The body runs in the notebook's namespace, magics included; an error in it is the
+    cell's error, with the cell's line in the traceback. (Over Spark Connect the connect
+    tier's notebooks show the skip.)"""
+    shell.run_line_magic("spark", "")
+    shell.run_cell_magic(
+        "classic_only",
+        "needs the SparkContext",
+        "parts = spark.sparkContext.defaultParallelism\nwhere = %data_path\n",
+    )
+    assert shell.user_ns["parts"] == spark.sparkContext.defaultParallelism
+    assert shell.user_ns["where"] == shell.run_line_magic("data_path", "")
+    assert "Skipped" not in capsys.readouterr().out
+    result = shell.run_cell("%%classic_only needs the driver\nx = 1\n1 / 0\n", store_history=False)
+    assert isinstance(result.error_in_exec, ZeroDivisionError)
+    assert "1 / 0" in capsys.readouterr().out  # IPython's traceback quotes the cell's line
+
+
+def test_classic_only_needs_a_reason(shell):
+    with pytest.raises(UsageError, match="needs a reason"):
+        shell.run_cell_magic("classic_only", "  ", "x = 1\n")

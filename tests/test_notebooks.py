@@ -120,6 +120,21 @@ def test_student_version_keeps_the_task_and_drops_the_solution():
     assert nb.cells[0].source.endswith("n = df.count()")  # the source is left alone
 
 
+def test_a_solutions_cell_magic_stays_in_the_student_version():
+    """The student's cell still starts with ``%%classic_only``: skipped over Spark Connect."""
+    cell = nbformat.v4.new_code_cell(
+        "%%classic_only xgboost.spark needs the driver\n# Exercise 1: train it.\nm = x.fit(t)"
+    )
+    cell.metadata["tags"] = [SOLUTION_TAG]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell]
+    (stub,) = student_version(nb)["cells"]
+    assert stub["source"] == (
+        "%%classic_only xgboost.spark needs the driver\n# Exercise 1: train it.\n"
+        "# Your code here.\n"
+    )
+
+
 def test_students_write_the_network_and_answer_the_open_questions():
     """Day 3's student version leaves the network to the student: build_network appears in
     no cell of it (the reference answer is in the solution cells only); every answer to an
