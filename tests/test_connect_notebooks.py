@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 
-import nbformat
 import pytest
 
 import mlcourse
@@ -21,7 +20,15 @@ from mlcourse import connect
 from mlcourse.grading import notebook_exercises
 
 from .test_connect import TOKEN, server  # noqa: F401 (the fixture: a server for this file)
-from .test_notebooks import CHECK_LINE, EVENTS, NOTEBOOKS, REPORT, RESULTS, check, execute
+from .test_notebooks import (
+    CHECK_LINE,
+    EVENTS,
+    NOTEBOOKS,
+    RESULTS,
+    check,
+    notebook_environment,
+    run_for_results,
+)
 
 pytestmark = pytest.mark.connect
 
@@ -57,21 +64,12 @@ def test_notebook_runs_over_spark_connect(path, server, data_dir, monkeypatch, t
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SPARK_REMOTE", server.address)  # selects the connect profile
     monkeypatch.setenv(connect.TOKEN_VARIABLE, TOKEN)
-    monkeypatch.setenv("MLCOURSE_SCRATCH", str(tmp_path))
-    monkeypatch.setenv("MLCOURSE_EVENTS", str(EVENTS))
-    monkeypatch.setenv("MLCOURSE_SOURCE", "synthetic")
-    monkeypatch.setenv("MLCOURSE_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    nb = nbformat.read(path, as_version=4)
-    skipped = classic_only_cells(nb)
+    notebook_environment(monkeypatch, data_dir, tmp_path)
     day4 = path.name.startswith("day4")
     names = DAY4_OVER_CONNECT if day4 else RESULTS[path.name]
-    nb.cells.append(nbformat.v4.new_code_cell(REPORT.format(names=names)))
-    execute(nb, NOTEBOOKS, f"connect-{path.name}")  # raises on any error, naming the cell
-
-    result = json.loads(
-        "".join(o.get("text", "") for o in nb.cells[-1].outputs).split("MLCOURSE-RESULT", 1)[1]
-    )
+    # raises on any error, naming the cell
+    nb, result = run_for_results(path, names, f"connect-{path.name}")
+    skipped = classic_only_cells(nb)
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     assert [o["text"] for o in outputs if o.get("name") == "stderr"] == []
     assert "synthetic" in json.dumps(outputs)

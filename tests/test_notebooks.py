@@ -389,19 +389,30 @@ def test_notebook_runs_end_to_end(path, data_dir, monkeypatch, tmp_path):
 CHECK_LINE = re.compile(r"^(day\d\w*|final)\.\w+: (passed|not yet): ")
 
 
-def run_and_check(path: Path, data_dir: Path, monkeypatch, tmp_path: Path) -> None:
-    """Run a course notebook on 10k synthetic events; check its results and its outputs."""
+def notebook_environment(monkeypatch, data_dir: Path, tmp_path: Path) -> None:
+    """What a kernel of the tier inherits: 10k synthetic events, its data and scratch
+    folders, matplotlib's inline backend."""
     monkeypatch.setenv("MLCOURSE_SCRATCH", str(tmp_path))
     monkeypatch.setenv("MLCOURSE_EVENTS", str(EVENTS))
     monkeypatch.setenv("MLCOURSE_SOURCE", "synthetic")
     monkeypatch.setenv("MLCOURSE_DATA_DIR", str(data_dir))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+
+
+def run_for_results(path: Path, names: list[str], name: str) -> tuple[nbformat.NotebookNode, dict]:
+    """Execute the notebook at ``path`` with REPORT appended; the executed notebook and the
+    values of ``names`` it printed."""
     nb = nbformat.read(path, as_version=4)
-    names = RESULTS[path.name]
     nb.cells.append(nbformat.v4.new_code_cell(REPORT.format(names=names)))
-    execute(nb, NOTEBOOKS, path.name)
+    execute(nb, NOTEBOOKS, name)
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
-    result = json.loads(printed.split("MLCOURSE-RESULT", 1)[1])
+    return nb, json.loads(printed.split("MLCOURSE-RESULT", 1)[1])
+
+
+def run_and_check(path: Path, data_dir: Path, monkeypatch, tmp_path: Path) -> None:
+    """Run a course notebook on 10k synthetic events; check its results and its outputs."""
+    notebook_environment(monkeypatch, data_dir, tmp_path)
+    nb, result = run_for_results(path, RESULTS[path.name], path.name)
     check(path.name, result)
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     # every exercise's check cell ran, and passed on the instructors' solutions
