@@ -95,9 +95,12 @@ def main() -> None:
             rows.append((name, classic, remote))
             print(
                 f"{name:28s} classic {classic:6.1f} s   Connect {remote:6.1f} s   "
-                f"{remote / classic:.2f}x" + ("   STDERR" if err_classic or err_remote else ""),
+                f"{remote / classic:.2f}x",
                 flush=True,
             )
+            for mode, err in (("classic", err_classic), ("Connect", err_remote)):
+                for text in err:  # a red box in the notebook: say which and what
+                    print(f"  stderr ({mode}): {text.strip()[:400]}", flush=True)
     finally:
         connect.stop_server()
     total_classic = sum(r[1] for r in rows)

@@ -99,6 +99,10 @@ BENIGN_WARNINGS = [
         "org.apache.spark.util.Utils",
         "Service 'SparkUI' could not bind on port 4040. Attempting port 4041.",
     ),
+    (
+        "breeze.optimize.LBFGS",
+        "Failure! Resetting history: breeze.optimize.FirstOrderException: Line search failed",
+    ),
 ]
 
 
