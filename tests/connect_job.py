@@ -47,9 +47,10 @@ def java_children() -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            name = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
-        except (OSError, IndexError):
+            text = stat.read_text()  # "pid (name) state ppid ...": the name may hold spaces
+            head, rest = text.rsplit(")", 1)
+            name, fields = head.split("(", 1)[1], rest.split()
+        except (OSError, ValueError, IndexError):
             continue
         if int(fields[1]) == os.getpid() and name == "java":
             found.append(int(stat.parent.name))
