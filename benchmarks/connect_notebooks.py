@@ -39,26 +39,17 @@ PREPARE = (
 )
 
 
-def run_all(name: str, env: dict[str, str]) -> tuple[float, list[str]]:
-    """Seconds of a Run All in a fresh kernel with ``env``; what it wrote on stderr."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)  # the kernel inherits this process's environment
-    try:
-        nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-        client = NotebookClient(
-            nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": env["W"]}}
-        )
-        start = time.perf_counter()
-        client.execute()
-        seconds = time.perf_counter() - start
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    stderr = [
-        o["text"] for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"
-    ]
-    return seconds, stderr
+def run_all(name: str, env: dict[str, str], cwd: Path) -> tuple[float, list[str]]:
+    """Seconds of a Run All in a fresh kernel started with ``env``; what it wrote on stderr."""
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(
+        nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    )
+    start = time.perf_counter()
+    client.execute(env=env)  # the kernel's whole environment (jupyter_client's start_kernel)
+    seconds = time.perf_counter() - start
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    return seconds, [o["text"] for o in outputs if o.get("name") == "stderr"]
 
 
 def main() -> None:
@@ -77,7 +68,6 @@ def main() -> None:
         MLCOURSE_SCRATCH=str(folder / "scratch"),
         MLCOURSE_CACHE_DIR=str(folder / "cache"),
         MPLBACKEND="module://matplotlib_inline.backend_inline",
-        W=str(folder),
     )
     subprocess.run([sys.executable, "-c", PREPARE, str(n)], env=base, check=True)
     os.environ["MLCOURSE_CACHE_DIR"] = base["MLCOURSE_CACHE_DIR"]
@@ -90,8 +80,8 @@ def main() -> None:
     rows = []
     try:
         for name in args.notebooks:
-            classic, err_classic = run_all(name, {**base, "MLCOURSE_PROFILE": "local"})
-            remote, err_remote = run_all(name, {**base, "SPARK_REMOTE": server.address})
+            classic, err_classic = run_all(name, {**base, "MLCOURSE_PROFILE": "local"}, folder)
+            remote, err_remote = run_all(name, {**base, "SPARK_REMOTE": server.address}, folder)
             rows.append((name, classic, remote))
             print(
                 f"{name:28s} classic {classic:6.1f} s   Connect {remote:6.1f} s   "
