@@ -4,7 +4,8 @@ Signal: gg -> H0 (425 GeV) -> W H+- (325 GeV), H+- -> W h0 (125 GeV), h0 -> b b-
 -> lepton neutrino, the other -> q q-bar (c s-bar in half the decays). Background: t t-bar
 -> W+ b W- b-bar with the same final state. Each event is a heavy system with a transverse
 momentum and a rapidity, decayed two bodies at a time (isotropic in the parent's rest
-frame, Breit-Wigner masses, then boosted); a radiation jet balances the system's transverse
+frame, Breit-Wigner masses, then boosted; a W's decay follows its helicity: longitudinal
+from a scalar, 70 % longitudinal and 30 % left-handed from a top); a radiation jet balances the system's transverse
 momentum, more radiation jets come at random, and a parton now and then gives a gluon part
 of its momentum.
 
@@ -188,18 +189,74 @@ class _Truth(NamedTuple):
     system: P4
 
 
-def _w_decays(rng: np.random.Generator, w_a: P4, w_b: P4) -> tuple[P4, P4, P4, P4, np.ndarray]:
-    """One W to a lepton and a neutrino, the other to two quarks (which one: at random).
-    Half the hadronic decays are c s-bar (or its conjugate): the last array says which
-    quark, if any, is the charm (0 or 1; -1 for u d-bar), whose jet b-tags more often."""
+#: The longitudinal fraction of W bosons from top decays, m_t^2 / (m_t^2 + 2 m_W^2) at
+#: leading order (the rest left-handed); a W from a scalar's decay is all longitudinal.
+TOP_W_LONGITUDINAL = M_TOP**2 / (M_TOP**2 + 2 * M_W**2)
+
+
+def _helicity_cosines(rng: np.random.Generator, n: int, longitudinal: float) -> np.ndarray:
+    """cos(theta*) of the charged lepton (or the down-type quark) from a W of the given
+    longitudinal fraction, the rest left-handed: 3/4 (1 - c^2) for the longitudinal part
+    (the median of three uniforms on [-1, 1]), 3/8 (1 - c)^2 for the left-handed part."""
+    median = np.median(rng.uniform(-1.0, 1.0, (3, n)), axis=0)
+    left = 1.0 - 2.0 * np.cbrt(1.0 - rng.random(n))
+    return np.where(rng.random(n) < longitudinal, median, left)
+
+
+def _polarised_decay(
+    rng: np.random.Generator, w: P4, sibling: P4, longitudinal: float
+) -> tuple[P4, P4]:
+    """A W into two massless fermions, the first (the charged lepton, or the down-type
+    quark) at the helicity angle theta* to the W's direction of flight in its parent's rest
+    frame, which in the W's rest frame is opposite to the ``sibling`` it was made with. A
+    left-handed W sends the charged lepton backwards: a softer lepton and a harder
+    neutrino than an isotropic decay gives."""
+    n = len(w.E)
+    s = _boost(sibling, P4(-w.px, -w.py, -w.pz, w.E))  # the sibling in the W's rest frame
+    norm = np.sqrt(s.px**2 + s.py**2 + s.pz**2)
+    ax, ay, az = -s.px / norm, -s.py / norm, -s.pz / norm
+    # two unit vectors perpendicular to the axis: (ax, ay, az) x z, or x where the axis is z
+    along_z = np.abs(az) > 0.9
+    ux, uy, uz = np.where(along_z, 0.0, ay), np.where(along_z, az, -ax), np.where(along_z, -ay, 0.0)
+    un = np.sqrt(ux**2 + uy**2 + uz**2)
+    ux, uy, uz = ux / un, uy / un, uz / un
+    vx, vy, vz = ay * uz - az * uy, az * ux - ax * uz, ax * uy - ay * ux
+    cos = _helicity_cosines(rng, n, longitudinal)
+    sin = np.sqrt(1.0 - cos**2)
+    phi = rng.uniform(-np.pi, np.pi, n)
+    c, d = sin * np.cos(phi), sin * np.sin(phi)
+    p = w.mass / 2.0
+    px, py, pz = (
+        p * (cos * a + c * u + d * v) for a, u, v in ((ax, ux, vx), (ay, uy, vy), (az, uz, vz))
+    )
+    return _boost(P4(px, py, pz, p), w), _boost(P4(-px, -py, -pz, p), w)
+
+
+def _w_decays(
+    rng: np.random.Generator,
+    w_a: P4,
+    w_b: P4,
+    siblings: tuple[P4, P4],
+    longitudinal: float,
+) -> tuple[P4, P4, P4, P4, np.ndarray]:
+    """One W to a lepton and a neutrino, the other to two quarks (which one: at random),
+    each decay polarised (:func:`_polarised_decay`; ``siblings``: what each W was made
+    with). Half the hadronic decays are c s-bar (or its conjugate): the last array says
+    which quark, if any, is the charm (0, the up-type quark; -1 for u d-bar), whose jet
+    b-tags more often."""
     n = len(w_a.E)
     leptonic_a = rng.random(n) < 0.5
-    lep_w = P4(*(np.where(leptonic_a, a, b) for a, b in zip(w_a, w_b, strict=True)))
-    had_w = P4(*(np.where(leptonic_a, b, a) for a, b in zip(w_a, w_b, strict=True)))
-    lepton, neutrino = two_body(rng, lep_w, 0.0, 0.0)
-    q1, q2 = two_body(rng, had_w, 0.0, 0.0)
-    charm = np.where(rng.random(n) < 0.5, rng.integers(0, 2, n), -1)
-    return lepton, neutrino, q1, q2, charm
+
+    def pick(a: P4, b: P4, first: np.ndarray) -> P4:
+        return P4(*(np.where(first, x, y) for x, y in zip(a, b, strict=True)))
+
+    lep_w, had_w = pick(w_a, w_b, leptonic_a), pick(w_b, w_a, leptonic_a)
+    lep_sibling = pick(siblings[0], siblings[1], leptonic_a)
+    had_sibling = pick(siblings[1], siblings[0], leptonic_a)
+    lepton, neutrino = _polarised_decay(rng, lep_w, lep_sibling, longitudinal)
+    down, up = _polarised_decay(rng, had_w, had_sibling, longitudinal)
+    charm = np.where(rng.random(n) < 0.5, 0, -1)
+    return lepton, neutrino, up, down, charm
 
 
 def _signal(rng: np.random.Generator, n: int, p: ChainParameters) -> _Truth:
@@ -211,7 +268,7 @@ def _signal(rng: np.random.Generator, n: int, p: ChainParameters) -> _Truth:
     w_a, hc = two_body(rng, h0, m_wa, m_hc)
     w_b, h = two_body(rng, hc, m_wb, M_H)
     b1, b2 = two_body(rng, h, M_B, M_B)
-    lepton, neutrino, q1, q2, charm = _w_decays(rng, w_a, w_b)
+    lepton, neutrino, q1, q2, charm = _w_decays(rng, w_a, w_b, (hc, h), 1.0)
     return _Truth(lepton, neutrino, b1, b2, q1, q2, charm, h0)
 
 
@@ -225,7 +282,7 @@ def _background(rng: np.random.Generator, n: int, p: ChainParameters) -> _Truth:
     m_w2 = _breit_wigner(rng, n, M_W, W_W, 40.0, m_t2 - M_B - 1.0)
     w1, b1 = two_body(rng, t1, m_w1, M_B)
     w2, b2 = two_body(rng, t2, m_w2, M_B)
-    lepton, neutrino, q1, q2, charm = _w_decays(rng, w1, w2)
+    lepton, neutrino, q1, q2, charm = _w_decays(rng, w1, w2, (b1, b2), TOP_W_LONGITUDINAL)
     return _Truth(lepton, neutrino, b1, b2, q1, q2, charm, tt)
 
 

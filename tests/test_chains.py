@@ -8,7 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlcourse._chains import JET_RADIUS, LEPTON_ISOLATION, P4, generate_events, two_body
+from mlcourse._chains import (
+    JET_RADIUS,
+    LEPTON_ISOLATION,
+    P4,
+    TOP_W_LONGITUDINAL,
+    _boost,
+    _polarised_decay,
+    generate_events,
+    two_body,
+)
 from mlcourse.higgs import COLUMNS
 from mlcourse.physics import BTAG_STEPS, m_bb, m_lv, physical
 
@@ -31,6 +40,44 @@ def test_two_body_decays_conserve_four_momentum_and_give_the_masses():
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(a.mass, 80.4, rtol=1e-6)
     np.testing.assert_allclose(b.mass, 325.0, rtol=1e-6)
+
+
+def _in_rest_frame(p: P4, frame: P4) -> P4:
+    return _boost(p, P4(-frame.px, -frame.py, -frame.pz, frame.E))
+
+
+@pytest.mark.parametrize("longitudinal", [TOP_W_LONGITUDINAL, 1.0])
+def test_w_decays_carry_the_w_helicity(longitudinal):
+    """A top decays to W b; the W's charged lepton follows 3/4 F0 (1 - c^2) + 3/8 FL
+    (1 - c)^2 in c = cos(theta*), the angle in the W's rest frame to the W's direction of
+    flight (opposite to the b there): binned, against the formula integrated per bin."""
+    rng = np.random.default_rng(5)
+    n = 200_000
+    pt, y = rng.exponential(60.0, n), rng.normal(0, 1, n)
+    mt = np.hypot(172.5, pt)
+    top = P4(pt * np.cos(y), pt * np.sin(y), mt * np.sinh(y), mt * np.cosh(y))
+    w, b = two_body(rng, top, 80.4, 4.8)
+    lepton, neutrino = _polarised_decay(rng, w, b, longitudinal)
+    for got, want in zip(lepton + neutrino, w, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(lepton.mass, 0.0, atol=1e-4)
+    lep, b_rest = _in_rest_frame(lepton, w), _in_rest_frame(b, w)
+    dot = lep.px * b_rest.px + lep.py * b_rest.py + lep.pz * b_rest.pz
+    norms = np.sqrt(
+        (lep.px**2 + lep.py**2 + lep.pz**2) * (b_rest.px**2 + b_rest.py**2 + b_rest.pz**2)
+    )
+    cos = -dot / norms
+    edges = np.linspace(-1, 1, 11)
+    counts = np.histogram(cos, edges)[0]
+
+    def cumulative(c):  # the integral of the density from -1 to c
+        f0, fl = longitudinal, 1.0 - longitudinal
+        return f0 * (3 * c - c**3 + 2) / 4 + fl * (8 - (1 - c) ** 3) / 8
+
+    expected = n * np.diff(cumulative(edges))
+    assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))
+    if longitudinal < 1.0:  # the left-handed part sends the lepton backwards
+        assert counts[-1] < 0.5 * counts[0]
 
 
 def test_the_same_stream_gives_the_same_events():
