@@ -5,12 +5,16 @@ sample) and the Gaussian copula it replaced (fitted here on the same odd rows) a
 judged against the even rows, which neither saw. A strong model (scikit-learn's
 HistGradientBoosting) is trained on ``--events`` synthetic events (80 %) as a student would.
 
-    python benchmarks/synthetic_fidelity.py [--events 100k]
+    python benchmarks/synthetic_fidelity.py [--events 100k] [--params FILE]
+
+``--params`` judges another parameter file (one that ``python -m mlcourse.synthetic
+data/higgs_real_5k.csv.gz -o FILE`` wrote) instead of the shipped one.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -135,7 +139,10 @@ def measure(events: pd.DataFrame, fit: pd.DataFrame, unseen: pd.DataFrame) -> di
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--events", default="100k")
-    n = parse_events(args.parse_args().events) or 100_000
+    args.add_argument("--params", help="a parameter file to judge (default: the shipped one)")
+    options = args.parse_args()
+    n = parse_events(options.events) or 100_000
+    params = json.loads(Path(options.params).read_text()) if options.params else None
     real = pd.read_csv(REAL, float_precision="round_trip")
     real.columns = [canonical_name(c) or c for c in real.columns]
     fit, unseen = real.iloc[0::2].reset_index(drop=True), real.iloc[1::2].reset_index(drop=True)
@@ -144,7 +151,7 @@ def main() -> None:
     copula = Copula(fit).sample(n, seed=1)
     copula_s = time.perf_counter() - start
     start = time.perf_counter()
-    chains = synthesize_higgs(n, seed=1)
+    chains = synthesize_higgs(n, seed=1, params=params)
     chains_s = time.perf_counter() - start
 
     table = {
