@@ -9,8 +9,8 @@ when a whole pass changes nothing. The loss, for events made with one fixed rand
 (so that two parameter sets are compared on the same random numbers):
 
 * the Kolmogorov-Smirnov distance of each feature's distribution per class from the real
-  events' (the mean, and the mean of the five worst: smoother than the worst alone, which
-  one step of one parameter rarely lowers);
+  events' (the mean, the mean of the five worst, which one step of one parameter lowers
+  more often than the worst alone, and the worst, which the course's target bounds);
 * the separability: a histogram gradient-boosting model trained on synthetic events must
   score them as it scores the real ones (the gap between its AUC on synthetic and on real
   test events), and a model that learned on synthetic events should work on real ones
@@ -132,6 +132,7 @@ def loss_terms(
     terms["loss"] = (
         terms["ks_mean"]
         + terms["ks_worst5"]
+        + terms["ks_max"]
         + abs(auc_synthetic - auc_real)
         + 0.5 * (1.0 - auc_real)
     )

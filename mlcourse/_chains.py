@@ -5,9 +5,9 @@ Signal: gg -> H0 (425 GeV) -> W H+- (325 GeV), H+- -> W h0 (125 GeV), h0 -> b b-
 -> W+ b W- b-bar with the same final state. Each event is a heavy system with a transverse
 momentum and a rapidity, decayed two bodies at a time (isotropic in the parent's rest
 frame, Breit-Wigner masses, then boosted; a W's decay follows its helicity: longitudinal
-from a scalar, 70 % longitudinal and 30 % left-handed from a top); a radiation jet balances the system's transverse
-momentum, more radiation jets come at random, and a parton now and then gives a gluon part
-of its momentum.
+from a scalar, 70 % longitudinal and 30 % left-handed from a top); a radiation jet
+balances the system's transverse momentum, more radiation jets come at random, and a
+parton now and then gives a gluon part of its momentum.
 
 The detector clusters true jets closer than :data:`JET_RADIUS`, measures them (response
 and resolution per flavour, a low tail), measures the lepton (isolated: no jet within
@@ -47,7 +47,13 @@ M_B = 4.8
 
 @dataclass(frozen=True)
 class ChainParameters:
-    """The physical parameters of the generator, calibrated on real events."""
+    """The physical parameters of the generator.
+
+    The defaults are where the calibration starts (:mod:`mlcourse._calibration`; they are
+    an earlier version's fit). The values the package ships, fitted on real events, are in
+    ``higgs_synthetic.json``: ``python -m mlcourse.synthetic data/higgs_real_5k.csv.gz``
+    writes them, starting from these.
+    """
 
     signal_fraction: float = 0.5324
     # production of the heavy system: transverse momentum (GeV, gamma shape 2) and rapidity
@@ -65,7 +71,7 @@ class ChainParameters:
     radiation_eta: float = 0.97045
     # the smallest pT of a jet the hadronic W's reconstruction uses (GeV)
     w_jet_pt: float = 7.40818
-    # jet response (measured/true pT) per flavour, resolution sqrt(a^2/pT + c^2), and a
+    # jet response (measured/true pT) per flavour, resolution sqrt(a^2/E + c^2), and a
     # low tail (probability, mean fraction lost); lepton pT resolution; missing energy:
     # noise per component (GeV) and the fraction of the jets' mismeasurement it takes;
     # the file's scatter of m_lv about the W mass where the constraint holds
@@ -308,10 +314,11 @@ def _measure_jets(
     rng: np.random.Generator, true: P4, response: np.ndarray, p: ChainParameters
 ) -> P4:
     """The jets as measured (massless): pT times the response, a Gaussian resolution
-    sqrt(a^2/pT + c^2), and now and then a loss (a neutrino in a b decay, a gluon out of
-    the cone): the low tail of the response."""
+    sqrt(a^2/E + c^2) (a calorimeter measures energy: a forward jet of the same pT has
+    more of it, and is measured better), and now and then a loss (a neutrino in a b decay,
+    a gluon out of the cone): the low tail of the response."""
     pt = true.pt
-    sigma = np.sqrt(p.jet_stochastic**2 / np.maximum(pt, 1.0) + p.jet_constant**2)
+    sigma = np.sqrt(p.jet_stochastic**2 / np.maximum(true.E, 1.0) + p.jet_constant**2)
     lost = rng.random(pt.shape) < p.jet_tail_prob
     loss = np.where(lost, rng.exponential(p.jet_tail_mean, pt.shape), 0.0)
     scale = response * (1.0 + sigma * rng.standard_normal(pt.shape)) * np.maximum(0.05, 1.0 - loss)
@@ -433,14 +440,13 @@ def _features(
     lepton = massless(lep_pt, lep_eta, lep_phi)
     met = np.hypot(mx, my)
     met_phi = np.arctan2(my, mx)
-    # the W-mass constraint: of two solutions the one nearer the true pz (in the real
-    # file's m_wwbb, where all six objects are stored, the smaller |pz| is used in 59 % of
-    # the events and the larger in 41 %, about as often as each is the right one); the
+    # the W-mass constraint: of two solutions the one of smaller |pz|, as a reconstruction
+    # that cannot see the neutrino takes it (and as mlcourse.physics.neutrino_pz does; in
+    # the real file's m_wwbb, where all six objects are stored, the smaller is used in 59 %
+    # of the events by a rule not documented; choosing the one nearer the true pz instead
+    # made the masses sharper than real and these events 0.01 AUC easier to classify); the
     # file's m_lv is the W mass where there is a solution, else the transverse mass
-    smaller, larger, real = neutrino_pz_solutions((lepton.px, lepton.py, lepton.pz), mx, my)
-    nu_pz = np.where(
-        np.abs(smaller - truth.neutrino.pz) <= np.abs(larger - truth.neutrino.pz), smaller, larger
-    )
+    nu_pz, _, real = neutrino_pz_solutions((lepton.px, lepton.py, lepton.pz), mx, my)
     neutrino = P4(mx, my, nu_pz, np.sqrt(mx**2 + my**2 + nu_pz**2))
     mt2 = 2.0 * (lepton.pt * met - lepton.px * mx - lepton.py * my)
     m_lv = np.where(real, M_W, np.sqrt(np.maximum(mt2, 0.0)))

@@ -304,7 +304,7 @@ def feature_histograms(
     >>> list(hists)
     ['m_bb', 'm_wwbb']
     >>> hists["m_wwbb"].signal, hists["m_wwbb"].background
-    (array([793, 261,   6]), array([649, 281,   5]))
+    (array([805, 254,   5]), array([621, 311,   1]))
     """
     names = _default_columns(df) if columns is None else feature_columns(df, columns)
     require_columns(df, [label_col])  # before the range job
@@ -349,7 +349,7 @@ def signal_background_hist(
     >>> edges
     array([0. , 0.5, 1. , 1.5, 2. ])
     >>> signal, background
-    (array([ 71, 633, 263,  56]), array([184, 331, 233, 107]))
+    (array([ 66, 647, 259,  62]), array([197, 344, 219, 114]))
     """
     name = feature_columns(df, [column])[0]
     require_columns(df, [label_col])  # before the range job

@@ -316,7 +316,7 @@ def roc_curve(
     >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
     >>> roc = roc_curve(df.withColumn("score", -F.col("m_wwbb")), score_col="score")
     >>> round(roc.auc, 3)
-    0.543
+    0.553
     >>> roc.fpr[[0, -1]], roc.tpr[[0, -1]]  # from (0, 0) to (1, 1)
     (array([0., 1.]), array([0., 1.]))
     """
@@ -437,16 +437,16 @@ def classification_report(
     ... )
     >>> report = classification_report(cut, score_col="score")
     >>> print(report)  # doctest: +NORMALIZE_WHITESPACE
-    AUC        0.5428 ± 0.0129
-    accuracy   0.5395
-    precision  0.5499
-    recall     0.7446
-    F1         0.6326
+    AUC        0.5528 ± 0.0130
+    accuracy   0.5595
+    precision  0.5645
+    recall     0.7559
+    F1         0.6463
     events     2,000
     <BLANKLINE>
                           predicted background  predicted signal
-    true background                        286               649
-    true signal                            272               793
+    true background                        314               621
+    true signal                            260               805
     """
     if score_col == "probability" and score_col not in predictions.columns:
         score_col = None

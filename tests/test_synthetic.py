@@ -126,9 +126,9 @@ def test_a_parameter_file_from_another_version_is_refused():
 
 
 def test_marginals_match_unseen_real_events(made, unseen):
-    """Per feature and class, the KS distance to the even rows: median <= 0.05 (the issue's
-    target), max <= 0.11 (its target is 0.10: the calibrated generator reaches 0.100-0.104,
-    at m_bb of signal; the odd and even real rows differ from each other by up to 0.062)."""
+    """Per feature and class, the KS distance to the even rows: median <= 0.05 and max <=
+    0.10, the issue's targets (measured 0.093-0.098 over five seeds; the odd and even real
+    rows differ from each other by up to 0.062)."""
     ks = {
         (f, c): ks_statistic(
             unseen[f][unseen[LABEL] == c].to_numpy(), made[f][made[LABEL] == c].to_numpy()
@@ -138,15 +138,16 @@ def test_marginals_match_unseen_real_events(made, unseen):
     }
     worst = sorted(ks.items(), key=lambda kv: -kv[1])[:5]
     assert np.median(list(ks.values())) <= 0.05, worst
-    assert max(ks.values()) <= 0.11, worst
+    assert max(ks.values()) <= 0.10, worst
     assert abs(made[LABEL].mean() - unseen[LABEL].mean()) <= 0.03
 
 
 @pytest.mark.fidelity
 def test_as_hard_to_classify_as_real_events(made, model, unseen):
     """Its AUC on held-out synthetic events exceeds its AUC on real events by <= 0.035 (the
-    issue's target is 0.03; measured 0.025-0.031: an AUC on 2,500 real events has a
-    statistical error of about 0.01)."""
+    issue's target is 0.03; measured 0.025-0.033 over five seeds, 0.030 on average: an AUC
+    on 2,500 real events has a statistical error of about 0.01, and the same model scores
+    the odd rows 0.015 higher than the even ones)."""
     on_made = _auc(model, made.iloc[80_000:], list(FEATURES))
     on_real = _auc(model, unseen, list(FEATURES))
     assert on_made - on_real <= 0.035, (on_made, on_real)
@@ -178,9 +179,8 @@ def test_phi_carries_no_information_of_its_own(made, real):
     """Each phi alone is uniform and tells nothing. The six together carry the angles
     between the objects, which are physics in real events too (on the 5,000 real ones, the
     angle between jets 1 and 2 alone gives an AUC of 0.53): learned from as many events as
-    the real sample has, they score <= 0.55 here. (The issue asks <= 0.53; measured
-    0.527-0.539, against 0.506 on the real rows: the angle between the lepton and the missing
-    energy says a little more here, AUC 0.536 alone against the real 0.520.)"""
+    the real sample has, they score <= 0.53 here, as the issue asks (measured 0.519-0.526
+    over five seeds, against 0.508 on the real rows)."""
     test = made.iloc[80_000:]
     angles = physical(made)
     for name in PHIS:
@@ -192,7 +192,7 @@ def test_phi_carries_no_information_of_its_own(made, real):
     phis = HistGradientBoostingClassifier(random_state=0).fit(
         made[PHIS].iloc[:half], made[LABEL].iloc[:half]
     )
-    assert _auc(phis, test, PHIS) <= 0.55
+    assert _auc(phis, test, PHIS) <= 0.53
 
 
 def test_the_masses_are_the_four_vectors_masses(made):
