@@ -242,6 +242,14 @@ def train_test_split(
 KEY_BUCKETS = 1 << 30
 
 
+def hashable_columns(df: DataFrame) -> list[str]:
+    """The numeric and string columns of ``df``: what :func:`row_key` hashes by default,
+    and what breaks ties between equal keys in a reproducible order."""
+    from pyspark.sql.types import NumericType, StringType
+
+    return [f.name for f in df.schema.fields if isinstance(f.dataType, NumericType | StringType)]
+
+
 def row_key(df: DataFrame, seed: int, columns: Sequence[str] | None = None) -> Column:
     """A pseudo-random key per row from a hash of its values: the same on any partitioning.
 
@@ -262,12 +270,9 @@ def row_key(df: DataFrame, seed: int, columns: Sequence[str] | None = None) -> C
         A long in ``[0, KEY_BUCKETS)``.
     """
     from pyspark.sql import functions as F
-    from pyspark.sql.types import NumericType, StringType
 
     if columns is None:
-        columns = [
-            f.name for f in df.schema.fields if isinstance(f.dataType, NumericType | StringType)
-        ]
+        columns = hashable_columns(df)
     if not columns:
         raise DataError(
             "a reproducible split needs numeric or string columns to hash; pass columns=[...]."

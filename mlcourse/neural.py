@@ -27,7 +27,7 @@ import numpy as np
 
 from .config import _size_bytes, available_memory_bytes
 from .errors import DataError
-from .features import feature_columns, in_fraction, row_key, to_numpy
+from .features import feature_columns, hashable_columns, in_fraction, row_key, to_numpy
 from .higgs import LABEL
 
 if TYPE_CHECKING:
@@ -240,8 +240,12 @@ def to_arrays(
             "fewer events (events=...), fewer test events (score them in Spark with "
             "score_with_keras), or a driver with more memory."
         )
+    # the first `chosen` events by key; two events of ~14k share a 30-bit key about one
+    # time in ten, and Spark orders equal keys as the partitions come: their values
+    # decide, so that the sample is the same on any partitioning
     key = row_key(train, seed)
-    sample = train if chosen == available else train.orderBy(key).limit(chosen)
+    ties = hashable_columns(train)
+    sample = train if chosen == available else train.orderBy(key, *ties).limit(chosen)
     in_val = in_fraction(sample, validation, seed + 1)
     # One job for the sample: features, label and the validation flag together.
     table, _ = to_numpy(

@@ -74,6 +74,19 @@ def test_arrays_are_the_chosen_events(arrays, split, higgs):
     assert {tuple(r) for r in arrays.x_train} <= train_rows
 
 
+def test_events_of_equal_keys_are_chosen_by_their_values(split, monkeypatch):
+    """Keys have 30 bits: among ~14k events two share one about one time in ten, and Spark
+    gives equal keys in the order its partitions come. With 4 keys every event ties with
+    thousands of others; the sample and its order are still the same on any partitioning."""
+    train, _ = split
+    monkeypatch.setattr(mlcourse.features, "KEY_BUCKETS", 4)
+    first = to_arrays(train, events=500, validation=0.25, seed=3)
+    again = to_arrays(train.repartition(5), events=500, validation=0.25, seed=3)
+    assert len(first.x_train) + len(first.x_val) == 500
+    np.testing.assert_array_equal(again.x_train, first.x_train)
+    np.testing.assert_array_equal(again.x_val, first.x_val)
+
+
 def test_arrays_do_not_depend_on_partitioning(arrays, split):
     train, _ = split
     again = to_arrays(train.repartition(5), events=8_000, validation=0.25, seed=3)
