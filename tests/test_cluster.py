@@ -89,7 +89,11 @@ def sums(frame) -> dict[str, float]:
 
 
 def close(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(math.isclose(a[k], b[k], rel_tol=1e-12) for k in a)
+    """Equal sums of the same values added in another order: within 1e-12 relative, or
+    1e-9 absolute for a sum near zero (20k angles add up to about -0.07)."""
+    return a.keys() == b.keys() and all(
+        math.isclose(a[k], b[k], rel_tol=1e-12, abs_tol=1e-9) for k in a
+    )
 
 
 def numpy_counts(frame, name: str, edges: np.ndarray) -> list[list[int]]:
