@@ -167,6 +167,16 @@ def _boost(p: P4, parent: P4) -> P4:
     return P4(p.px + k * bx, p.py + k * by, p.pz + k * bz, gamma * (p.E + bp))
 
 
+def _in_rest_frame(p: P4, frame: P4) -> P4:
+    """``p`` in the rest frame of ``frame`` (both given in the same frame)."""
+    return _boost(p, P4(-frame.px, -frame.py, -frame.pz, frame.E))
+
+
+def _pick(first: np.ndarray, a: P4, b: P4) -> P4:
+    """Per event, ``a`` where ``first`` holds, else ``b``."""
+    return P4(*(np.where(first, x, y) for x, y in zip(a, b, strict=True)))
+
+
 def two_body(rng: np.random.Generator, parent: P4, m1, m2) -> tuple[P4, P4]:
     """Decay ``parent`` into two particles of masses ``m1``, ``m2``: isotropic in its rest
     frame, then boosted."""
@@ -218,7 +228,7 @@ def _polarised_decay(
     left-handed W sends the charged lepton backwards: a softer lepton and a harder
     neutrino than an isotropic decay gives."""
     n = len(w.E)
-    s = _boost(sibling, P4(-w.px, -w.py, -w.pz, w.E))  # the sibling in the W's rest frame
+    s = _in_rest_frame(sibling, w)
     norm = np.sqrt(s.px**2 + s.py**2 + s.pz**2)
     ax, ay, az = -s.px / norm, -s.py / norm, -s.pz / norm
     # two unit vectors perpendicular to the axis: (ax, ay, az) x z, or x where the axis is z
@@ -252,13 +262,9 @@ def _w_decays(
     b-tags more often."""
     n = len(w_a.E)
     leptonic_a = rng.random(n) < 0.5
-
-    def pick(a: P4, b: P4, first: np.ndarray) -> P4:
-        return P4(*(np.where(first, x, y) for x, y in zip(a, b, strict=True)))
-
-    lep_w, had_w = pick(w_a, w_b, leptonic_a), pick(w_b, w_a, leptonic_a)
-    lep_sibling = pick(siblings[0], siblings[1], leptonic_a)
-    had_sibling = pick(siblings[1], siblings[0], leptonic_a)
+    lep_w, had_w = _pick(leptonic_a, w_a, w_b), _pick(leptonic_a, w_b, w_a)
+    lep_sibling = _pick(leptonic_a, *siblings)
+    had_sibling = _pick(leptonic_a, siblings[1], siblings[0])
     lepton, neutrino = _polarised_decay(rng, lep_w, lep_sibling, longitudinal)
     down, up = _polarised_decay(rng, had_w, had_sibling, longitudinal)
     charm = np.where(rng.random(n) < 0.5, 0, -1)
@@ -474,8 +480,7 @@ def _features(
     w_lep = lepton + neutrino
     # which b-jet goes with the hadronic W: the one making a mass nearer the top's
     first = np.abs((w_had + bj1).mass - M_TOP) <= np.abs((w_had + bj2).mass - M_TOP)
-    b_had = P4(*(np.where(first, a, b) for a, b in zip(bj1, bj2, strict=True)))
-    b_lep = P4(*(np.where(first, b, a) for a, b in zip(bj1, bj2, strict=True)))
+    b_had, b_lep = _pick(first, bj1, bj2), _pick(first, bj2, bj1)
     bb = bj1 + bj2
     masses = {
         "m_jj": w_had.mass,

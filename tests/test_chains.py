@@ -13,7 +13,7 @@ from mlcourse._chains import (
     LEPTON_ISOLATION,
     P4,
     TOP_W_LONGITUDINAL,
-    _boost,
+    _in_rest_frame,
     _polarised_decay,
     generate_events,
     two_body,
@@ -40,10 +40,6 @@ def test_two_body_decays_conserve_four_momentum_and_give_the_masses():
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(a.mass, 80.4, rtol=1e-6)
     np.testing.assert_allclose(b.mass, 325.0, rtol=1e-6)
-
-
-def _in_rest_frame(p: P4, frame: P4) -> P4:
-    return _boost(p, P4(-frame.px, -frame.py, -frame.pz, frame.E))
 
 
 @pytest.mark.parametrize("longitudinal", [TOP_W_LONGITUDINAL, 1.0])
