@@ -61,7 +61,8 @@ _API: dict[str, tuple[str, ...]] = {
     ),
     "neural": ("to_arrays", "build_network", "score_with_keras"),
     "boosting": ("with_validation", "xgb_classifier"),
-    "checks": ("check", "CheckResult"),
+    "checks": ("check", "hint", "CheckResult"),
+    "solutions": ("solution",),
     "magics": ("load_ipython_extension",),
     "errors": (
         "MlcourseError",
@@ -105,6 +106,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
     from .checks import (
         CheckResult as CheckResult,
         check as check,
+        hint as hint,
     )
     from .config import (
         SparkProfile as SparkProfile,
@@ -183,6 +185,9 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
         check_java as check_java,
         get_spark as get_spark,
         stop_spark as stop_spark,
+    )
+    from .solutions import (
+        solution as solution,
     )
     from .synthetic import (
         synthesize_higgs as synthesize_higgs,

@@ -33,6 +33,17 @@ def _events(text: str) -> str:
     return text
 
 
+def _at_least_one(text: str) -> int:
+    """A count of 1 or more (``--jobs``), checked here so that 0 or -1 is a usage message."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number, 1 or more")
+    return value
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import doctor
 
@@ -296,7 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="grades", help="gradebook folder (default: grades)")
     p.add_argument("--timeout", type=float, default=1200, help="seconds per notebook")
     p.add_argument("--memory", default="3g", help="kernel + JVM + workers, per notebook")
-    p.add_argument("--jobs", type=int, help="notebooks at once (default: one per two cores)")
+    p.add_argument(
+        "--jobs", type=_at_least_one, help="notebooks at once (default: one per two cores)"
+    )
     p.add_argument("--events", type=_events, default="10k", help="the same data for everyone")
     p.add_argument("--source", choices=["auto", "real", "uci", "synthetic"], default="synthetic")
     p.add_argument("--profile", default="binder", help="Spark profile (default: binder)")

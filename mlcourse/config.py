@@ -53,7 +53,9 @@ __all__ = [
     "cpu_count",
     "data_dir",
     "login_user",
+    "read_config",
     "resolve_profile",
+    "size_bytes",
 ]
 
 log = logging.getLogger(__name__)
@@ -314,6 +316,18 @@ def decode_text(
         ) from None
 
 
+def read_config(path: Path | None = None) -> dict[str, Any]:
+    """The course's ``mlcourse.toml`` as a dict: ``path``, else :func:`config_path`'s file
+    ({} when there is none).
+
+    Raises
+    ------
+    ConfigError
+        When the file is not valid TOML or its profiles are not tables.
+    """
+    return _read_config(path if path is not None else config_path())
+
+
 def _read_config(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
@@ -345,7 +359,7 @@ _MIN_HEAP = 512 * 2**20
 _COUNT_KEYS = ("spark.executor.cores", "spark.driver.cores", "spark.cores.max", "spark.task.cpus")
 
 
-def _size_bytes(value: str, *, default_unit: str = "m") -> int | None:
+def size_bytes(value: str, *, default_unit: str = "m") -> int | None:
     """Bytes of a Spark size (``768m``, ``2g``, ``4096``: MiB when no unit), or None."""
     match = _SIZE.fullmatch(value.strip())
     if match is None:
@@ -371,7 +385,7 @@ def _check_settings(
     for key, value in conf.items():
         if not key.endswith((".memory", ".memoryOverhead", ".maxResultSize")):
             continue
-        size = _size_bytes(str(value))
+        size = size_bytes(str(value))
         if size is None:
             raise ConfigError(
                 f"{key} = {value!r} ({origin(key)}) is not a size: write a whole number with "
@@ -394,7 +408,7 @@ def _check_settings(
             f"master {master!r} ({origin('master')}) asks for no cores: use local[1] or more."
         )
     total = total_memory_bytes()
-    driver = _size_bytes(str(conf.get("spark.driver.memory", "1g"))) or 0
+    driver = size_bytes(str(conf.get("spark.driver.memory", "1g"))) or 0
     if local and total and driver > total:
         raise ConfigError(
             f"spark.driver.memory = {conf['spark.driver.memory']!r} "

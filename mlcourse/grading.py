@@ -1,24 +1,34 @@
-"""Grade a class: run every submitted notebook in its own kernel and collect its checks.
+"""Grade a class: run every submitted notebook in a box of its own and check it ourselves.
 
 ``mlcourse grade SUBMISSIONS... --notebook day2_gbt --out grades`` executes each submission
 (a notebook, or a folder searched for notebooks) in a fresh kernel of its own, on the same
 data for everyone (profile, events and source given once), a few at a time within the
 machine's cores, each under a time limit and a memory limit (the kernel, its Spark JVM and
-Python workers together, killed as a group when over). The checks the notebook's cells run
-(:mod:`mlcourse.checks`) are the grades. The gradebook goes to ``--out``:
+Python workers together, killed as a group when over). After the student's last cell the
+grader runs every check of the notebook itself (:mod:`mlcourse.gradekernel`): what the
+student's own cells print or write is feedback, never a grade. The gradebook goes to
+``--out``:
 
-* ``grades.csv``: one row per student and exercise: ``student, exercise, passed, message``.
-  An exercise whose check never ran (its cell deleted, or an error, the time or the memory
-  limit stopped the notebook first) gets ``passed = False`` and says why. Rows with the
-  exercise ``(notebook)`` are about the whole submission: not a notebook, empty, another
-  kernel, a cell that raised, a limit hit.
+* ``grades.csv``: one row per student and exercise: ``student, exercise, passed, message,
+  attempts, hints`` (the last two as the student's saved check lines report them: a count,
+  not a grade). Rows with the exercise ``(notebook)`` are about the whole submission: not a
+  notebook, empty, another kernel, a cell that raised, a limit hit, a kernel that died.
 * ``summary.html``: a table of students against exercises.
-* ``executed/STUDENT.ipynb``: each notebook as it ran, outputs included.
+* ``executed/STUDENT.ipynb``: each notebook as it ran, the grader's cells at the end.
 
-The submissions themselves are only read. The student's name is the notebook's
-``metadata.mlcourse.student`` when set, else its file name without ``.ipynb``; when the file
-has the course notebook's own name (a hub's ``submitted/STUDENT/day2_gbt.ipynb`` layout), the
-folder it is in.
+**Where a submission runs.** As root on Linux each kernel runs in a
+:class:`~mlcourse.sandbox.Box`: an unused user id, a private working folder and ``/tmp``
+outside the gradebook, the gradebook and every submissions folder covered (only the
+prepared data is seen, read-only), its own process and network namespaces (loopback only;
+every process it starts ends with it). Elsewhere (not root, or namespaces forbidden) it
+runs as the grader's own user in a private temporary folder outside the gradebook, and the
+grader says so once: a hostile submission could then read what that user can read, so grade
+exams as root (a hub's grading service, CI) or in a container.
+
+The submissions themselves are only read, and an ``--out`` that holds them is refused. The
+student's name is the notebook's ``metadata.mlcourse.student`` when set, else its file name
+without ``.ipynb``; when the file has the course notebook's own name (a hub's
+``submitted/STUDENT/day2_gbt.ipynb`` layout), the folder it is in.
 """
 
 from __future__ import annotations
@@ -28,8 +38,10 @@ import contextlib
 import csv
 import html
 import json
+import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -41,18 +53,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .checks import LOG_VARIABLE
-from .config import _size_bytes, cpu_count
+from .config import cpu_count, size_bytes
 from .errors import MlcourseError
+from .gradekernel import check_calls, grader_cells, grader_results
 from .notebooks import packaged_notebooks
+from .sandbox import Box, free_user_id, kill_user, make_work, sandbox_problem
 
 __all__ = ["GradeRow", "GradingError", "grade", "notebook_exercises"]
+
+log = logging.getLogger(__name__)
 
 #: The file that marks a folder as a gradebook this command wrote (and may write again).
 MARKER = ".mlcourse-gradebook"
 NOTEBOOK_ROW = "(notebook)"
 _CHECK_CALL = re.compile(r"""mlcourse\.check\(\s*["']([\w.]+)["']""")
 _SHORT_NAMES = {"day0": "day0_smart_workflows", "day1": "day1_input_data", "final": "final_handson"}
+#: A check line as the student's notebook saved it, with its attempt and hint counts.
+_CHECK_LINE = re.compile(
+    r"^([\w.]+): (?:passed|not yet): .*?(?: \[attempt (\d+), (\d+) hints?\])?$", re.MULTILINE
+)
+#: Environment variables a submission's kernel gets from the grader's (no tokens, no paths
+#: of the grader's own files).
+_KERNEL_ENVIRONMENT = re.compile(
+    r"PATH|LANG|LC_\w+|TZ|JAVA_HOME|SPARK_HOME|SPARK_SUBMIT_OPTS|SPARK_DAEMON_JAVA_OPTS"
+    r"|PYSPARK_\w+|KERAS_BACKEND|JAX_PLATFORMS|XLA_FLAGS|OMP_NUM_THREADS|MPLBACKEND"
+)
 
 
 class GradingError(MlcourseError, ValueError):
@@ -67,6 +92,8 @@ class GradeRow:
     exercise: str
     passed: bool
     message: str
+    attempts: int | None = None
+    hints: int | None = None
 
 
 def course_notebook(name: str) -> Path:
@@ -80,7 +107,7 @@ def course_notebook(name: str) -> Path:
         When no notebook or more than one has that name.
     """
     if name.endswith(".ipynb") and Path(name).is_file():
-        return Path(name)
+        return Path(name).resolve()
     folder = packaged_notebooks()
     name = _SHORT_NAMES.get(name, name).removesuffix(".ipynb")
     exact = folder / f"{name}.ipynb"
@@ -110,17 +137,38 @@ def _student(path: Path, nb: dict[str, Any] | None, course: Path) -> str:
     return path.parent.name if path.stem == course.stem else path.stem
 
 
-def _submissions(paths: Sequence[str | Path]) -> list[Path]:
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _submissions(paths: Sequence[str | Path], out: Path) -> tuple[list[Path], list[Path]]:
+    """The submitted notebooks (absolute paths), and the folders they were found in. A
+    gradebook (``--out``, or any folder holding a gradebook's marker) is never searched."""
     found: list[Path] = []
+    roots: list[Path] = []
     for raw in paths:
-        path = Path(raw)
+        path = Path(raw).resolve()
+        if not path.exists():
+            raise GradingError(f"{raw}: no such file or folder")
+        if _inside(out, path) and (path.is_file() or out == path):
+            raise GradingError(f"--out {out} is the submission {raw}: give another --out")
+        if _inside(path, out):
+            raise GradingError(
+                f"{raw} is inside --out {out}, which grading rewrites: copy the submissions "
+                "elsewhere or give another --out"
+            )
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-        elif path.exists():
-            found.append(path)
+            roots.append(path)
+            gradebooks = [m.parent for m in path.rglob(MARKER)] + [out]
+            found += sorted(
+                p for p in path.rglob("*.ipynb")
+                if ".ipynb_checkpoints" not in p.parts
+                and not any(_inside(p, book) for book in gradebooks)
+            )  # fmt: skip
         else:
-            raise GradingError(f"{path}: no such file or folder")
-    return found
+            roots.append(path.parent)
+            found.append(path)
+    return found, roots
 
 
 def _prepare_out(out: Path) -> None:
@@ -131,8 +179,8 @@ def _prepare_out(out: Path) -> None:
         )
     for old in ("executed", "work", "logs"):
         shutil.rmtree(out / old, ignore_errors=True)
-    for folder in ("executed", "work", "logs"):
-        (out / folder).mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "executed").mkdir(mode=0o700, exist_ok=True)
     (out / MARKER).write_text("written by mlcourse grade\n", encoding="utf-8")
 
 
@@ -165,96 +213,158 @@ def _tree_pss(root: int) -> int:
     return sum(_pss(pid) for pid in _tree(root))
 
 
+def _kill_tree(root: int) -> None:
+    for pid in _tree(root):  # the runner, the box, its kernel, the kernel's JVM...
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _run_limited(
-    command: list[str], env: dict[str, str], cwd: Path, *, timeout: float, memory: int | None
+    command: list[str], spec: dict[str, Any], stderr: Path, *, timeout: float, memory: int | None
 ) -> str | None:
-    """Run ``command``; None when it ended by itself, else which limit stopped it (the
-    process and its descendants are killed)."""
-    process = subprocess.Popen(
-        command,
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline, stopped = time.monotonic() + timeout, None
-    while process.poll() is None:
-        if time.monotonic() > deadline:
-            stopped = f"stopped at the time limit ({timeout:g} s)"
-        elif memory is not None and _tree_pss(process.pid) > memory:
-            stopped = f"stopped at the memory limit ({memory / 2**30:.1f} GiB)"
-        if stopped:
-            for pid in _tree(process.pid):  # the runner, its kernel, the kernel's JVM...
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            process.wait()
-            break
-        time.sleep(0.25)
+    """Run the runner with ``spec`` on its standard input; None when it ended by itself, else
+    which limit stopped it (it and its descendants are killed). Every process it left (the
+    runner is their subreaper) is killed at the end either way."""
+    with open(stderr, "wb") as errors:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.write(json.dumps(spec).encode())
+            process.stdin.close()
+        deadline, stopped = time.monotonic() + timeout, None
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                stopped = f"stopped at the time limit ({timeout:g} s)"
+            elif memory is not None and _tree_pss(process.pid) > memory:
+                stopped = f"stopped at the memory limit ({memory / 2**30:.1f} GiB)"
+            if stopped:
+                _kill_tree(process.pid)
+                process.wait()
+                break
+            time.sleep(0.25)
     return stopped
 
 
-def _first_error(executed: Path) -> str | None:
-    try:
-        nb = json.loads(executed.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    for index, cell in enumerate(nb.get("cells", [])):
+def _first_error(nb: dict[str, Any] | None, cells: int) -> str | None:
+    """The first error among the student's ``cells`` (the grader's own come after)."""
+    for index, cell in enumerate((nb or {}).get("cells", [])[:cells]):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 return f"cell {index + 1} raised {output['ename']}: {output['evalue']}"[:300]
     return None
 
 
+def _counts(nb: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """Per exercise, (attempts, hints) as the last check line the student saved says."""
+    found: dict[str, tuple[int, int]] = {}
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            text = output.get("text", "")
+            text = "".join(text) if isinstance(text, list) else str(text)
+            for exercise, attempts, hints in _CHECK_LINE.findall(text):
+                found[exercise] = (int(attempts or 1), int(hints or 0))
+    return found
+
+
+def _last_line(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        lines = [x.strip() for x in path.read_text(errors="replace").splitlines() if x.strip()]
+        if lines:
+            return lines[-1][:300]
+    return "no message"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every submission shares."""
+
+    exercises: list[str]
+    out: Path
+    env: dict[str, str]
+    hide: list[str]
+    readonly: list[str]
+    reach: list[str]
+    boxed: bool
+    timeout: float
+    memory: int | None
+
+
 def _grade_one(
-    path: Path,
-    student: str,
-    nb: dict[str, Any],
-    exercises: list[str],
-    out: Path,
-    env: dict[str, str],
-    *,
-    timeout: float,
-    memory: int | None,
+    path: Path, student: str, nb: dict[str, Any], plan: _Plan, uid: int
 ) -> list[GradeRow]:
     rows: list[GradeRow] = []
-    spec = nb.get("metadata", {}).get("kernelspec", {})
-    language = nb.get("metadata", {}).get("language_info", {}).get("name") or spec.get("language")
+    spec_ = nb.get("metadata", {}).get("kernelspec", {})
+    language = nb.get("metadata", {}).get("language_info", {}).get("name") or spec_.get("language")
     if language and language.lower() != "python":
         return [GradeRow(student, NOTEBOOK_ROW, False, f"a {language} notebook: not graded")]
-    if spec.get("name", "python3") != "python3":
-        message = f"ran in this course's Python kernel, not its own {spec['name']!r}"
+    if spec_.get("name", "python3") != "python3":
+        message = f"ran in this course's Python kernel, not its own {spec_['name']!r}"
         rows.append(GradeRow(student, NOTEBOOK_ROW, True, message))
-    log = out / "logs" / f"{student}.jsonl"
-    log.unlink(missing_ok=True)
-    executed = out / "executed" / f"{student}.ipynb"
-    work = out / "work" / student
-    work.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "mlcourse.grading", str(path), str(executed)]
-    stopped = _run_limited(
-        command, {**env, LOG_VARIABLE: str(log)}, work, timeout=timeout, memory=memory
-    )
-    results: dict[str, GradeRow] = {}
-    if log.is_file():
-        for line in log.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            if record["exercise"] in exercises:
-                results[record["exercise"]] = GradeRow(
-                    student, record["exercise"], record["passed"], record["message"]
-                )
-    error = _first_error(executed)
+    counts = _counts(nb)
+    executed = plan.out / "executed" / f"{student}.ipynb"
+    nonce = secrets.token_hex(16)
+    cells: list[dict[str, Any]] = [
+        {"cell_type": "code", "source": source, "metadata": {}, "outputs": [],
+         "execution_count": None}
+        for source in grader_cells(plan.exercises, check_calls(nb), plan.reach[0], nonce)
+    ]  # fmt: skip
+    student_cells = len(nb.get("cells", []))
+    run_nb = {**nb, "cells": [*nb.get("cells", []), *cells]}
+    private = Path(tempfile.mkdtemp(prefix="mlcourse-grade-"))  # the grader's, not the box's
+    work = make_work(uid) if plan.boxed else private / "work"
+    try:
+        box = Box(uid, str(work), plan.hide, plan.readonly, plan.reach) if plan.boxed else None
+        home = box.home if box else str(work)
+        Path(home).mkdir(parents=True, exist_ok=True)
+        spec = {
+            "notebook": run_nb,
+            "target": str(private / "executed.ipynb"),
+            "cwd": home,
+            "env": {**plan.env, "HOME": home},
+            "box": None if box is None else box.__dict__,
+        }
+        stderr = private / "runner.log"
+        command = [sys.executable, "-m", "mlcourse.gradekernel"]
+        stopped = _run_limited(command, spec, stderr, timeout=plan.timeout, memory=plan.memory)
+        done = private / "executed.ipynb"
+        result: dict[str, Any] | None = None
+        if done.is_file():
+            with contextlib.suppress(OSError, ValueError):
+                result = json.loads(done.read_text(encoding="utf-8"))
+            shutil.copyfile(done, executed)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+        if plan.boxed:
+            kill_user(uid)
+            shutil.rmtree(work, ignore_errors=True)
+    results = grader_results(result or {}, nonce, plan.exercises)
+    note = ((result or {}).get("metadata", {}).get("mlcourse", {}) or {}).get("grader")
+    error = _first_error(result, student_cells)
     if stopped:
         rows.append(GradeRow(student, NOTEBOOK_ROW, False, stopped))
+    elif note:
+        rows.append(GradeRow(student, NOTEBOOK_ROW, False, note))
+    elif result is None:
+        why = f"the grading runner failed: {_last_line(stderr)}"
+        rows.append(GradeRow(student, NOTEBOOK_ROW, False, why))
     elif error:
         rows.append(GradeRow(student, NOTEBOOK_ROW, False, error))
-    elif not executed.is_file():
-        rows.append(GradeRow(student, NOTEBOOK_ROW, False, "the kernel died (see logs)"))
-    why = stopped or (error and "an error stopped it") or "its check cell is missing or moved"
-    for exercise in exercises:
-        rows.append(
-            results.get(exercise) or GradeRow(student, exercise, False, f"not checked: {why}")
-        )
+    why = (
+        stopped
+        or note
+        or (result is None and "the kernel did not run")
+        or ("the grader's check cell did not run to its end")
+    )
+    for exercise in plan.exercises:
+        attempts, hints = counts.get(exercise, (0, 0))
+        passed, message = results.get(exercise, (False, f"not checked: {why}"))
+        rows.append(GradeRow(student, exercise, passed, message, attempts, hints))
     return rows
 
 
@@ -278,6 +388,23 @@ def _read(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     return json.loads(nbformat.writes(nb)), None
 
 
+def _package_root() -> str:
+    """Where ``import mlcourse`` finds the installed package (the grader's cells put it first
+    on the kernel's ``sys.path``)."""
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def _prepare_data(env: dict[str, str], events: str, source: str) -> None:
+    prepare = [sys.executable, "-m", "mlcourse", "data", "prepare", "--events", events]
+    done = subprocess.run(
+        [*prepare, "--source", source], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        lines = [x for x in (done.stderr or done.stdout).splitlines() if x.strip()]
+        last = lines[-1] if lines else f"exit status {done.returncode}"
+        raise GradingError(f"preparing the data for the class failed: {last}")
+
+
 def grade(
     submissions: Sequence[str | Path],
     notebook: str,
@@ -290,24 +417,28 @@ def grade(
     source: str = "synthetic",
     profile: str = "binder",
 ) -> list[GradeRow]:
-    """Execute every submission and write the gradebook (see the module's documentation).
+    """Execute every submission, check it, and write the gradebook (see the module's
+    documentation).
 
     Parameters
     ----------
     submissions : sequence of paths
-        Notebooks, or folders searched (recursively) for them.
+        Notebooks, or folders searched (recursively) for them; a gradebook inside them is
+        left out.
     notebook : str
         Which course notebook they are (``day1``, ``day2_gbt``, ``day3``, ``final``...), or
         the path of an instructor's own notebook whose cells call :func:`mlcourse.check`.
     out : path, default "grades"
-        The gradebook folder: new, empty, or one this command wrote before.
+        The gradebook folder: new, empty, or one this command wrote before; never one that
+        holds the submissions.
     timeout : float, default 1200
         Seconds a notebook may run, all cells together.
     memory : str or None, default "3g"
         The most a notebook's kernel, JVM and Python workers may hold together (their
         proportional set size, sampled four times a second), as Spark writes sizes.
     jobs : int, optional
-        Notebooks run at once; default one per two cores (each Spark session uses two).
+        Notebooks run at once (1 or more); default one per two cores (each Spark session
+        uses two).
     events, source, profile : str
         The data and the Spark profile, the same for everyone.
 
@@ -319,29 +450,21 @@ def grade(
     Raises
     ------
     GradingError
-        When the notebook is unknown or ``out`` holds other files.
+        When the notebook is unknown, ``out`` holds other files or the submissions, ``jobs``
+        or ``memory`` is not valid, or the data cannot be prepared.
     """
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise GradingError(f"--jobs {jobs}: give the number of notebooks to run at once, 1 or more")
     course = course_notebook(notebook)
     exercises = notebook_exercises(course)
-    paths = _submissions(submissions)
     out = Path(out).resolve()
-    limit = _size_bytes(memory, default_unit="m") if memory else None
+    paths, roots = _submissions(submissions, out)
+    limit = size_bytes(memory, default_unit="m") if memory else None
     if memory and limit is None:
         raise GradingError(f"memory {memory!r}: give a size such as 3g or 1536m")
-    _prepare_out(out)
-    data = out / "data"
-    env = {
-        **os.environ,
-        "MLCOURSE_PROFILE": profile,
-        "MLCOURSE_EVENTS": events,
-        "MLCOURSE_SOURCE": source,
-        "MLCOURSE_DATA_DIR": str(data),
-        "PYTHONWARNINGS": "ignore",
-    }
-    env.pop("MLCOURSE_ARTIFACTS", None)
     planned: list[tuple[Path, str, dict[str, Any] | None, str | None]] = []
     taken: set[str] = set()
-    for path in paths:
+    for path in paths:  # every submission read before anything is written
         nb, problem = _read(path)
         student = base = re.sub(r"[^\w.-]+", "_", _student(path, nb, course))
         suffix = 2
@@ -349,36 +472,55 @@ def grade(
             student, suffix = f"{base}-{suffix}", suffix + 1
         taken.add(student)
         planned.append((path, student, nb, problem))
-
+    _prepare_out(out)
+    data = out / "data"
+    settings = {
+        "MLCOURSE_PROFILE": profile,
+        "MLCOURSE_EVENTS": events,
+        "MLCOURSE_SOURCE": source,
+        "MLCOURSE_DATA_DIR": str(data),
+        "PYTHONWARNINGS": "ignore",
+        "PYTHONNOUSERSITE": "1",
+    }
+    grader_env = {**os.environ, **settings}
+    grader_env.pop("MLCOURSE_ARTIFACTS", None)
     if any(problem is None for *_, problem in planned):
-        # the data once for everyone, before the notebooks race to write it
-        prepare = [sys.executable, "-m", "mlcourse", "data", "prepare", "--events", events]
-        subprocess.run([*prepare, "--source", source], env=env, check=True, capture_output=True)
+        # the data once for everyone, before the notebooks race to read it
+        _prepare_data(grader_env, events, source)
+        for folder in [data, *data.rglob("*")]:
+            with contextlib.suppress(OSError):
+                folder.chmod(folder.stat().st_mode | 0o444 | (0o111 if folder.is_dir() else 0))
+    problem = sandbox_problem()
+    if problem:
+        log.warning("grading without a box (%s): each kernel runs as you", problem)
+    kernel_env = {k: v for k, v in os.environ.items() if _KERNEL_ENVIRONMENT.fullmatch(k)}
+    java = os.environ.get("JAVA_HOME")
+    plan = _Plan(
+        exercises=exercises,
+        out=out,
+        env={**kernel_env, **settings},
+        hide=[str(out), *map(str, roots)],
+        readonly=[str(data)],
+        reach=[_package_root(), os.path.realpath(sys.executable), sys.prefix, sys.base_prefix,
+               *([java] if java else [])],
+        boxed=problem is None,
+        timeout=timeout,
+        memory=limit,
+    )  # fmt: skip
     workers = jobs or max(1, cpu_count() // 2)
     rows: list[GradeRow] = []
+    uids: list[int] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = []
-        for path, student, nb, problem in planned:
-            if problem is not None or nb is None:
-                rows.append(GradeRow(student, NOTEBOOK_ROW, False, problem or "unreadable"))
+        for path, student, nb, problem_ in planned:
+            if problem_ is not None or nb is None:
+                rows.append(GradeRow(student, NOTEBOOK_ROW, False, problem_ or "unreadable"))
                 continue
-            futures.append(
-                pool.submit(
-                    _grade_one,
-                    path,
-                    student,
-                    nb,
-                    exercises,
-                    out,
-                    env,
-                    timeout=timeout,
-                    memory=limit,
-                )
-            )
+            uids.append(free_user_id(uids))
+            futures.append(pool.submit(_grade_one, path, student, nb, plan, uids[-1]))
         for future in futures:
             rows += future.result()
     rows.sort(key=lambda r: (r.student, r.exercise != NOTEBOOK_ROW))
-    shutil.rmtree(out / "work", ignore_errors=True)
     _write(out, rows, exercises, course.stem)
     return rows
 
@@ -390,11 +532,14 @@ def _mark(row: GradeRow | None) -> str:
 
 
 def _write(out: Path, rows: list[GradeRow], exercises: list[str], notebook: str) -> None:
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
+    partial = out / f".grades.csv.{os.getpid()}"
+    with open(partial, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "exercise", "passed", "message"])
+        writer.writerow(["student", "exercise", "passed", "message", "attempts", "hints"])
         for row in rows:
-            writer.writerow([row.student, row.exercise, row.passed, row.message])
+            counts = ["", ""] if row.attempts is None else [row.attempts, row.hints]
+            writer.writerow([row.student, row.exercise, row.passed, row.message, *counts])
+    os.replace(partial, out / "grades.csv")
     students = sorted({r.student for r in rows})
     cells = {(r.student, r.exercise): r for r in rows}
     head = "".join(f"<th>{html.escape(e)}</th>" for e in exercises)
@@ -418,25 +563,3 @@ def _write(out: Path, rows: list[GradeRow], exercises: list[str], notebook: str)
         + "</table><p>Hover a mark for its message; grades.csv has every row.</p>\n",
         encoding="utf-8",
     )
-
-
-def _execute(source: str, target: str) -> None:
-    """Run one notebook (the grading child process): errors are kept as outputs, the
-    executed copy is written even when a cell fails."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(source, as_version=4)
-    spec = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["kernelspec"] = spec
-    client = NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=None)
-    try:
-        client.execute(cwd=os.getcwd())
-    finally:
-        with tempfile.NamedTemporaryFile("w", dir=Path(target).parent, delete=False) as tmp:
-            nbformat.write(nb, tmp)
-        os.replace(tmp.name, target)
-
-
-if __name__ == "__main__":
-    _execute(sys.argv[1], sys.argv[2])

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import _size_bytes, available_memory_bytes
+from .config import available_memory_bytes, size_bytes
 from .errors import DataError
 from .features import feature_columns, hashable_columns, in_fraction, row_key, to_numpy
 from .higgs import LABEL
@@ -124,7 +124,7 @@ def _driver_memory_limit(spark: Any) -> tuple[int, str]:
     if free is not None:
         limits.append((free // 2, "half the memory this process can still use"))
     setting = spark.conf.get("spark.driver.maxResultSize", "1g") or "1g"
-    size = _size_bytes(setting, default_unit="")  # as the JVM reads it: a bare number is bytes
+    size = size_bytes(setting, default_unit="")  # as the JVM reads it: a bare number is bytes
     if size is None:
         raise ValueError(f"spark.driver.maxResultSize: {setting!r} is not a size such as 1g")
     if size > 0:  # 0 means unlimited

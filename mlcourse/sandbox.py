@@ -41,7 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["Box", "free_user_id", "make_work", "sandbox_problem"]
+__all__ = ["Box", "free_user_id", "kill_user", "make_work", "sandbox_problem"]
 
 _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
@@ -151,6 +151,19 @@ def _uids_in_use() -> set[int]:
     return used
 
 
+def kill_user(uid: int) -> int:
+    """Kill every process of ``uid`` (what a box left, should anything have escaped its
+    namespace); the number killed."""
+    killed = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    killed += 1
+    return killed
+
+
 def free_user_id(taken: Iterable[int] = ()) -> int:
     """A user id that no account, no running process and nothing in ``taken`` has."""
     used = _uids_in_use() | set(taken)
@@ -215,25 +228,26 @@ def _build(box: Box, libc: ctypes.CDLL) -> None:
     work = Path(box.work)
     _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
     _mount(libc, "proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
-    kept = [(_handle(work), work, False)]  # (a handle, where it goes back, read-only?)
+    # (a handle, where it goes back, read-only?)
+    kept: list[tuple[str, Path, bool]] = [(_handle(work), work, False)]
     kept += [(_handle(Path(p)), Path(p), True) for p in box.readonly]
     _mount(libc, str(work / "tmp"), "/tmp", None, _MS_BIND)  # its own /tmp, cleared with it
     _mount(libc, "tmpfs", "/dev/shm", "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777")
     cover = "mode=755,size=64k"
     hide = [p for p in box.hide if Path(p).is_dir()]  # one under /tmp is gone already
-    for path in hide:
-        _mount(libc, "tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, cover)
-    for handle, path, readonly in kept:
-        path.mkdir(parents=True, exist_ok=True)
-        _mount(libc, handle, str(path), None, _MS_BIND | _MS_REC)
+    for covered in hide:
+        _mount(libc, "tmpfs", covered, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, cover)
+    for handle, back, readonly in kept:
+        back.mkdir(parents=True, exist_ok=True)
+        _mount(libc, handle, str(back), None, _MS_BIND | _MS_REC)
         if readonly:
             flags = _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV
-            _mount(libc, None, str(path), None, flags)
+            _mount(libc, None, str(back), None, flags)
     for name in ("passwd", "group"):
         _mount(libc, str(work / "etc" / name), f"/etc/{name}", None, _MS_BIND)
-    for path in hide:  # the covers themselves read-only
+    for covered in hide:  # the covers themselves read-only
         flags = _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
-        _mount(libc, "tmpfs", path, "tmpfs", flags, cover)
+        _mount(libc, "tmpfs", covered, "tmpfs", flags, cover)
     for path in box.reach:
         _open_the_way(libc, Path(path), box.uid)
     os.closerange(3, 4096)  # the handles: nothing of the outside stays open
@@ -258,14 +272,17 @@ def _wait(child: int) -> int:
         except InterruptedError:
             continue
         if pid == child:
-            return os.waitstatus_to_exitcode(status) % 256 if os.WIFEXITED(status) else (
-                128 + os.WTERMSIG(status)
+            return (
+                os.waitstatus_to_exitcode(status) % 256
+                if os.WIFEXITED(status)
+                else (128 + os.WTERMSIG(status))
             )
 
 
 def _launch(box: Box, argv: list[str]) -> int:
     """The launcher (root): new namespaces, an init inside them, the command as the box's user."""
     libc = _libc()
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # its starter gone: all gone
     _check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET), "unshare")
     _loopback_up()
     init = os.fork()
@@ -284,6 +301,9 @@ def _launch(box: Box, argv: list[str]) -> int:
             os.chdir(box.home)
             os.environ.update(HOME=box.home, USER="student", LOGNAME="student")
             os.environ.update(SPARK_USER="student", HADOOP_USER_NAME="student")
+            # the parent's pid means nothing in here (an ipykernel would take its parent, the
+            # box's init, for gone): the box ends the command when the launcher goes
+            os.environ.pop("JPY_PARENT_PID", None)
             os.execvp(argv[0], argv)
         _forward(command)
         os._exit(_wait(command))

@@ -1,0 +1,184 @@
+"""The checks of Day 2: boosted trees (``day2_gbt``) and Spark's perceptron (``day2_mlp``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .checking import (
+    AUC_TOLERANCE,
+    Need,
+    NotYet,
+    auc_of,
+    exercise,
+    fitted_models,
+    mapping,
+    number,
+    same_auc,
+)
+from .higgs import FEATURES, HIGH_LEVEL, LOW_LEVEL
+
+__all__: list[str] = []  # the checks register themselves; mlcourse.checks is their face
+
+_GROUPS = {len(HIGH_LEVEL): "high", len(LOW_LEVEL): "low", len(FEATURES): "all"}
+
+
+def test_views(model: Any, test: Any, given: Any = None) -> list[Any]:
+    """The test events as ``model`` reads them: ``given`` (the student's own view of the test
+    set) when it has the model's feature column, else that column assembled from ``test``
+    with the feature group of the model's width."""
+    from .features import assemble_features
+
+    column = model.getFeaturesCol()
+    views = [v for v in (given, test) if v is not None and column in v.columns]
+    group = _GROUPS.get(getattr(model, "numFeatures", -1))
+    if group is not None and column not in test.columns:
+        views.append(assemble_features(test, group, output_col=column))
+    return views
+
+
+def auc_on_test(value: Any, name: str, model: Any, test: Any, given: Any, what: str) -> str:
+    """Pass when ``value`` is ``model``'s AUC on one of its views of the test events."""
+    auc = number(value, name, low=0.0, high=1.0)
+    views = test_views(model, test, given)
+    if not views:
+        raise NotYet(
+            f"the test set has no column {model.getFeaturesCol()!r} that the model reads: "
+            "assemble the same features for the test set"
+        )
+    if not any(abs(auc - auc_of(model, view)) <= AUC_TOLERANCE for view in views):
+        raise NotYet(
+            f"{name} is not the AUC of {what} on the test events: transform the test set "
+            "(not the training set) with the fitted model and take the AUC of the predictions"
+        )
+    if auc <= 0.5:
+        raise NotYet(f"{name} is no better than a coin toss (0.5): did the model train?")
+    return f"{name} {auc:.3f} is the test AUC of {what}"
+
+
+def _takes(width: int) -> Any:
+    return fitted_models(lambda m: getattr(m, "numFeatures", None) == width)
+
+
+def _cross_validated_models(namespace: Any) -> list[Any]:
+    from pyspark.ml.tuning import CrossValidatorModel
+
+    return [m for m in fitted_models()(namespace) if isinstance(m, CrossValidatorModel)]
+
+
+@exercise(
+    "day2_gbt.ex1",
+    "a GBT on the 7 high-level features: auc_high",
+    "auc_high",
+    model=Need("model_high", find=_takes(len(HIGH_LEVEL))),
+    test="test",
+    test_high=Need("test_high", optional=True),
+    hints=(
+        "The same classifier, but its features vector holds only the 7 high-level features.",
+        "mlcourse.assemble_features(train, 'high', output_col='high') builds that vector; "
+        "the classifier reads it with featuresCol='high'. The test set needs it too.",
+        "Fit on the training set, transform the test set, and take the report's AUC: "
+        "mlcourse.classification_report(model_high.transform(test_high)).auc.",
+    ),
+)
+def _day2_gbt_ex1(auc_high: Any, *, model: Any, test: Any, test_high: Any = None) -> str:
+    n = getattr(model, "numFeatures", None)
+    if n != len(HIGH_LEVEL):
+        raise NotYet(
+            f"the model takes {n} features; train it on the 7 high-level ones "
+            "(assemble_features(..., 'high', output_col='high'), featuresCol='high')"
+        )
+    return auc_on_test(auc_high, "auc_high", model, test, test_high, "the high-level GBT")
+
+
+def cross_validated(cv_model: Any, folds: int | None, params: int) -> None:
+    """NotYet unless ``cv_model`` is a cross-validation of ``folds`` folds over a grid of at
+    least ``params`` hyper-parameters."""
+    from pyspark.ml.tuning import CrossValidatorModel
+
+    if not isinstance(cv_model, CrossValidatorModel):
+        raise NotYet(
+            f"the model should be what CrossValidator.fit returns, not a {type(cv_model).__name__}"
+        )
+    if folds is not None and cv_model.getNumFolds() != folds:
+        raise NotYet(f"the cross-validation has {cv_model.getNumFolds()} folds, not {folds}")
+    grid = cv_model.getEstimatorParamMaps()
+    if len(grid) < 2 or min(len(p) for p in grid) < params:
+        raise NotYet(
+            f"the grid should try several values of {params} hyper-parameter(s) "
+            "(ParamGridBuilder().addGrid(...))"
+        )
+
+
+@exercise(
+    "day2_gbt.ex2",
+    "3-fold cross-validation: cv_auc on the test set",
+    "cv_auc",
+    model=Need("cv_model", find=_cross_validated_models),
+    test="test",
+    hints=(
+        "CrossValidator takes the same estimator, grid and evaluator as TrainValidationSplit.",
+        "numFolds=3; fit it on the same sample; its bestModel is refitted on all of it.",
+        "Evaluate bestModel on the test set: "
+        "evaluator.evaluate(cv_model.bestModel.transform(test)).",
+    ),
+)
+def _day2_gbt_ex2(cv_auc: Any, *, model: Any, test: Any) -> str:
+    cross_validated(model, 3, 1)
+    return same_auc(cv_auc, "cv_auc", model.bestModel, test, "the best model")
+
+
+#: The network Day 2's notebook trains before the exercise.
+_REFERENCE_LAYERS = [28, 30, 30, 2]
+
+
+def _perceptron(value: Any) -> Any:
+    from pyspark.ml.classification import MultilayerPerceptronClassificationModel
+
+    model = value[0] if isinstance(value, (tuple, list)) and value else value
+    if not isinstance(model, MultilayerPerceptronClassificationModel):
+        raise NotYet(
+            "each value of architectures should be the fitted network (what .fit returns), "
+            f"not a {type(model).__name__}: the check computes its AUC itself"
+        )
+    return model
+
+
+@exercise(
+    "day2_mlp.ex1",
+    "two other architectures: architectures",
+    "architectures",
+    test="test",
+    hints=(
+        "A network is its list of layer sizes: the inputs, the hidden layers, the 2 outputs.",
+        "Train MultilayerPerceptronClassifier(layers=sizes, maxIter=100, blockSize=128, "
+        "seed=1) for a wider and a deeper list than 28-30-30-2.",
+        "Store each fitted model under its layers as a string: architectures['28-60-2'] = "
+        "model; print each one's test AUC with its error (mlcourse.roc_curve).",
+    ),
+)
+def _day2_mlp_ex1(architectures: Any, *, test: Any) -> str:
+    from .metrics import roc_curve
+
+    table = mapping(architectures, "architectures")
+    if len(table) < 2:
+        raise NotYet("architectures should hold (at least) two networks")
+    lines = []
+    for key, value in table.items():
+        model = _perceptron(value)
+        layers = [int(n) for n in model.getLayers()]
+        name = "-".join(map(str, layers))
+        if str(key).replace(" ", "") != name:
+            raise NotYet(f"{key!r} holds a network of layers {name}: name each by its layers")
+        if layers == _REFERENCE_LAYERS:
+            raise NotYet(f"{name} is the network above: try other architectures")
+        if layers[0] != len(FEATURES) or layers[-1] != 2 or len(layers) < 3:
+            raise NotYet(f"{name}: a network here takes {len(FEATURES)} inputs and has 2 outputs")
+        roc = roc_curve(model.transform(test))
+        if not roc.auc - 3 * roc.auc_error > 0.5:
+            raise NotYet(f"{name} is no better than a coin toss on the test set: did it train?")
+        if isinstance(value, (tuple, list)) and len(value) > 1:
+            claimed = number(value[1], f"the AUC of {name}", low=0.0, high=1.0)
+            if abs(claimed - roc.auc) > AUC_TOLERANCE:
+                raise NotYet(f"the AUC stored for {name} is not its test AUC")
+        lines.append(f"{name} AUC {roc.auc:.3f} ± {roc.auc_error:.3f}")
+    return f"{len(table)} other architectures, each trained: " + ", ".join(lines)
