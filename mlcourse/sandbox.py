@@ -8,7 +8,8 @@ kernel's own namespaces and an unused user id, no container runtime needed:
   write (``/tmp``, where its files stay private to it);
 * **a mount namespace** in which the folders it must not see (the gradebook, the other
   submissions) are covered by an empty read-only ``tmpfs``, with only the paths it needs
-  (the prepared data) bound back read-only, and with a fresh ``/proc`` showing only its own
+  (the prepared data) shown again under a writable layer of its own (an ``overlay``: the
+  data stay unchanged, what it writes there is its own and goes with it), and with a fresh ``/proc`` showing only its own
   processes (no other command line, environment or path to read);
 * **a PID namespace**: its first process is an init that the box's launcher watches; when the
   command ends, or the launcher is killed, the init exits and the kernel kills every process
@@ -68,7 +69,9 @@ class Box:
     hide : list of str
         Folders covered by an empty read-only file system in the box.
     readonly : list of str
-        Paths inside ``hide`` that the box sees again, read-only (the prepared data).
+        Folders inside ``hide`` that the box sees again (the prepared data): what is in them
+        is the caller's and unchanged; what the box writes there goes to a layer of its own
+        (an ``overlay``), gone with the box.
     reach : list of str
         Paths the command must be able to open (the interpreter, the package, Java).
     """
@@ -90,8 +93,13 @@ class Box:
         return str(Path(self.work) / "runtime")
 
     def command(self, argv: Sequence[str]) -> list[str]:
-        """``argv`` as it runs in this box (the launcher, the box as JSON, then ``argv``)."""
-        return [sys.executable, "-m", "mlcourse.sandbox", json.dumps(asdict(self)), "--", *argv]
+        """``argv`` as it runs in this box: the launcher, the work folder, then ``argv``. The
+        box itself is written to ``work/box.json`` (the caller's alone): a command line is
+        world-readable, and the folders it names are what the box must not learn."""
+        spec = Path(self.work) / "box.json"
+        spec.write_text(json.dumps(asdict(self)), encoding="utf-8")
+        spec.chmod(0o600)
+        return [sys.executable, "-m", "mlcourse.sandbox", self.work, "--", *argv]
 
 
 def _libc() -> ctypes.CDLL:
@@ -228,21 +236,25 @@ def _build(box: Box, libc: ctypes.CDLL) -> None:
     work = Path(box.work)
     _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
     _mount(libc, "proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
-    # (a handle, where it goes back, read-only?)
-    kept: list[tuple[str, Path, bool]] = [(_handle(work), work, False)]
-    kept += [(_handle(Path(p)), Path(p), True) for p in box.readonly]
+    for index, path in enumerate(box.readonly):  # an upper layer of its own over each
+        layer = work / "layers" / str(index)
+        (layer / "work").mkdir(parents=True)
+        (layer / "upper").mkdir()
+        os.chown(layer / "upper", box.uid, box.uid)
+        (layer / "upper").chmod(0o755)
+        options = f"lowerdir={path},upperdir={layer / 'upper'},workdir={layer / 'work'}"
+        _mount(libc, "overlay", path, "overlay", _MS_NOSUID | _MS_NODEV, options)
+    # (a handle, where it goes back)
+    kept = [(_handle(work), work)] + [(_handle(Path(p)), Path(p)) for p in box.readonly]
     _mount(libc, str(work / "tmp"), "/tmp", None, _MS_BIND)  # its own /tmp, cleared with it
     _mount(libc, "tmpfs", "/dev/shm", "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777")
     cover = "mode=755,size=64k"
     hide = [p for p in box.hide if Path(p).is_dir()]  # one under /tmp is gone already
     for covered in hide:
         _mount(libc, "tmpfs", covered, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, cover)
-    for handle, back, readonly in kept:
+    for handle, back in kept:
         back.mkdir(parents=True, exist_ok=True)
         _mount(libc, handle, str(back), None, _MS_BIND | _MS_REC)
-        if readonly:
-            flags = _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV
-            _mount(libc, None, str(back), None, flags)
     for name in ("passwd", "group"):
         _mount(libc, str(work / "etc" / name), f"/etc/{name}", None, _MS_BIND)
     for covered in hide:  # the covers themselves read-only
@@ -313,12 +325,13 @@ def _launch(box: Box, argv: list[str]) -> int:
 
 
 def main(arguments: Sequence[str]) -> int:
-    """``python -m mlcourse.sandbox BOX_JSON -- COMMAND...``."""
+    """``python -m mlcourse.sandbox WORK -- COMMAND...`` (the box in ``WORK/box.json``)."""
     if len(arguments) < 3 or arguments[1] != "--":
-        print("usage: python -m mlcourse.sandbox BOX_JSON -- COMMAND...", file=sys.stderr)
+        print("usage: python -m mlcourse.sandbox WORK -- COMMAND...", file=sys.stderr)
         return 2
     try:
-        return _launch(Box(**json.loads(arguments[0])), list(arguments[2:]))
+        spec = json.loads((Path(arguments[0]) / "box.json").read_text(encoding="utf-8"))
+        return _launch(Box(**spec), list(arguments[2:]))
     except OSError as error:
         print(f"mlcourse sandbox: the box could not be made: {error}", file=sys.stderr)
         return 125
