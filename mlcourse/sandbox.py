@@ -9,8 +9,8 @@ kernel's own namespaces and an unused user id, no container runtime needed:
 * **a mount namespace** in which the folders it must not see (the gradebook, the other
   submissions) are covered by an empty read-only ``tmpfs``, with only the paths it needs
   (the prepared data) shown again under a writable layer of its own (an ``overlay``: the
-  data stay unchanged, what it writes there is its own and goes with it), and with a fresh ``/proc`` showing only its own
-  processes (no other command line, environment or path to read);
+  data stay unchanged, what it writes there is its own and goes with it), and with a fresh
+  ``/proc`` showing only its own processes (no other command line, environment or path);
 * **a PID namespace**: its first process is an init that the box's launcher watches; when the
   command ends, or the launcher is killed, the init exits and the kernel kills every process
   left in the namespace, new sessions and double forks included;
