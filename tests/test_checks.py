@@ -616,3 +616,49 @@ def test_final_timings():
     assert_wrong("final.q6", dict.fromkeys(timings, 1.0), says="all equal")
     del timings[("forest", 2)]
     assert_wrong("final.q6", timings, says="exactly the keys")
+
+
+# --------------------------------------------------------------------------- names
+
+
+def exercise_cells(cells: list, check: int) -> str:
+    """The text of an exercise: from its heading (an "Exercise", "Question" or numbered
+    section) down to its check cell."""
+    import re
+
+    start = check
+    while start > 0:
+        start -= 1
+        cell = cells[start]
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and re.search(
+            r"\*\*Exercise|^#+ (Exercise|\d+\.)", text, re.MULTILINE
+        ):
+            break
+    return "\n".join("".join(c["source"]) for c in cells[start : check + 1])
+
+
+def test_every_name_a_check_needs_is_named_in_its_exercise():
+    """The student's version of each notebook names, in each exercise's text or stub, every
+    variable its check cannot find by itself (by kind, or do without)."""
+    import json
+    import re
+    from pathlib import Path
+
+    from mlcourse.checking import registry
+
+    folder = Path(__file__).resolve().parents[1] / "notebooks" / "student"
+    seen = set()
+    for path in sorted(folder.glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        for index, cell in enumerate(cells):
+            found = re.findall(r'mlcourse\.check\("([\w.]+)"', "".join(cell["source"]))
+            for name in found:
+                spec = registry()[name]
+                needs = [spec.answer, *spec.context.values()]
+                required = [n.name for n in needs if n.find is None and not n.optional]
+                text = exercise_cells(cells, index)
+                missing = [n for n in required if not re.search(rf"\b{re.escape(n)}\b", text)]
+                assert not missing, f"{path.name} {name}: {missing} not named in the exercise"
+                seen.add(name)
+    assert seen == set(registry())
