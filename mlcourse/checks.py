@@ -121,8 +121,8 @@ def check(exercise: str, *answer: Any, **context: Any) -> None:
     --------
     >>> import mlcourse
     >>> df = mlcourse.synthesize_higgs(1_000, seed=1, spark=spark)
-    >>> mlcourse.check("day1.ex1", 0.5, df=df)
-    day1.ex1: not yet: signal_fraction is not the fraction of label-1 events in df: count both classes over the whole DataFrame
+    >>> mlcourse.check("final.q1", 0.5, df=df)
+    final.q1: not yet: signal_fraction is not the fraction of label-1 events in df: count both classes over the whole DataFrame
     """  # noqa: E501
     variables = sys._getframe(1).f_globals
     result = evaluate_in(exercise, variables, answer[:1], context)
@@ -141,8 +141,8 @@ def hint(exercise: str) -> None:
     Examples
     --------
     >>> import mlcourse
-    >>> mlcourse.hint("day1.ex1")
-    day1.ex1, hint 1 of 3: Signal events have label 1, background events label 0: count each class in `df`.
+    >>> mlcourse.hint("day1.ex3")
+    day1.ex3, hint 1 of 3: mlcourse.correlation_matrix(df) gives the names and the matrix of coefficients.
     """  # noqa: E501
     spec = registry().get(exercise)
     if spec is None:

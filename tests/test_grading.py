@@ -411,3 +411,25 @@ def test_a_correct_day1_in_the_students_own_names_passes_every_check(day1_class)
     sam = {e: r for (s, e), r in day1_class.items() if s == "sam"}
     assert not any(r.passed for r in sam.values()), sam
     assert os.environ.get("MLCOURSE_CHECK_LOG") is None
+
+
+def test_without_a_box_grading_still_runs_in_a_private_folder(tmp_path, monkeypatch, caplog):
+    """Where no box can be made (not root, namespaces forbidden), each kernel runs as the
+    grader's user in a private folder outside the gradebook, and the grader says so."""
+    import mlcourse.grading
+
+    monkeypatch.setattr(mlcourse.grading, "sandbox_problem", lambda: "not root (a test)")
+    submitted = tmp_path / "subs"
+    submitted.mkdir()
+    where = "import os\nprint('CWD', os.getcwd())"
+    nbformat.write(assignment(TIMES, TIMINGS, where, FORGE_LOG), submitted / "ada.ipynb")
+    nbformat.write(assignment(), tmp_path / "assignment.ipynb")
+    out = tmp_path / "gb"
+    with caplog.at_level("WARNING"):
+        rows = grade([submitted], str(tmp_path / "assignment.ipynb"), out, events="2000")
+    assert "grading without a box (not root (a test))" in caplog.text
+    assert {r.exercise: r.passed for r in rows} == {"day4.ex2": True, "final.q6": True}
+    executed = nbformat.read(out / "executed" / "ada.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    cwd = Path(printed.split("CWD ", 1)[1].split()[0])
+    assert not cwd.exists() and out not in cwd.parents and submitted not in cwd.parents
