@@ -72,6 +72,16 @@ def test_early_stopping_on_the_validation_part(spark, sets):
     best = booster.best_iteration
     result = evaluate("day4.ex1", best, model=model, auc_early=auc, test=test)
     assert result.passed, result.message
+    # another way to the same answers: Spark's exact evaluator; and the student's own names
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+    from mlcourse.checking import evaluate_in
+
+    exact = BinaryClassificationEvaluator().evaluate(model.transform(test))
+    result = evaluate("day4.ex1", best, model=model, auc_early=exact, test=test)
+    assert result.passed, result.message
+    mine = {"best_iteration": best, "stopped": model, "auc_early": exact, "test": test}
+    assert evaluate_in("day4.ex1", mine).passed
     grown = booster.num_boosted_rounds()
     result = evaluate("day4.ex1", grown, model=model, auc_early=auc, test=test)
     assert not result.passed and "get_booster().best_iteration" in result.message

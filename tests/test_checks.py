@@ -321,6 +321,7 @@ def test_day2_cross_validation(cross_validated, split):
     assert_right("final.q5", right, model=three, test=test)
     assert_found("final.q5", {"tuned_auc": report.auc, "tuned": three, "test": test})
     assert_wrong("final.q5", on_train, model=three, test=test, hides=[right])
+    assert_wrong("final.q5", wrong, model=three, test=test, hides=[right])  # the PR area
 
 
 @pytest.fixture(scope="module")
