@@ -59,7 +59,8 @@ def _takes(width: int) -> Any:
     return fitted_models(lambda m: getattr(m, "numFeatures", None) == width)
 
 
-def _cross_validated_models(namespace: Any) -> list[Any]:
+def cross_validated_models(namespace: Any) -> list[Any]:
+    """A finder of the notebook's ``CrossValidatorModel`` objects."""
     from pyspark.ml.tuning import CrossValidatorModel
 
     return [m for m in fitted_models()(namespace) if isinstance(m, CrossValidatorModel)]
@@ -113,7 +114,7 @@ def cross_validated(cv_model: Any, folds: int | None, params: int) -> None:
     "day2_gbt.ex2",
     "3-fold cross-validation: cv_auc on the test set",
     "cv_auc",
-    model=Need("cv_model", find=_cross_validated_models),
+    model=Need("cv_model", find=cross_validated_models),
     test="test",
     hints=(
         "CrossValidator takes the same estimator, grid and evaluator as TrainValidationSplit.",

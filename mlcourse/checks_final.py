@@ -7,7 +7,7 @@ from typing import Any
 
 from .checking import AUC_TOLERANCE, Need, NotYet, auc_of, exercise, fitted_models, number
 from .checks_day1 import signal_fraction_of
-from .checks_day2 import cross_validated, test_views
+from .checks_day2 import cross_validated, cross_validated_models, test_views
 from .checks_day4 import timings
 
 __all__: list[str] = []  # the checks register themselves; mlcourse.checks is their face
@@ -175,17 +175,11 @@ def _final_q4(fit_table: Any, *, model: Any, train: Any, test: Any) -> str:
     return f"{len(rows)} depths, with their train and test AUC (the deepest recomputed)"
 
 
-def _cross_validations(namespace: Any) -> list[Any]:
-    from pyspark.ml.tuning import CrossValidatorModel
-
-    return [m for m in fitted_models()(namespace) if isinstance(m, CrossValidatorModel)]
-
-
 @exercise(
     "final.q5",
     "two hyper-parameters tuned by CrossValidator: tuned_auc",
     "tuned_auc",
-    model=Need("cv_model", find=_cross_validations),
+    model=Need("cv_model", find=cross_validated_models),
     test="test",
     hints=(
         "ParamGridBuilder().addGrid(...) twice: two hyper-parameters, a few values each.",

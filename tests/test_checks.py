@@ -526,28 +526,26 @@ def random_column(frame, k):
     return frame.withColumn("part", (F.rand(5) * k).cast("int"))
 
 
+def sizes_of(parts) -> list[int]:
+    """The sizes of k parts: a list of DataFrames, or one with a column `part`."""
+    if isinstance(parts, list):
+        return [p.count() for p in parts]
+    counted = {r["part"]: r["count"] for r in parts.groupBy("part").count().collect()}
+    return [counted.get(i, 0) for i in range(5)]
+
+
 def test_final_parts(events):
     df, frame = events
     n = len(frame)
     for split in (hashed_parts, parts_by_filters):
-        parts = split(df, 5)
-        if isinstance(parts, list):
-            sizes = [p.count() for p in parts]
-        else:
-            counted = {r["part"]: r["count"] for r in parts.groupBy("part").count().collect()}
-            sizes = [counted.get(i, 0) for i in range(5)]
+        sizes = sizes_of(split(df, 5))
         assert_right("final.q2", sizes, df=df, split=split, k=5)
     assert_found(
         "final.q2",
         {"part_sizes": sizes, "df": df, "split_into_parts": parts_by_filters},
     )
     for split in (random_parts, random_column):  # the parts move with the partitioning
-        parts = split(df, 5)
-        if isinstance(parts, list):
-            sizes = [p.count() for p in parts]
-        else:
-            counted = {r["part"]: r["count"] for r in parts.groupBy("part").count().collect()}
-            sizes = [counted.get(i, 0) for i in range(5)]
+        sizes = sizes_of(split(df, 5))
         assert_wrong("final.q2", sizes, df=df, split=split, k=5, says="partitioned otherwise")
     assert_wrong("final.q2", [n // 5] * 5 + [0], df=df, split=hashed_parts, k=5, says="5 parts")
     assert_wrong("final.q2", [n // 5 - 1] * 5, df=df, split=hashed_parts, says="exactly one part")
