@@ -234,9 +234,36 @@ def run(spec: dict[str, Any]) -> None:
         os.replace(partial, target)
 
 
+def _kill_descendants() -> None:
+    """Kill what is left under this process: as the children's subreaper it inherits what a
+    kernel started in a new session or by a double fork (outside a box, which ends its own)."""
+    import signal
+
+    for _ in range(3):  # a process may fork while its siblings are killed
+        found, queue = [], [os.getpid()]
+        while queue:
+            pid = queue.pop()
+            with contextlib.suppress(OSError, ValueError):
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    children = [int(c) for c in (task / "children").read_text().split()]
+                    found += children
+                    queue += children
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in found:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, 0)
+        if not found:
+            return
+
+
 if __name__ == "__main__":
     with contextlib.suppress(ValueError, OSError):  # orphans of the kernel come back here
         import ctypes
 
         ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    run(json.loads(sys.stdin.read()))
+    try:
+        run(json.loads(sys.stdin.read()))
+    finally:
+        _kill_descendants()

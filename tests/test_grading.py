@@ -422,7 +422,8 @@ def test_without_a_box_grading_still_runs_in_a_private_folder(tmp_path, monkeypa
     submitted = tmp_path / "subs"
     submitted.mkdir()
     where = "import os\nprint('CWD', os.getcwd())"
-    nbformat.write(assignment(TIMES, TIMINGS, where, FORGE_LOG), submitted / "ada.ipynb")
+    cells = (where, FORGE_LOG, SPAWN)
+    nbformat.write(assignment(TIMES, TIMINGS, *cells), submitted / "ada.ipynb")
     nbformat.write(assignment(), tmp_path / "assignment.ipynb")
     out = tmp_path / "gb"
     with caplog.at_level("WARNING"):
@@ -433,3 +434,4 @@ def test_without_a_box_grading_still_runs_in_a_private_folder(tmp_path, monkeypa
     printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     cwd = Path(printed.split("CWD ", 1)[1].split()[0])
     assert not cwd.exists() and out not in cwd.parents and submitted not in cwd.parents
+    assert survivors() == []  # the runner, their subreaper, killed the new session and fork
