@@ -46,11 +46,13 @@ GRADER_HEADER = "# mlcourse grade: the grader's cells start here; nothing above 
 
 
 def _python_lines(source: str) -> str:
-    """A cell's source with IPython's magics and shell lines blanked (same line numbers)."""
+    """A cell's source with IPython's magics and shell lines blanked (same line numbers);
+    a cell magic other than ``%%classic_only`` (whose body is Python) blanks the cell."""
     lines = source.splitlines()
     if lines and lines[0].startswith("%%"):
-        lines = [""] if not lines[0].startswith("%%classic_only") else ["", *lines[1:]]
-        lines = lines if len(lines) > 1 else [""]
+        if not lines[0].startswith("%%classic_only"):
+            return ""
+        lines[0] = ""
     return "\n".join("" if re.match(r"\s*[%!]", line) else line for line in lines)
 
 
