@@ -36,6 +36,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import csv
+import dataclasses
 import html
 import json
 import logging
@@ -394,6 +395,31 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parent.parent)
 
 
+def _trial_box(plan: _Plan) -> str | None:
+    """Make one box as the class's will be and run Python in it: why that fails, or None
+    (a machine may allow namespaces and still refuse an overlay or a bind mount)."""
+    uid = free_user_id()
+    work = make_work(uid)
+    try:
+        box = Box(uid, str(work), plan.hide, plan.readonly, plan.reach)
+        done = subprocess.run(
+            box.command([sys.executable, "-c", "import mlcourse"]),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"a trial box failed: {error}"
+    finally:
+        kill_user(uid)
+        shutil.rmtree(work, ignore_errors=True)
+    if done.returncode != 0:
+        lines = [x for x in done.stderr.splitlines() if x.strip()]
+        return f"a trial box failed: {lines[-1] if lines else done.returncode}"
+    return None
+
+
 def _prepare_data(env: dict[str, str], events: str, source: str) -> None:
     prepare = [sys.executable, "-m", "mlcourse", "data", "prepare", "--events", events]
     done = subprocess.run(
@@ -490,9 +516,6 @@ def grade(
         for folder in [data, *data.rglob("*")]:
             with contextlib.suppress(OSError):
                 folder.chmod(folder.stat().st_mode | 0o444 | (0o111 if folder.is_dir() else 0))
-    problem = sandbox_problem()
-    if problem:
-        log.warning("grading without a box (%s): each kernel runs as you", problem)
     kernel_env = {k: v for k, v in os.environ.items() if _KERNEL_ENVIRONMENT.fullmatch(k)}
     java = os.environ.get("JAVA_HOME")
     plan = _Plan(
@@ -503,10 +526,14 @@ def grade(
         readonly=[str(data)],
         reach=[_package_root(), os.path.realpath(sys.executable), sys.prefix, sys.base_prefix,
                *([java] if java else [])],
-        boxed=problem is None,
+        boxed=True,
         timeout=timeout,
         memory=limit,
     )  # fmt: skip
+    problem = sandbox_problem() or _trial_box(plan)
+    if problem:
+        log.warning("grading without a box (%s): each kernel runs as you", problem)
+        plan = dataclasses.replace(plan, boxed=False)
     workers = jobs or max(1, cpu_count() // 2)
     rows: list[GradeRow] = []
     uids: list[int] = []
