@@ -244,17 +244,33 @@ def _build(box: Box, libc: ctypes.CDLL) -> None:
         (layer / "upper").chmod(0o755)
         options = f"lowerdir={path},upperdir={layer / 'upper'},workdir={layer / 'work'}"
         _mount(libc, "overlay", path, "overlay", _MS_NOSUID | _MS_NODEV, options)
-    # (a handle, where it goes back)
-    kept = [(_handle(work), work)] + [(_handle(Path(p)), Path(p)) for p in box.readonly]
+    # (a handle, where it goes back, read-only?): the box's own folder, the data, and what it
+    # must reach that the covers would hide (a virtual environment under /tmp)
+    covers = [Path("/tmp"), *map(Path, box.hide)]
+    under = [
+        Path(p) for p in box.reach
+        if Path(p).exists() and any(c in Path(p).resolve().parents for c in covers)
+    ]  # fmt: skip
+    kept = [(_handle(work), work, False)] + [
+        (_handle(Path(p)), Path(p), False) for p in box.readonly
+    ]
+    kept += [(_handle(p.resolve()), p.resolve(), True) for p in under]
     _mount(libc, str(work / "tmp"), "/tmp", None, _MS_BIND)  # its own /tmp, cleared with it
     _mount(libc, "tmpfs", "/dev/shm", "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777")
     cover = "mode=755,size=64k"
     hide = [p for p in box.hide if Path(p).is_dir()]  # one under /tmp is gone already
     for covered in hide:
         _mount(libc, "tmpfs", covered, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, cover)
-    for handle, back in kept:
-        back.mkdir(parents=True, exist_ok=True)
+    for handle, back, readonly in kept:
+        if Path(handle).is_dir():
+            back.mkdir(parents=True, exist_ok=True)
+        else:
+            back.parent.mkdir(parents=True, exist_ok=True)
+            back.touch()
         _mount(libc, handle, str(back), None, _MS_BIND | _MS_REC)
+        if readonly:
+            flags = _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV
+            _mount(libc, None, str(back), None, flags)
     for name in ("passwd", "group"):
         _mount(libc, str(work / "etc" / name), f"/etc/{name}", None, _MS_BIND)
     for covered in hide:  # the covers themselves read-only
