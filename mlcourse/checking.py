@@ -13,6 +13,7 @@ answer passes when the check passes with one of them.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -40,6 +41,8 @@ __all__ = [
     "same_auc",
     "test_counts",
 ]
+
+log = logging.getLogger(__name__)
 
 #: How far a student's AUC may be from the one recomputed here: an AUC from Spark's
 #: BinaryClassificationEvaluator (exact) differs from the binned one by far less.
@@ -191,10 +194,16 @@ def _values(namespace: Mapping[str, Any]) -> Iterator[Any]:
 
 
 def candidates(need: Need, namespace: Mapping[str, Any]) -> list[Any]:
-    """The variable the exercise names first, then what ``need.find`` recognises."""
+    """The variable the exercise names first, then what ``need.find`` recognises (nothing,
+    should looking among the student's objects fail: a check never raises at the student)."""
     found = [namespace[need.name]] if need.name in namespace else []
     if need.find is not None:
-        found += [v for v in need.find(namespace) if all(v is not f for f in found)]
+        try:
+            more = need.find(namespace)
+        except Exception as error:  # the notebook's objects can be anything
+            log.debug("finding %s failed: %s", need.name, error)
+            more = []
+        found += [v for v in more if all(v is not f for f in found)]
     return found
 
 
@@ -266,16 +275,20 @@ def figures(namespace: Mapping[str, Any]) -> list[Any]:
 
     if "matplotlib" not in sys.modules:
         return []
+    import numpy as np
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     found: list[Any] = []
     for value in _values(namespace):
-        items = list(value.flat) if hasattr(value, "flat") and hasattr(value, "shape") else [value]
+        # only what is certainly a figure, an Axes or an array of them: asking an unknown
+        # object for an attribute can run code (a Spark Connect DataFrame makes a Column)
+        items = list(value.flat) if isinstance(value, np.ndarray) else [value]
         for item in items:
-            figure = item if isinstance(item, Figure) else getattr(item, "figure", None)
-            new = isinstance(figure, Figure) and all(figure is not f for f in found)
-            if isinstance(item, (Figure, Axes)) and new:
+            if not isinstance(item, (Figure, Axes)):
+                continue
+            figure: Any = item if isinstance(item, Figure) else item.figure
+            if isinstance(figure, Figure) and all(figure is not f for f in found):
                 found.append(figure)
     return found
 
