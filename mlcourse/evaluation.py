@@ -181,20 +181,41 @@ def efficiency_curve(
 # --------------------------------------------------------------------------- significance
 
 
-def asimov_significance(s: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
-    """Expected discovery significance of ``s`` signal over ``b`` background events.
+def asimov_significance(
+    s: np.ndarray | float, b: np.ndarray | float, sigma_b: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """Expected discovery significance of ``s`` signal over ``b`` background events known to
+    within ``sigma_b``.
 
-    Z = sqrt(2 ((s + b) ln(1 + s/b) - s)), the median significance of a counting
-    experiment (the Asimov data set); about s / sqrt(b) when s << b. NaN where b <= 0.
+    With the background known exactly (``sigma_b = 0``), Z = sqrt(2 ((s + b) ln(1 + s/b) -
+    s)), the median significance of a counting experiment (the Asimov data set); about
+    s / sqrt(b) when s << b. With an uncertainty sigma_b on b (G. Cowan, "Discovery
+    sensitivity for a counting experiment with background uncertainty", 2012, from the
+    asymptotic formulae of Cowan, Cranmer, Gross and Vitells, EPJC 71 (2011) 1554):
+
+    Z = sqrt(2 [(s + b) ln((s + b)(b + sigma_b^2) / (b^2 + (s + b) sigma_b^2))
+                - (b^2 / sigma_b^2) ln(1 + sigma_b^2 s / (b (b + sigma_b^2)))]),
+
+    the same as pyhf's discovery test of a one-bin model whose background has that
+    uncertainty (tests/test_evaluation.py compares them). NaN where b <= 0.
 
     Examples
     --------
     >>> print(f"{float(asimov_significance(10.0, 100.0)):.4f}")  # s/sqrt(b) = 1.0
     0.9840
+    >>> print(f"{float(asimov_significance(10.0, 100.0, sigma_b=10.0)):.4f}")  # 10 % on b
+    0.6902
     """
     s_arr, b_arr = np.asarray(s, dtype=float), np.asarray(b, dtype=float)
+    var = np.asarray(sigma_b, dtype=float) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        z2 = 2.0 * ((s_arr + b_arr) * np.log1p(s_arr / b_arr) - s_arr)
+        exact = 2.0 * ((s_arr + b_arr) * np.log1p(s_arr / b_arr) - s_arr)
+        ratio = (s_arr + b_arr) * (b_arr + var) / (b_arr**2 + (s_arr + b_arr) * var)
+        uncertain = 2.0 * (
+            (s_arr + b_arr) * np.log(ratio)
+            - b_arr**2 / var * np.log1p(var * s_arr / (b_arr * (b_arr + var)))
+        )
+        z2 = np.where(var > 0, uncertain, exact)
         return np.where(b_arr > 0, np.sqrt(np.maximum(z2, 0.0)), np.nan)
 
 

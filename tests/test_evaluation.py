@@ -161,6 +161,32 @@ def test_asimov_formula_by_hand():
     assert math.isnan(float(asimov_significance(1.0, 0.0)))
 
 
+@pytest.mark.parametrize(
+    ("s", "b", "relative"),
+    [(10, 100, 0.0001), (10, 100, 0.05), (10, 100, 0.10), (50, 1000, 0.05), (5, 10, 0.3),
+     (100, 10_000, 0.05), (100, 10_000, 0.10), (3, 1, 0.5)],
+)  # fmt: skip
+def test_significance_with_a_background_uncertainty_is_pyhfs(s, b, relative):
+    """Cowan's formula against an independent implementation: pyhf's discovery test (q0,
+    asymptotics) of a one-bin model whose background carries that uncertainty, on the
+    Asimov data (s + b observed, the auxiliary measurement at its nominal value)."""
+    pyhf = pytest.importorskip("pyhf")
+    from scipy.stats import norm
+
+    sigma_b = relative * b
+    model = pyhf.simplemodels.uncorrelated_background(
+        signal=[float(s)], bkg=[float(b)], bkg_uncertainty=[sigma_b]
+    )
+    p0 = pyhf.infer.hypotest(0.0, [s + b, *model.config.auxdata], model, test_stat="q0")
+    want = float(norm.isf(float(p0)))
+    assert float(asimov_significance(s, b, sigma_b)) == pytest.approx(want, rel=1e-4)  # fit
+    # more uncertainty, less significance; none at all, the exact-background formula
+    assert float(asimov_significance(s, b, 2 * sigma_b)) < want
+    assert float(asimov_significance(s, b, 0.0)) == pytest.approx(
+        math.sqrt(2 * ((s + b) * math.log(1 + s / b) - s))
+    )
+
+
 def test_significance_scan_against_a_hand_computation(spark):
     # 4 signal and 8 background test events scored inside bins of width 0.05; 40 signal
     # and 400 background events expected before any cut
