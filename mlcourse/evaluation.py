@@ -236,7 +236,15 @@ class SignificanceScan:
     background_test_events : numpy.ndarray
         Test background events above each cut: the statistics behind ``background``.
     best : int
-        Index of the cut of highest significance.
+        Index of the working point: the cut of highest significance on the events it was
+        chosen on (``chosen_on``).
+    background_uncertainty : numpy.ndarray or float
+        The uncertainty sigma_b on ``background`` that the significance assumed at each cut
+        (0: the background known exactly).
+    chosen_on : str
+        ``"test"`` when the best cut was chosen on the test events themselves (the
+        significance there is biased upwards: the best of many cuts), ``"validation"`` when
+        it was chosen on validation events and the significance is the test events'.
     """
 
     thresholds: np.ndarray
@@ -245,6 +253,8 @@ class SignificanceScan:
     significance: np.ndarray
     background_test_events: np.ndarray
     best: int
+    background_uncertainty: np.ndarray | float = 0.0
+    chosen_on: str = "test"
 
     @property
     def best_threshold(self) -> float:
@@ -258,11 +268,14 @@ class SignificanceScan:
 
     def __str__(self) -> str:
         i = self.best
+        sigma = float(np.broadcast_to(self.background_uncertainty, self.background.shape)[i])
+        known = "b known exactly" if sigma == 0 else f"sigma_b = {sigma:.1f}"
+        where = "" if self.chosen_on == "test" else " (the cut chosen on validation events)"
         return (
-            f"best cut: score >= {self.thresholds[i]:.4f} keeps s = {self.signal[i]:.1f} "
-            f"signal and b = {self.background[i]:.1f} background events: Z = "
-            f"{self.significance[i]:.2f} (Asimov; b from {self.background_test_events[i]:,} "
-            f"test events)"
+            f"best cut{where}: score >= {self.thresholds[i]:.4f} keeps s = "
+            f"{self.signal[i]:.1f} signal and b = {self.background[i]:.1f} background events: "
+            f"Z = {self.significance[i]:.2f} (Asimov, {known}; b from "
+            f"{self.background_test_events[i]:,} test events)"
         )
 
     def __repr__(self) -> str:
@@ -274,6 +287,9 @@ def significance_scan(
     *,
     signal: float,
     background: float,
+    background_uncertainty: float = 0.0,
+    test_statistics: bool = False,
+    validation: DataFrame | RocCurve | ClassificationReport | None = None,
     min_background_events: int = 10,
     label_col: str = LABEL,
     score_col: str = "probability",
@@ -289,6 +305,16 @@ def significance_scan(
         Expected numbers of signal and background events before the cut: cross-section x
         integrated luminosity x the efficiency of the selection that made the sample. The
         test events give only the efficiencies; their own class balance does not matter.
+    background_uncertainty : float, default 0
+        The background's relative systematic uncertainty (0.05 for 5 %), in the
+        significance through :func:`asimov_significance`'s ``sigma_b``.
+    test_statistics : bool, default False
+        Also count the test sample's own statistical error on the background efficiency
+        (b / sqrt(test background events above the cut)), added in quadrature.
+    validation : pyspark.sql.DataFrame, RocCurve or ClassificationReport, optional
+        The same classifier's predictions on validation events: the best cut is chosen
+        there, and its significance is the test events' (an unbiased estimate; choosing
+        the best of many cuts on the test events overstates it).
     min_background_events : int, default 10
         Cuts leaving fewer test background events than this get no significance: the
         background estimate there is a handful of events, and the scan would pick the
@@ -315,31 +341,56 @@ def significance_scan(
     >>> scan = significance_scan(scored, score_col="score", signal=50, background=1000)
     >>> print(scan)  # doctest: +NORMALIZE_WHITESPACE
     best cut: score >= -0.4018 keeps s = 40.2 signal and b = 517.6 background events:
-    Z = 1.74 (Asimov; b from 484 test events)
+    Z = 1.74 (Asimov, b known exactly; b from 484 test events)
     """
     if not (signal > 0 and background > 0):
         raise ValueError(
             f"signal ({signal}) and background ({background}) are expected event counts "
             "before the cut (cross-section x luminosity x efficiency), both above 0"
         )
+    if not 0 <= background_uncertainty < 10:
+        raise ValueError(
+            f"background_uncertainty {background_uncertainty}: give the relative "
+            "uncertainty, such as 0.05 for 5 %"
+        )
     roc = as_roc_curve(predictions, label_col=label_col, score_col=score_col, bins=bins)
     s = signal * roc.tpr
     b = background * roc.fpr
     kept = np.rint(roc.fpr * roc.background_events).astype(np.int64)
-    z = np.where(kept >= max(min_background_events, 1), asimov_significance(s, b), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistical = np.where(kept > 0, b / np.sqrt(kept), np.inf) if test_statistics else 0.0
+    sigma_b = np.hypot(background_uncertainty * b, statistical)
+    z = np.where(kept >= max(min_background_events, 1), asimov_significance(s, b, sigma_b), np.nan)
     if np.all(np.isnan(z)):
         raise ValueError(
             f"no cut keeps {min_background_events} test background events "
             f"({roc.background_events} in all): score more background events, or lower "
             "min_background_events"
         )
+    best, chosen_on = int(np.nanargmax(z)), "test"
+    if validation is not None:
+        chosen = significance_scan(
+            validation,
+            signal=signal,
+            background=background,
+            background_uncertainty=background_uncertainty,
+            test_statistics=test_statistics,
+            min_background_events=min_background_events,
+            label_col=label_col,
+            score_col=score_col,
+            bins=bins,
+        )
+        best = int(np.argmin(np.abs(roc.thresholds - chosen.best_threshold)))
+        chosen_on = "validation"
     return SignificanceScan(
         thresholds=roc.thresholds,
         signal=s,
         background=b,
         significance=z,
         background_test_events=kept,
-        best=int(np.nanargmax(z)),
+        best=best,
+        background_uncertainty=sigma_b,
+        chosen_on=chosen_on,
     )
 
 

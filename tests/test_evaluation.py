@@ -231,6 +231,38 @@ def test_significance_ignores_cuts_with_too_little_background(spark):
         significance_scan(df, score_col="score", signal=0, background=100)
 
 
+def test_a_working_point_chosen_on_validation_events_and_uncertain_backgrounds(gbt):
+    """The cut is chosen on validation events and its significance is the test events';
+    a background systematic and the test sample's own statistics lower Z, as Cowan's
+    formula with sigma_b = b x (relative) (+) b / sqrt(test background events) says."""
+    from pyspark.sql import functions as F
+
+    _, predictions = gbt
+    half = F.pmod(F.xxhash64(*[F.col(c) for c in ("m_bb", "m_wbb", "lepton_pT")]), F.lit(2))
+    validation, test = predictions.where(half == 0), predictions.where(half == 1)
+    on_test = significance_scan(test, signal=100, background=10_000)
+    chosen = significance_scan(validation, signal=100, background=10_000)
+    honest = significance_scan(test, signal=100, background=10_000, validation=validation)
+    assert honest.chosen_on == "validation" and on_test.chosen_on == "test"
+    assert honest.best_threshold == pytest.approx(chosen.best_threshold)
+    assert honest.best_significance == pytest.approx(on_test.significance[honest.best])
+    assert honest.best_significance <= on_test.best_significance  # the test's own best
+    assert "chosen on validation events" in str(honest)
+    uncertain = significance_scan(
+        test, signal=100, background=10_000, background_uncertainty=0.1, test_statistics=True
+    )
+    i = uncertain.best
+    b, kept = uncertain.background[i], uncertain.background_test_events[i]
+    sigma_b = math.hypot(0.1 * b, b / math.sqrt(kept))
+    assert uncertain.background_uncertainty[i] == pytest.approx(sigma_b)
+    s = uncertain.signal[i]
+    assert uncertain.significance[i] == pytest.approx(float(asimov_significance(s, b, sigma_b)))
+    assert uncertain.best_significance < on_test.best_significance
+    assert f"sigma_b = {sigma_b:.1f}" in str(uncertain)
+    with pytest.raises(ValueError, match="relative uncertainty"):
+        significance_scan(test, signal=1, background=1, background_uncertainty=-0.1)
+
+
 def test_significance_plot_marks_the_best_cut(gbt, ax):
     _, predictions = gbt
     scan = significance_scan(predictions, signal=100, background=10_000)
