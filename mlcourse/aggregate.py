@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import Column, DataFrame
 
+    from .plottable import ClassHistogram
+
 __all__ = [
     "Bins",
     "Histogram",
@@ -68,6 +70,21 @@ class Histogram(NamedTuple):
     edges: np.ndarray
     signal: np.ndarray
     background: np.ndarray
+
+    def plottable(self, which: str = "signal", *, label: str = "") -> ClassHistogram:
+        """One class as a UHI ``PlottableHistogram`` (``mplhep.histplot`` takes it).
+
+        Parameters
+        ----------
+        which : {"signal", "background"}
+        label : str
+            The feature, for the axis.
+        """
+        from .plottable import ClassHistogram
+
+        if which not in ("signal", "background"):
+            raise ValueError(f"which is 'signal' or 'background', not {which!r}")
+        return ClassHistogram(self.edges, getattr(self, which), label, which)
 
 
 # --------------------------------------------------------------------------- binning

@@ -57,7 +57,14 @@ __all__ = [
     "plot_significance",
 ]
 
-SIGNAL_COLOR, BACKGROUND_COLOR = "tab:red", "tab:blue"
+#: Matplotlib's ``petroff10`` cycle (M. A. Petroff, "Accessible color sequences for data
+#: visualization", arXiv:2107.02270), which CMS adopted and mplhep's styles use: colours
+#: told apart with any colour vision. Its red for signal, its blue for background.
+PETROFF10 = (
+    "#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6",
+    "#a96b59", "#e76300", "#b9ac70", "#717581", "#92dadd",
+)  # fmt: skip
+SIGNAL_COLOR, BACKGROUND_COLOR = PETROFF10[2], PETROFF10[0]
 
 
 # --------------------------------------------------------------------------- drawing
@@ -131,14 +138,14 @@ def draw_histogram(
         ax.stairs(
             _normalise(predicted.signal, edges, density),
             edges,
-            color="darkred",
+            color=PETROFF10[6],
             label="predicted signal",
             **line,
         )
         ax.stairs(
             _normalise(predicted.background, edges, density),
             edges,
-            color="navy",
+            color=PETROFF10[4],
             label="predicted background",
             **line,
         )

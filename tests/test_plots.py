@@ -245,3 +245,30 @@ def test_signal_vs_background_runs_only_the_jobs_it_needs(
     assert jobs(range=(0, 3), predictions=predictions) == 2
     assert jobs() == 3
     assert jobs(predictions=predictions) == 4
+
+
+def test_a_histogram_is_plottable_by_the_fields_tools(higgs, ax):
+    """One class of a Histogram is a UHI PlottableHistogram: mplhep draws it directly, its
+    bars the counts numpy gives; signal and background in the accessible petroff10 red
+    and blue."""
+    mplhep = pytest.importorskip("mplhep")
+    from uhi.typing.plottable import PlottableHistogram
+
+    from mlcourse.aggregate import signal_background_hist
+    from mlcourse.plots import BACKGROUND_COLOR, PETROFF10, SIGNAL_COLOR
+
+    df, frame = higgs
+    hist = signal_background_hist(df, "m_bb", bins=20, range=(0.0, 3.0))
+    signal = hist.plottable("signal", label="m_bb")
+    assert isinstance(signal, PlottableHistogram)
+    assert len(signal.axes[0]) == 20 and signal.axes[0][0] == (0.0, 0.15)
+    mplhep.histplot(signal, ax=ax, label="signal")
+    drawn = ax.get_children()
+    want, _ = numpy_hist(frame, "m_bb", np.linspace(0.0, 3.0, 21))
+    steps = [a for a in drawn if isinstance(a, StepPatch)]
+    assert steps, "mplhep drew no steps"
+    np.testing.assert_array_equal(steps[0].get_data().values, want)
+    np.testing.assert_array_equal(signal.variances(), want)
+    with pytest.raises(ValueError, match="'signal' or 'background'"):
+        hist.plottable("both")
+    assert (SIGNAL_COLOR, BACKGROUND_COLOR) == (PETROFF10[2], PETROFF10[0])
