@@ -271,4 +271,4 @@ def test_a_histogram_is_plottable_by_the_fields_tools(higgs, ax):
     np.testing.assert_array_equal(signal.variances(), want)
     with pytest.raises(ValueError, match="'signal' or 'background'"):
         hist.plottable("both")
-    assert (SIGNAL_COLOR, BACKGROUND_COLOR) == (PETROFF10[2], PETROFF10[0])
+    assert (PETROFF10[2], PETROFF10[0]) == (SIGNAL_COLOR, BACKGROUND_COLOR)
