@@ -59,6 +59,7 @@ _API: dict[str, tuple[str, ...]] = {
         "significance_scan",
         "overtraining_check",
     ),
+    "paired": ("paired_auc_difference",),
     "neural": ("to_arrays", "build_network", "score_with_keras"),
     "boosting": ("with_validation", "xgb_classifier"),
     "checks": ("check", "hint", "CheckResult"),
@@ -167,6 +168,9 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
         build_network as build_network,
         score_with_keras as score_with_keras,
         to_arrays as to_arrays,
+    )
+    from .paired import (
+        paired_auc_difference as paired_auc_difference,
     )
     from .plots import (
         draw_correlation as draw_correlation,

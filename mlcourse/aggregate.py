@@ -45,6 +45,7 @@ __all__ = [
     "robust_ranges",
     "score_edges",
     "signal_background_hist",
+    "signal_score",
 ]
 
 Range = tuple[float, float]
@@ -466,6 +467,12 @@ def _score(predictions: DataFrame, score_col: str) -> Column:
     if isinstance(predictions.schema[score_col].dataType, VectorUDT):
         return vector_to_array(F.col(score_col))[1]
     return F.col(score_col).cast("double")
+
+
+def signal_score(predictions: DataFrame, score_col: str) -> Column:
+    """A predictions column's signal score as a double Column (element 1 of a probability
+    or rawPrediction vector, else the column itself)."""
+    return _score(predictions, score_col)
 
 
 def score_edges(lo: float, hi: float, bins: int) -> np.ndarray:

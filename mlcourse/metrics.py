@@ -83,7 +83,9 @@ class RocCurve:
 
         The two errors are added in quadrature, as for independent test samples. On the
         same test events the two AUCs are positively correlated, so the true uncertainty
-        of the difference is smaller: a difference called significant here is one.
+        of the difference is smaller (often several times): a difference called
+        significant here is one, and :func:`mlcourse.paired.paired_auc_difference` gives
+        the paired (DeLong) error from both models' scores of the same events.
 
         Examples
         --------

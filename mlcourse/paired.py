@@ -1,0 +1,173 @@
+"""Two classifiers compared on the same test events: the paired error of their AUC difference.
+
+:meth:`~mlcourse.metrics.RocCurve.compare` adds two AUC errors in quadrature, as if the two
+models had been scored on independent events. On the same events their AUCs move together
+(an event that is hard for one is usually hard for the other), and the error of the
+difference is smaller, often several times so. DeLong, DeLong and Clarke-Pearson (Biometrics
+44 (1988) 837) give it from each event's *placement*: for a signal event, the fraction of
+background events it outscores (ties count half), for a background event, the fraction of
+signal events that outscore it. The AUC is the mean placement; the variance of the difference
+is
+
+    var(A - B) = [var(V10_A) + var(V10_B) - 2 cov(V10_A, V10_B)] / m
+               + [var(V01_A) + var(V01_B) - 2 cov(V01_A, V01_B)] / n
+
+over the m signal and n background events. Here both scores are binned (placements within
+one bin count half, as :func:`~mlcourse.metrics.roc_curve` bins them), so everything comes
+from one aggregation: the events counted per (class, bin of A, bin of B), at most one row per
+event, never the events themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .higgs import LABEL
+from .metrics import AucDifference
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+__all__ = ["paired_auc_difference", "paired_auc_difference_arrays"]
+
+#: Score bins per model: placements are exact up to ties within 1/1000 of the score range.
+DEFAULT_PAIRED_BINS = 1000
+
+
+def _placements(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin: a signal event's placement among the background events and a background
+    event's among the signal events, from (2, bins) counts (background row first)."""
+    background, signal = counts[0].astype(float), counts[1].astype(float)
+    below = np.cumsum(background) - background  # background events in lower bins
+    above = signal[::-1].cumsum()[::-1] - signal  # signal events in higher bins
+    v10 = (below + 0.5 * background) / background.sum()
+    v01 = (above + 0.5 * signal) / signal.sum()
+    return v10, v01
+
+
+def _variance(weights: np.ndarray, x: np.ndarray, total: float) -> float:
+    mean = (weights * x).sum() / total
+    return float((weights * (x - mean) ** 2).sum() / (total - 1))
+
+
+def _covariance(joint: np.ndarray, x: np.ndarray, y: np.ndarray, total: float) -> float:
+    """Covariance of x (by the first index) and y (by the second) over the events counted
+    in ``joint``."""
+    dx = x - (joint.sum(axis=1) * x).sum() / total
+    dy = y - (joint.sum(axis=0) * y).sum() / total
+    return float((dx[:, None] * joint * dy[None, :]).sum() / (total - 1))
+
+
+def _from_joint(joint: np.ndarray) -> AucDifference:
+    """The paired difference from counts of shape (2, bins_a, bins_b): background, signal."""
+    m, n = float(joint[1].sum()), float(joint[0].sum())
+    if m < 2 or n < 2:
+        raise ValueError(
+            f"{m:.0f} signal and {n:.0f} background events: both classes need two or more"
+        )
+    v10_a, v01_a = _placements(joint.sum(axis=2))
+    v10_b, v01_b = _placements(joint.sum(axis=1))
+    s, b = joint[1].astype(float), joint[0].astype(float)
+    auc_a = float((s.sum(axis=1) * v10_a).sum() / m)
+    auc_b = float((s.sum(axis=0) * v10_b).sum() / m)
+    signal_part = (
+        _variance(s.sum(axis=1), v10_a, m)
+        + _variance(s.sum(axis=0), v10_b, m)
+        - 2 * _covariance(s, v10_a, v10_b, m)
+    )
+    background_part = (
+        _variance(b.sum(axis=1), v01_a, n)
+        + _variance(b.sum(axis=0), v01_b, n)
+        - 2 * _covariance(b, v01_a, v01_b, n)
+    )
+    return AucDifference(auc_a - auc_b, math.sqrt(max(signal_part / m + background_part / n, 0)))
+
+
+def _edges(scores: np.ndarray, bins: int) -> np.ndarray:
+    lo, hi = (0.0, 1.0) if scores.min() >= 0 and scores.max() <= 1 else (scores.min(), scores.max())
+    return np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+
+
+def paired_auc_difference_arrays(
+    y_true: np.ndarray,
+    score_a: np.ndarray,
+    score_b: np.ndarray,
+    *,
+    bins: int = DEFAULT_PAIRED_BINS,
+) -> AucDifference:
+    """AUC(a) - AUC(b) of two score arrays on the same events, with DeLong's paired error.
+
+    Parameters
+    ----------
+    y_true : array of 0/1
+        True classes (1 = signal).
+    score_a, score_b : arrays
+        The two models' signal scores of the same events, in the same order.
+    bins : int, default 1000
+        Score bins per model ([0, 1] for probabilities, else each score's range).
+
+    Returns
+    -------
+    AucDifference
+    """
+    y = np.asarray(y_true).astype(int)
+    a, b = np.asarray(score_a, dtype=float), np.asarray(score_b, dtype=float)
+    if not len(y) == len(a) == len(b):
+        raise ValueError("y_true, score_a and score_b must hold the same events")
+    index_a = np.clip(np.searchsorted(_edges(a, bins), a, "right") - 1, 0, bins - 1)
+    index_b = np.clip(np.searchsorted(_edges(b, bins), b, "right") - 1, 0, bins - 1)
+    joint = np.zeros((2, bins, bins))
+    np.add.at(joint, (y, index_a, index_b), 1)
+    return _from_joint(joint)
+
+
+def paired_auc_difference(
+    predictions: DataFrame,
+    score_a: str,
+    score_b: str,
+    *,
+    label_col: str = LABEL,
+    bins: int = DEFAULT_PAIRED_BINS,
+) -> AucDifference:
+    """AUC(a) - AUC(b) of two models scored on the same events, with DeLong's paired error.
+
+    Parameters
+    ----------
+    predictions : pyspark.sql.DataFrame
+        One row per test event with both models' scores, such as
+        ``model_b.transform(model_a.transform(test).withColumnRenamed("probability",
+        "probability_a").drop("rawPrediction", "prediction"))``.
+    score_a, score_b : str
+        The two score columns (a probability vector's signal element, or a number).
+    label_col : str
+        True class (1 = signal).
+    bins : int, default 1000
+        Score bins per model.
+
+    Returns
+    -------
+    AucDifference
+        The difference and its paired error; one aggregation, at most one row per event
+        back to the driver.
+    """
+    from pyspark.sql import functions as F
+
+    from .aggregate import bin_index, score_edges, score_range, signal_score
+
+    columns = []
+    for column in (score_a, score_b):
+        lo, hi = score_range(predictions, column)
+        lo, hi = (0.0, 1.0) if lo >= 0 and hi <= 1 else (lo, hi)  # as the arrays' version
+        edges = score_edges(lo, hi, bins)
+        columns.append(bin_index(signal_score(predictions, column), edges, uniform=True))
+    rows = (
+        predictions.groupBy(F.col(label_col).cast("int"), columns[0], columns[1]).count().collect()
+    )
+    joint = np.zeros((2, bins, bins))
+    for label, i, j, count in rows:
+        if label in (0, 1) and i is not None and j is not None:
+            joint[label, i, j] += count
+    return _from_joint(joint)
