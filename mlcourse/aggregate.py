@@ -73,14 +73,8 @@ class Histogram(NamedTuple):
     background: np.ndarray
 
     def plottable(self, which: str = "signal", *, label: str = "") -> ClassHistogram:
-        """One class as a UHI ``PlottableHistogram`` (``mplhep.histplot`` takes it).
-
-        Parameters
-        ----------
-        which : {"signal", "background"}
-        label : str
-            The feature, for the axis.
-        """
+        """One class (``which``: "signal" or "background") as a UHI
+        ``PlottableHistogram`` that ``mplhep.histplot`` takes; ``label`` names the axis."""
         from .plottable import ClassHistogram
 
         if which not in ("signal", "background"):
@@ -458,7 +452,7 @@ def _default_columns(df: DataFrame) -> list[str]:
 # --------------------------------------------------------------------------- scores (ROC)
 
 
-def _score(predictions: DataFrame, score_col: str) -> Column:
+def signal_score(predictions: DataFrame, score_col: str) -> Column:
     """The signal score as a double: element 1 of a probability/rawPrediction vector."""
     from pyspark.ml.functions import vector_to_array
     from pyspark.ml.linalg import VectorUDT
@@ -469,12 +463,6 @@ def _score(predictions: DataFrame, score_col: str) -> Column:
     return F.col(score_col).cast("double")
 
 
-def signal_score(predictions: DataFrame, score_col: str) -> Column:
-    """A predictions column's signal score as a double Column (element 1 of a probability
-    or rawPrediction vector, else the column itself)."""
-    return _score(predictions, score_col)
-
-
 def score_edges(lo: float, hi: float, bins: int) -> np.ndarray:
     """Equal score bins on [lo, hi] (``hi`` moved up by 1 when the scores are constant)."""
     return np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
@@ -482,7 +470,7 @@ def score_edges(lo: float, hi: float, bins: int) -> np.ndarray:
 
 def score_range(predictions: DataFrame, score_col: str) -> tuple[float, float]:
     """The range :func:`binned_scores` bins ``score_col`` on (see :func:`score_edges`)."""
-    return _score_range(predictions, score_col, _score(predictions, score_col))
+    return _score_range(predictions, score_col, signal_score(predictions, score_col))
 
 
 def _score_range(predictions: DataFrame, score_col: str, score: Column) -> tuple[float, float]:
@@ -535,7 +523,7 @@ def binned_scores(
     else:
         keys.append(F.lit(0).alias("p"))
     if score_col is not None:
-        score = _score(predictions, score_col)
+        score = signal_score(predictions, score_col)
     with described(predictions, "ROC curve and classification metrics"):
         if score_col is not None:
             lo, hi = score_range or _score_range(predictions, score_col, score)

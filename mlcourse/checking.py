@@ -31,6 +31,7 @@ __all__ = [
     "evaluate_in",
     "every_report",
     "exercise",
+    "exercise_spec",
     "figures",
     "fitted_models",
     "mapping",
@@ -149,7 +150,8 @@ def exercise(
     return register
 
 
-def _get(exercise_name: str) -> Exercise:
+def exercise_spec(exercise_name: str) -> Exercise:
+    """The registered exercise of that name; KeyError naming all of them for a typo."""
     spec = _REGISTRY.get(exercise_name)
     if spec is None:
         names = ", ".join(sorted(_REGISTRY))
@@ -159,7 +161,7 @@ def _get(exercise_name: str) -> Exercise:
 
 def run_check(exercise_name: str, answer: Any, context: Mapping[str, Any]) -> CheckResult:
     """Run one check on given values; a check that raises anything fails with one line."""
-    spec = _get(exercise_name)
+    spec = exercise_spec(exercise_name)
     try:
         return CheckResult(exercise_name, True, spec.function(answer, **context))
     except NotYet as wrong:
@@ -215,7 +217,7 @@ def evaluate_in(
 ) -> CheckResult:
     """Check an exercise on a notebook's variables, with what the student passed explicitly
     (``args``: the answer; ``kwargs``: context by the check's keywords) taking precedence."""
-    spec = _get(exercise_name)
+    spec = exercise_spec(exercise_name)
     kwargs = dict(kwargs or {})
     unknown = sorted(set(kwargs) - set(spec.context))
     if unknown:

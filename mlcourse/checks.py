@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import checks_day1, checks_day2, checks_day3, checks_day4, checks_final  # noqa: F401
-from .checking import GRADE_MIME, CheckResult, evaluate_in, registry, run_check
+from .checking import GRADE_MIME, CheckResult, evaluate_in, exercise_spec, registry, run_check
 
 __all__ = ["EXERCISES", "GRADE_MIME", "CheckResult", "check", "evaluate", "hint"]
 
@@ -83,10 +83,7 @@ def evaluate(exercise: str, answer: Any = None, /, **context: Any) -> CheckResul
     KeyError
         For an unknown exercise (a typo in the check cell, not a wrong answer).
     """
-    spec = registry().get(exercise)
-    if spec is None:
-        evaluate_in(exercise, {})  # raises KeyError naming the exercises
-        raise AssertionError  # pragma: no cover
+    spec = exercise_spec(exercise)
     full = {key: None for key, need in spec.context.items() if need.optional} | context
     return run_check(exercise, answer, full)
 
@@ -144,10 +141,7 @@ def hint(exercise: str) -> None:
     >>> mlcourse.hint("day1.ex3")
     day1.ex3, hint 1 of 3: mlcourse.correlation_matrix(df) gives the names and the matrix of coefficients.
     """  # noqa: E501
-    spec = registry().get(exercise)
-    if spec is None:
-        evaluate_in(exercise, {})  # raises KeyError naming the exercises
-        return
+    spec = exercise_spec(exercise)
     hints = spec.hints or ("Read the exercise's text again: it names what to compute.",)
     given = _HINTS.get(exercise, 0)
     if given >= len(hints):

@@ -36,16 +36,22 @@ def test_views(model: Any, test: Any, given: Any = None) -> list[Any]:
     return views
 
 
+def is_auc_on(auc: float, model: Any, events: Any, given: Any = None) -> bool:
+    """Whether ``auc`` is ``model``'s AUC on one of its views of ``events`` (see
+    :func:`test_views`), within the checks' tolerance."""
+    views = test_views(model, events, given)
+    return any(abs(auc - auc_of(model, view)) <= AUC_TOLERANCE for view in views)
+
+
 def auc_on_test(value: Any, name: str, model: Any, test: Any, given: Any, what: str) -> str:
     """Pass when ``value`` is ``model``'s AUC on one of its views of the test events."""
     auc = number(value, name, low=0.0, high=1.0)
-    views = test_views(model, test, given)
-    if not views:
+    if not test_views(model, test, given):
         raise NotYet(
             f"the test set has no column {model.getFeaturesCol()!r} that the model reads: "
             "assemble the same features for the test set"
         )
-    if not any(abs(auc - auc_of(model, view)) <= AUC_TOLERANCE for view in views):
+    if not is_auc_on(auc, model, test, given):
         raise NotYet(
             f"{name} is not the AUC of {what} on the test events: transform the test set "
             "(not the training set) with the fitted model and take the AUC of the predictions"

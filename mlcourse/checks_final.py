@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .checking import AUC_TOLERANCE, Need, NotYet, auc_of, exercise, fitted_models, number
+from .checking import Need, NotYet, exercise, fitted_models, number
 from .checks_day1 import signal_fraction_of
-from .checks_day2 import cross_validated, cross_validated_models, test_views
+from .checks_day2 import cross_validated, cross_validated_models, is_auc_on
 from .checks_day4 import timings
 
 __all__: list[str] = []  # the checks register themselves; mlcourse.checks is their face
@@ -166,8 +166,7 @@ def _final_q4(fit_table: Any, *, model: Any, train: Any, test: Any) -> str:
             "model in `model` (the loop's last)"
         )
     for name, frame, claimed in (("train", train, train_auc), ("test", test, test_auc)):
-        views = test_views(model, frame)
-        if not any(abs(float(claimed) - auc_of(model, v)) <= AUC_TOLERANCE for v in views):
+        if not is_auc_on(float(claimed), model, frame):
             raise NotYet(
                 f"the {name} AUC at depth {depth} is not the deepest model's AUC on `{name}`: "
                 "transform each set with the model and take the AUC"

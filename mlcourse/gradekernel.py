@@ -241,15 +241,10 @@ def _kill_descendants() -> None:
     kernel started in a new session or by a double fork (outside a box, which ends its own)."""
     import signal
 
+    from .sandbox import process_tree
+
     for _ in range(3):  # a process may fork while its siblings are killed
-        found, queue = [], [os.getpid()]
-        while queue:
-            pid = queue.pop()
-            with contextlib.suppress(OSError, ValueError):
-                for task in Path(f"/proc/{pid}/task").iterdir():
-                    children = [int(c) for c in (task / "children").read_text().split()]
-                    found += children
-                    queue += children
+        found = process_tree(os.getpid())[1:]
         for pid in found:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)

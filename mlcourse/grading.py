@@ -58,7 +58,14 @@ from .config import cpu_count, size_bytes
 from .errors import MlcourseError
 from .gradekernel import check_calls, grader_cells, grader_results
 from .notebooks import packaged_notebooks
-from .sandbox import Box, free_user_id, kill_user, make_work, sandbox_problem
+from .sandbox import (
+    Box,
+    free_user_id,
+    kill_user,
+    make_work,
+    process_tree,
+    sandbox_problem,
+)
 
 __all__ = ["GradeRow", "GradingError", "grade", "notebook_exercises"]
 
@@ -185,19 +192,6 @@ def _prepare_out(out: Path) -> None:
     (out / MARKER).write_text("written by mlcourse grade\n", encoding="utf-8")
 
 
-def _tree(root: int) -> list[int]:
-    """``root`` and its descendants (Linux /proc; a kernel runs in a session of its own, so
-    a process group does not hold it)."""
-    found, queue = [], [root]
-    while queue:
-        pid = queue.pop()
-        found.append(pid)
-        with contextlib.suppress(OSError, ValueError):
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                queue += [int(c) for c in (task / "children").read_text().split()]
-    return found
-
-
 def _pss(pid: int) -> int:
     """The proportional set size of one process in bytes (shared pages counted once over
     the processes that share them, as a container's memory limit counts them); 0 once it
@@ -211,11 +205,11 @@ def _pss(pid: int) -> int:
 
 def _tree_pss(root: int) -> int:
     """The summed proportional set size of ``root`` and its descendants, in bytes."""
-    return sum(_pss(pid) for pid in _tree(root))
+    return sum(_pss(pid) for pid in process_tree(root))
 
 
 def _kill_tree(root: int) -> None:
-    for pid in _tree(root):  # the runner, the box, its kernel, the kernel's JVM...
+    for pid in process_tree(root):  # the runner, the box, its kernel, the kernel's JVM...
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
 

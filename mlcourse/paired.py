@@ -86,9 +86,17 @@ def _from_joint(joint: np.ndarray) -> AucDifference:
     return AucDifference(auc_a - auc_b, math.sqrt(max(signal_part / m + background_part / n, 0)))
 
 
-def _edges(scores: np.ndarray, bins: int) -> np.ndarray:
-    lo, hi = (0.0, 1.0) if scores.min() >= 0 and scores.max() <= 1 else (scores.min(), scores.max())
-    return np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+def _edges(lo: float, hi: float, bins: int) -> np.ndarray:
+    """Equal bins on [0, 1] when every score is in it (a probability), else on the scores'
+    range: the same rule for arrays and for Spark."""
+    from .aggregate import score_edges
+
+    return score_edges(*((0.0, 1.0) if lo >= 0 and hi <= 1 else (lo, hi)), bins)
+
+
+def _bin_of(scores: np.ndarray, bins: int) -> np.ndarray:
+    edges = _edges(float(scores.min()), float(scores.max()), bins)
+    return np.clip(np.searchsorted(edges, scores, "right") - 1, 0, bins - 1)
 
 
 def paired_auc_difference_arrays(
@@ -117,10 +125,8 @@ def paired_auc_difference_arrays(
     a, b = np.asarray(score_a, dtype=float), np.asarray(score_b, dtype=float)
     if not len(y) == len(a) == len(b):
         raise ValueError("y_true, score_a and score_b must hold the same events")
-    index_a = np.clip(np.searchsorted(_edges(a, bins), a, "right") - 1, 0, bins - 1)
-    index_b = np.clip(np.searchsorted(_edges(b, bins), b, "right") - 1, 0, bins - 1)
     joint = np.zeros((2, bins, bins))
-    np.add.at(joint, (y, index_a, index_b), 1)
+    np.add.at(joint, (y, _bin_of(a, bins), _bin_of(b, bins)), 1)
     return _from_joint(joint)
 
 
@@ -155,14 +161,16 @@ def paired_auc_difference(
     """
     from pyspark.sql import functions as F
 
-    from .aggregate import bin_index, score_edges, score_range, signal_score
+    from .aggregate import bin_index, score_range, signal_score
 
-    columns = []
-    for column in (score_a, score_b):
-        lo, hi = score_range(predictions, column)
-        lo, hi = (0.0, 1.0) if lo >= 0 and hi <= 1 else (lo, hi)  # as the arrays' version
-        edges = score_edges(lo, hi, bins)
-        columns.append(bin_index(signal_score(predictions, column), edges, uniform=True))
+    columns = [
+        bin_index(
+            signal_score(predictions, column),
+            _edges(*score_range(predictions, column), bins),
+            uniform=True,
+        )
+        for column in (score_a, score_b)
+    ]
     rows = (
         predictions.groupBy(F.col(label_col).cast("int"), columns[0], columns[1]).count().collect()
     )

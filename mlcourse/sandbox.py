@@ -42,7 +42,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["Box", "free_user_id", "kill_user", "make_work", "sandbox_problem"]
+__all__ = ["Box", "free_user_id", "kill_user", "make_work", "process_tree", "sandbox_problem"]
 
 _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
@@ -157,6 +157,19 @@ def _uids_in_use() -> set[int]:
             with contextlib.suppress(OSError):
                 used.add(entry.stat().st_uid)
     return used
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and its descendants, from Linux's /proc (a kernel runs in a session of its
+    own, so a process group does not hold it)."""
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        with contextlib.suppress(OSError, ValueError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                queue += [int(c) for c in (task / "children").read_text().split()]
+    return found
 
 
 def kill_user(uid: int) -> int:

@@ -23,7 +23,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from .checking import registry
+from .checking import exercise_spec
 from .config import read_config
 from .errors import ConfigError
 
@@ -93,8 +93,7 @@ def solution(exercise: str, *, today: dt.date | None = None) -> None:
     today : date, optional
         The date to judge the release by (default: today, UTC).
     """
-    if exercise not in registry():
-        raise KeyError(f"no exercise {exercise!r}; the exercises are {', '.join(registry())}")
+    exercise_spec(exercise)  # a KeyError naming the exercises for a typo
     policy = read_config().get("solutions", {})
     folder = policy.get("folder") if isinstance(policy, dict) else None
     notebook = NOTEBOOK_OF[exercise.split(".")[0]]
