@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -78,37 +78,69 @@ class RocCurve:
     def __repr__(self) -> str:
         return f"RocCurve(auc={self.auc:.4f} ± {self.auc_error:.4f}, points={len(self.fpr)})"
 
-    def compare(self, other: RocCurve | ClassificationReport) -> AucDifference:
+    def compare(
+        self, other: RocCurve | ClassificationReport, *, training_spread: float = 0.0
+    ) -> AucDifference:
         """This AUC minus another's, with the uncertainty of the difference.
 
-        The two errors are added in quadrature, as for independent test samples. On the
-        same test events the two AUCs are positively correlated, so the true uncertainty
-        of the difference is smaller (often several times): a difference called
-        significant here is one, and :func:`mlcourse.paired.paired_auc_difference` gives
-        the paired (DeLong) error from both models' scores of the same events.
+        A curve holds only counts, not the events, so the two statistical errors are added
+        in quadrature, as for independent test samples (and the result says so). On the
+        same test events the two AUCs are positively correlated and the true uncertainty
+        is smaller (often several times): :meth:`ClassificationReport.compare` of two
+        reports computed from predictions of the same events gives the paired (DeLong)
+        error.
+
+        Parameters
+        ----------
+        other : RocCurve or ClassificationReport
+            The AUC subtracted.
+        training_spread : float, default 0
+            The standard deviation of one model's AUC from the randomness of its training
+            (initial weights, batches: measured over seeds). Each of the two models, trained
+            once, carries it, so the difference's error gains sqrt(2) times it (pass the
+            spread divided by sqrt(k) for means over k seeds).
 
         Examples
         --------
         >>> a = RocCurve(np.array([0, 1]), np.array([0, 1]), np.array([np.inf, 0]), 0.80, 0.003)
         >>> b = RocCurve(np.array([0, 1]), np.array([0, 1]), np.array([np.inf, 0]), 0.79, 0.004)
-        >>> print(a.compare(b))
-        +0.0100 ± 0.0050 (2.0 standard deviations): not significant (below 3)
+        >>> print(a.compare(b))  # doctest: +NORMALIZE_WHITESPACE
+        +0.0100 ± 0.0050 (2.0 standard deviations; errors added as for independent test
+        samples): not significant (below 3)
         """
-        return _difference(self, other)
+        return _difference(self, other).with_training_spread(training_spread)
 
 
 @dataclass(frozen=True)
 class AucDifference:
-    """A difference of two AUCs with its uncertainty; prints a verdict.
+    """A difference of two AUCs with its uncertainty; prints a verdict and how it was had.
 
     Attributes
     ----------
     difference, error : float
-        The difference and its standard deviation.
+        The difference and its standard deviation: the statistical error of the difference
+        and, when ``training_spread`` is given, sqrt(2) x the training spread, in quadrature.
+    paired : bool or None
+        True: both models were scored on the same test events and the statistical error is
+        DeLong's paired one (their correlation included); False: the two errors were added
+        in quadrature, as for independent test samples; None: not known.
+    training_spread : float
+        The standard deviation of one model's AUC over training seeds, included in
+        ``error`` for each of the two models (0: none included).
+    events : int
+        Test events the paired error was computed on (0 when not paired).
     """
 
     difference: float
     error: float
+    paired: bool | None = None
+    training_spread: float = 0.0
+    events: int = 0
+
+    @property
+    def statistical_error(self) -> float:
+        """The error from the finite number of test events alone."""
+        return math.sqrt(max(self.error**2 - 2 * self.training_spread**2, 0.0))
 
     @property
     def significance(self) -> float:
@@ -120,11 +152,36 @@ class AucDifference:
         """Whether the difference is at least three standard deviations."""
         return abs(self.significance) >= 3.0
 
+    def with_training_spread(self, spread: float) -> AucDifference:
+        """The same difference with a training spread of ``spread`` per model included.
+
+        Parameters
+        ----------
+        spread : float
+            Standard deviation of one model's AUC over training seeds (>= 0).
+        """
+        spread = float(spread)
+        if not spread >= 0:
+            raise ValueError(
+                f"training_spread {spread}: give the standard deviation of one model's AUC "
+                "over training seeds (0 or more)"
+            )
+        stat = self.statistical_error
+        return replace(self, error=math.sqrt(stat**2 + 2 * spread**2), training_spread=spread)
+
     def __str__(self) -> str:
         verdict = "significant" if self.significant else "not significant (below 3)"
+        if self.paired:
+            basis = f"paired: both models on the same {self.events:,} test events"
+        elif self.paired is False:
+            basis = "errors added as for independent test samples"
+        else:
+            basis = "statistical error"
+        if self.training_spread > 0:
+            basis += f", with a training spread of {self.training_spread:.4f} per model"
         return (
             f"{self.difference:+.4f} ± {self.error:.4f} "
-            f"({abs(self.significance):.1f} standard deviations): {verdict}"
+            f"({abs(self.significance):.1f} standard deviations; {basis}): {verdict}"
         )
 
 
@@ -132,7 +189,7 @@ def _difference(
     a: RocCurve | ClassificationReport, b: RocCurve | ClassificationReport
 ) -> AucDifference:
     """``a.auc - b.auc``, the errors added in quadrature (see :meth:`RocCurve.compare`)."""
-    return AucDifference(a.auc - b.auc, math.hypot(a.auc_error, b.auc_error))
+    return AucDifference(a.auc - b.auc, math.hypot(a.auc_error, b.auc_error), paired=False)
 
 
 @dataclass(frozen=True)
@@ -153,6 +210,9 @@ class ClassificationReport:
         2x2 counts, rows = true class (background, signal), columns = predicted class.
     roc : RocCurve or None
         The curve, from the same aggregation.
+    predictions : pyspark.sql.DataFrame or None
+        The predictions the report was computed from (their ``probability``), kept so that
+        :meth:`compare` can pair two models scored on the same events.
     """
 
     auc: float
@@ -163,10 +223,42 @@ class ClassificationReport:
     confusion: np.ndarray
     roc: RocCurve | None = field(default=None, repr=False)
     auc_error: float = math.nan
+    predictions: DataFrame | None = field(default=None, repr=False, compare=False)
 
-    def compare(self, other: RocCurve | ClassificationReport) -> AucDifference:
-        """This AUC minus another's, with its uncertainty (:meth:`RocCurve.compare`)."""
-        return _difference(self, other)
+    def compare(
+        self, other: RocCurve | ClassificationReport, *, training_spread: float = 0.0
+    ) -> AucDifference:
+        """This AUC minus another's, with the uncertainty of the difference.
+
+        When both reports were computed from predictions of the same test events (each
+        event recognised by its label and feature values, every event on both sides), the
+        statistical error is DeLong's paired one, which counts the correlation of the two
+        AUCs (one Spark aggregation; see :mod:`mlcourse.paired`). Otherwise the two errors
+        are added in quadrature, as for independent test samples. The result says which.
+
+        Parameters
+        ----------
+        other : RocCurve or ClassificationReport
+            The AUC subtracted.
+        training_spread : float, default 0
+            The standard deviation of one model's AUC over training seeds, included for
+            each model (see :meth:`RocCurve.compare`).
+
+        Returns
+        -------
+        AucDifference
+        """
+        paired = None
+        if isinstance(other, ClassificationReport):
+            from .paired import paired_reports_error
+
+            paired = paired_reports_error(self, other)
+        if paired is None:
+            return _difference(self, other).with_training_spread(training_spread)
+        error, events = paired
+        return AucDifference(
+            self.auc - other.auc, error, paired=True, events=events
+        ).with_training_spread(training_spread)
 
     @property
     def events(self) -> int:
@@ -473,4 +565,5 @@ def classification_report(
         f1=_ratio(2 * precision * recall, precision + recall),
         confusion=confusion,
         roc=roc,
+        predictions=predictions if score_col == "probability" else None,
     )

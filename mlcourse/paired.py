@@ -31,7 +31,9 @@ from .metrics import AucDifference
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-__all__ = ["paired_auc_difference", "paired_auc_difference_arrays"]
+    from .metrics import ClassificationReport
+
+__all__ = ["paired_auc_difference", "paired_auc_difference_arrays", "paired_reports_error"]
 
 #: Score bins per model: placements are exact up to ties within 1/1000 of the score range.
 DEFAULT_PAIRED_BINS = 1000
@@ -83,7 +85,8 @@ def _from_joint(joint: np.ndarray) -> AucDifference:
         + _variance(b.sum(axis=0), v01_b, n)
         - 2 * _covariance(b, v01_a, v01_b, n)
     )
-    return AucDifference(auc_a - auc_b, math.sqrt(max(signal_part / m + background_part / n, 0)))
+    error = math.sqrt(max(signal_part / m + background_part / n, 0))
+    return AucDifference(auc_a - auc_b, error, paired=True, events=int(m + n))
 
 
 def _edges(lo: float, hi: float, bins: int) -> np.ndarray:
@@ -105,6 +108,7 @@ def paired_auc_difference_arrays(
     score_b: np.ndarray,
     *,
     bins: int = DEFAULT_PAIRED_BINS,
+    training_spread: float = 0.0,
 ) -> AucDifference:
     """AUC(a) - AUC(b) of two score arrays on the same events, with DeLong's paired error.
 
@@ -116,6 +120,9 @@ def paired_auc_difference_arrays(
         The two models' signal scores of the same events, in the same order.
     bins : int, default 1000
         Score bins per model ([0, 1] for probabilities, else each score's range).
+    training_spread : float, default 0
+        Standard deviation of one model's AUC over training seeds, included for each model
+        (see :meth:`~mlcourse.metrics.RocCurve.compare`).
 
     Returns
     -------
@@ -127,7 +134,7 @@ def paired_auc_difference_arrays(
         raise ValueError("y_true, score_a and score_b must hold the same events")
     joint = np.zeros((2, bins, bins))
     np.add.at(joint, (y, _bin_of(a, bins), _bin_of(b, bins)), 1)
-    return _from_joint(joint)
+    return _from_joint(joint).with_training_spread(training_spread)
 
 
 def paired_auc_difference(
@@ -137,6 +144,7 @@ def paired_auc_difference(
     *,
     label_col: str = LABEL,
     bins: int = DEFAULT_PAIRED_BINS,
+    training_spread: float = 0.0,
 ) -> AucDifference:
     """AUC(a) - AUC(b) of two models scored on the same events, with DeLong's paired error.
 
@@ -152,6 +160,8 @@ def paired_auc_difference(
         True class (1 = signal).
     bins : int, default 1000
         Score bins per model.
+    training_spread : float, default 0
+        Standard deviation of one model's AUC over training seeds, included for each model.
 
     Returns
     -------
@@ -178,4 +188,77 @@ def paired_auc_difference(
     for label, i, j, count in rows:
         if label in (0, 1) and i is not None and j is not None:
             joint[label, i, j] += count
-    return _from_joint(joint)
+    return _from_joint(joint).with_training_spread(training_spread)
+
+
+def paired_reports_error(
+    a: ClassificationReport, b: ClassificationReport, *, bins: int = DEFAULT_PAIRED_BINS
+) -> tuple[float, int] | None:
+    """DeLong's paired error of ``a.auc - b.auc`` when both reports counted the same events.
+
+    Each event is recognised by a hash of its label and of the feature columns both
+    predictions carry (the raw HIGGS features, which ``transform`` and
+    ``score_with_keras`` keep). Identical events score alike and are counted together.
+
+    Parameters
+    ----------
+    a, b : ClassificationReport
+        Reports computed by :func:`~mlcourse.metrics.classification_report`, which keeps
+        their predictions.
+    bins : int, default 1000
+        Score bins per model.
+
+    Returns
+    -------
+    (error, events) or None
+        None when either report has no predictions, they share no feature column, or the
+        events differ (one side holds an event the other does not): then the two AUCs are
+        not paired.
+    """
+    from pyspark.sql import functions as F
+
+    from .aggregate import bin_index, signal_score
+    from .higgs import FEATURES
+
+    left, right = a.predictions, b.predictions
+    if left is None or right is None:
+        return None
+    keys = [c for c in FEATURES if c in left.columns and c in right.columns]
+    if not keys or LABEL not in left.columns or LABEL not in right.columns:
+        return None
+    edges = _edges(0.0, 1.0, bins)
+
+    def side(df: DataFrame, name: str) -> DataFrame:
+        score = bin_index(signal_score(df, "probability"), edges, uniform=True)
+        return (
+            df.select(
+                F.xxhash64(F.col(LABEL).cast("int"), *keys).alias("event"),
+                F.col(LABEL).cast("int").alias(f"label_{name}"),
+                score.alias(f"bin_{name}"),
+            )
+            .groupBy("event")
+            .agg(
+                F.count(F.lit(1)).alias(f"n_{name}"),
+                F.min(f"label_{name}").alias(f"label_{name}"),
+                F.min(f"bin_{name}").alias(f"bin_{name}"),
+            )
+        )
+
+    joined = side(left, "a").join(side(right, "b"), "event", "full_outer")
+    rows = (
+        joined.groupBy("label_a", "label_b", "bin_a", "bin_b")
+        .agg(F.sum("n_a").alias("n_a"), F.sum("n_b").alias("n_b"))
+        .collect()
+    )
+    joint = np.zeros((2, bins, bins))
+    for label_a, label_b, i, j, n_a, n_b in rows:
+        if label_a is None or label_b is None or n_a != n_b or label_a not in (0, 1):
+            return None  # an event on one side only: not the same test events
+        if i is None or j is None:
+            return None
+        joint[label_a, i, j] += n_a
+    try:
+        difference = _from_joint(joint)
+    except ValueError:
+        return None
+    return difference.error, int(joint.sum())

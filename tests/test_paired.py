@@ -77,3 +77,40 @@ def test_spark_aggregation_equals_the_arrays(gbt):
     assert result.difference == pytest.approx(want.difference, abs=1e-12)
     assert result.error == pytest.approx(want.error, rel=1e-9)
     assert result.error < mlcourse.roc_curve(predictions).compare(roc_curve_arrays(y, b)).error
+
+
+def test_reports_of_the_same_events_compare_paired(gbt):
+    """report.compare pairs two models scored on the same test events (the error equals
+    paired_auc_difference's on the joined scores); on other events it adds the errors in
+    quadrature and says so; a training spread enters as sqrt(2) x it."""
+    from pyspark.ml.classification import LogisticRegression
+
+    _, predictions = gbt
+    logistic = LogisticRegression(maxIter=10).fit(predictions.select("label", "features"))
+    scored = logistic.transform(predictions.drop("rawPrediction", "probability", "prediction"))
+    gbt_report = mlcourse.classification_report(predictions)
+    logistic_report = mlcourse.classification_report(scored)
+    paired = gbt_report.compare(logistic_report)
+    both = logistic.transform(
+        predictions.withColumnRenamed("probability", "gbt").drop("rawPrediction", "prediction")
+    )
+    want = paired_auc_difference(both, "gbt", "probability")
+    assert paired.paired is True and paired.events == gbt_report.events
+    assert paired.difference == pytest.approx(gbt_report.auc - logistic_report.auc)
+    assert paired.error == pytest.approx(want.error, rel=1e-9)
+    assert "same" in str(paired) and f"{gbt_report.events:,}" in str(paired)
+    independent = gbt_report.compare(logistic_report.roc)
+    assert independent.paired is False and "independent" in str(independent)
+    assert paired.error < independent.error
+
+    half = mlcourse.classification_report(scored.sample(fraction=0.5, seed=2))
+    other = gbt_report.compare(half)  # not the same events: no pairing
+    assert other.paired is False
+    assert other.error == pytest.approx(np.hypot(gbt_report.auc_error, half.auc_error))
+
+    spread = gbt_report.compare(logistic_report, training_spread=0.004)
+    assert spread.error == pytest.approx(np.sqrt(paired.error**2 + 2 * 0.004**2))
+    assert spread.statistical_error == pytest.approx(paired.error)
+    assert "training spread" in str(spread)
+    with pytest.raises(ValueError, match="standard deviation"):
+        gbt_report.compare(logistic_report, training_spread=-1)
