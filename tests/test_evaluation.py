@@ -291,6 +291,17 @@ def test_overtraining_ks_agrees_with_scipy(gbt, train_predictions):
     assert check.train.sum() == len(y_train)
     assert check.overtrained == bool(check.ks_pvalue.min() < 0.01)
     assert "p-value" in str(check)
+    # the AUC gap from the same counts: the final model's AUC on each sample, as Spark's
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+    evaluator = BinaryClassificationEvaluator(metricName="areaUnderROC")
+    assert check.train_auc.auc == pytest.approx(evaluator.evaluate(train_predictions), abs=1e-3)
+    assert check.test_auc.auc == pytest.approx(evaluator.evaluate(predictions), abs=1e-3)
+    assert check.auc_gap == pytest.approx(check.train_auc.auc - check.test_auc.auc)
+    assert check.auc_gap_error == pytest.approx(
+        np.hypot(check.train_auc.auc_error, check.test_auc.auc_error)
+    )
+    assert f"gap {check.auc_gap:+.4f} ± {check.auc_gap_error:.4f}" in str(check)
 
 
 def test_a_memorising_model_is_caught(spark, higgs):
@@ -303,7 +314,9 @@ def test_a_memorising_model_is_caught(spark, higgs):
         deep.transform(assemble_features(train)), deep.transform(assemble_features(test))
     )
     assert check.overtrained and check.ks_pvalue.max() < 1e-6
-    assert "has learnt its training events" in str(check)
+    assert "differ from the test scores beyond statistics" in str(check)
+    assert check.auc_gap > 3 * check.auc_gap_error  # the memorised events score better
+    assert str(check).endswith("differs beyond statistics")
 
 
 def test_overtraining_plot_draws_both_samples_normalised(gbt, train_predictions, ax):
