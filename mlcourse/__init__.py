@@ -60,6 +60,7 @@ _API: dict[str, tuple[str, ...]] = {
         "overtraining_check",
     ),
     "paired": ("paired_auc_difference",),
+    "yields": ("benchmark_yields", "Yields"),
     "neural": ("to_arrays", "build_network", "score_with_keras"),
     "boosting": ("with_validation", "xgb_classifier"),
     "checks": ("check", "hint", "CheckResult"),

@@ -28,6 +28,7 @@ MODULES = [
     "mlcourse.plots",
     "mlcourse.session",
     "mlcourse.synthetic",
+    "mlcourse.yields",
 ]
 
 #: Public functions whose docstrings must keep a running example.

@@ -381,3 +381,20 @@ def test_overtraining_check_takes_scores_from_the_driver(gbt, train_predictions)
     np.testing.assert_allclose(mixed.ks_pvalue, in_spark.ks_pvalue)
     with pytest.raises(ValueError, match="3 labels but 2 scores"):
         overtraining_check(([0, 1, 1], [0.2, 0.4]), predictions)
+
+
+def test_benchmark_yields_are_cross_section_times_luminosity_times_efficiency():
+    from mlcourse.yields import LUMINOSITY, benchmark_yields
+
+    yields = mlcourse.benchmark_yields()
+    assert LUMINOSITY == 140.0
+    ttbar = 832_000 * 140 * (2 * 0.2134 * 0.6741) * 0.01  # fb x fb^-1 x BR x efficiency
+    signal = 500 * 140 * 0.582 * (2 * 0.2134 * 0.6741) * 0.10
+    assert yields.background == pytest.approx(ttbar)
+    assert yields.signal == pytest.approx(signal)
+    assert benchmark_yields(280).signal == pytest.approx(2 * signal)  # linear in luminosity
+    text = str(yields)
+    assert f"{signal:,.0f}" in text and f"{ttbar:,.0f}" in text
+    assert "hypothetical" in text and "LHC Top WG" in text
+    with pytest.raises(ValueError, match="fb"):
+        benchmark_yields(0)
