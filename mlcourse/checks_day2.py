@@ -15,6 +15,7 @@ from .checking import (
     number,
     same_auc,
 )
+from .checks_physics import register_working_point
 from .higgs import FEATURES, HIGH_LEVEL, LOW_LEVEL
 
 __all__: list[str] = []  # the checks register themselves; mlcourse.checks is their face
@@ -189,3 +190,60 @@ def _day2_mlp_ex1(architectures: Any, *, test: Any) -> str:
                 raise NotYet(f"the AUC stored for {name} is not its test AUC")
         lines.append(f"{name} AUC {roc.auc:.3f} ± {roc.auc_error:.3f}")
     return f"{len(table)} other architectures, each trained: " + ", ".join(lines)
+
+
+register_working_point("day2_gbt.ex3", validation="val_predictions", test="predictions")
+
+
+@exercise(
+    "day2_gbt.ex4",
+    "over-training judged: auc_gap, auc_gap_error, overtraining_differs",
+    "auc_gap",
+    model=Need("deep_model", find=_takes(len(FEATURES))),
+    train="deep_train",
+    test="test",
+    gap_error="auc_gap_error",
+    differs="overtraining_differs",
+    hints=(
+        "The gap is the model's AUC on the events it trained on minus its AUC on test events.",
+        "classification_report(deep_model.transform(deep_train)) and the same for test give "
+        "both AUCs and their errors; the training and test events are different events, so "
+        "the gap's error is the two errors in quadrature.",
+        "overtraining_differs = abs(auc_gap) >= 3 * auc_gap_error.",
+    ),
+)
+def _day2_gbt_ex4(
+    auc_gap: Any, *, model: Any, train: Any, test: Any, gap_error: Any, differs: Any
+) -> str:
+    import math
+
+    from .metrics import roc_curve
+
+    gap = number(auc_gap, "auc_gap", low=-1.0, high=1.0)
+    error = number(gap_error, "auc_gap_error", low=0.0, high=1.0)
+    if not isinstance(differs, bool) and type(differs).__name__ != "bool_":
+        raise NotYet("overtraining_differs should be True or False")
+    on_train, on_test = roc_curve(model.transform(train)), roc_curve(model.transform(test))
+    want = on_train.auc - on_test.auc
+    if abs(gap - want) > 2 * AUC_TOLERANCE:
+        if abs(gap + want) <= 2 * AUC_TOLERANCE:
+            raise NotYet("auc_gap has the wrong sign: the training AUC minus the test AUC")
+        raise NotYet(
+            "auc_gap is not deep_model's AUC on deep_train minus its AUC on test: score both "
+            "with the fitted model and take each report's AUC"
+        )
+    want_error = math.hypot(on_train.auc_error, on_test.auc_error)
+    if not math.isclose(error, want_error, rel_tol=0.1):
+        raise NotYet(
+            "auc_gap_error is not the two AUCs' errors added in quadrature (the training and "
+            "the test events are different events)"
+        )
+    if bool(differs) != (abs(gap) >= 3 * error):
+        raise NotYet(
+            "overtraining_differs should say whether the gap is at least 3 times its error"
+        )
+    if model.getMaxDepth() < 8:
+        raise NotYet("train deep_model with maxDepth=10, deep enough to memorise 2,000 events")
+    return f"gap {gap:+.3f} ± {error:.3f}: " + (
+        "differs beyond statistics" if differs else "no significant difference"
+    )

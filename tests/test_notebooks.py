@@ -199,7 +199,7 @@ RESULTS = {
         "read_all",
         "read_query",
     ],
-    "day2_gbt.ipynb": ["auc", "auc_high", "cv_auc"],
+    "day2_gbt.ipynb": ["auc", "auc_high", "cv_auc", "z_test", "auc_gap", "overtraining_differs"],
     "day2_mlp.ipynb": ["auc_mlp", "auc_gbt", "architecture_aucs"],
     "day3_neural_networks.ipynb": [
         "epochs",
@@ -269,6 +269,8 @@ def check(name: str, r: dict) -> None:
         assert 0 < r["read_query"] < r["read_all"] / 5  # 3 columns of 29 read
     elif name == "day2_gbt.ipynb":
         assert min(r["auc"], r["auc_high"], r["cv_auc"]) > 0.6
+        assert r["z_test"] > 0  # a working point chosen on validation events, Z on test
+        assert r["auc_gap"] > 0.05 and r["overtraining_differs"] is True  # depth 10, 2k events
     elif name == "day2_mlp.ipynb":
         assert r["auc_mlp"] > 0.6 and r["auc_gbt"] > 0.6
         aucs = r["architecture_aucs"]
