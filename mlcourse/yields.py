@@ -15,7 +15,7 @@ The numbers and where they come from (``print(benchmark_yields())`` shows them):
   2 x 0.2134 x 0.6741 = 0.288 (PDG: BR(W -> e nu) + BR(W -> mu nu) = 21.34 %,
   BR(W -> hadrons) = 67.41 %), a preselection efficiency of 1 % (hypothetical: one lepton,
   four jets, two b-tags and HIGGS's mass ranges);
-* signal: sigma x BR(H0 -> W H+-) x BR(H+- -> W h0) = 0.5 pb (hypothetical: the model is a
+* signal: sigma x BR(H0 -> W H+-) x BR(H+- -> W h0) = 2 pb (hypothetical: the model is a
   benchmark), BR(h0 -> b b) = 0.582 (LHC Higgs Cross Section Working Group, m_h = 125 GeV),
   the same lepton+jets fraction 0.288, a preselection efficiency of 10 % (hypothetical);
 * an integrated luminosity of 140 fb^-1, the LHC's Run 2 at 13 TeV (ATLAS and CMS).
@@ -118,13 +118,13 @@ def benchmark_yields(luminosity: float = LUMINOSITY) -> Yields:
     --------
     >>> yields = benchmark_yields()
     >>> print(f"s = {yields.signal:,.0f}, b = {yields.background:,.0f}")
-    s = 1,172, b = 335,120
+    s = 4,688, b = 335,120
     """
     if not luminosity > 0:
         raise ValueError(f"luminosity {luminosity}: give the integrated luminosity in fb^-1 (> 0)")
     signal = Process(
         "H0 -> W H+- -> W W h0, h0 -> b b",
-        500.0,
+        2_000.0,
         0.582 * _LEPTON_JETS,
         0.10,
         "sigma x BR hypothetical (a benchmark model); BR(h -> bb) LHC Higgs WG; "

@@ -389,7 +389,7 @@ def test_benchmark_yields_are_cross_section_times_luminosity_times_efficiency():
     yields = mlcourse.benchmark_yields()
     assert LUMINOSITY == 140.0
     ttbar = 832_000 * 140 * (2 * 0.2134 * 0.6741) * 0.01  # fb x fb^-1 x BR x efficiency
-    signal = 500 * 140 * 0.582 * (2 * 0.2134 * 0.6741) * 0.10
+    signal = 2_000 * 140 * 0.582 * (2 * 0.2134 * 0.6741) * 0.10
     assert yields.background == pytest.approx(ttbar)
     assert yields.signal == pytest.approx(signal)
     assert benchmark_yields(280).signal == pytest.approx(2 * signal)  # linear in luminosity
