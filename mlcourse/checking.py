@@ -391,3 +391,36 @@ def same_auc(value: Any, name: str, model: Any, test: Any, what: str) -> str:
     if auc <= 0.5:
         raise NotYet(f"{name} is no better than a coin toss (0.5): did the model train?")
     return f"{name} {auc:.3f} is the test AUC of {what}"
+
+
+def fingerprints(frame: Any, parts: Any, k: int) -> dict[int, tuple[int, int]]:
+    """Per part of ``parts`` (``frame`` with a column ``part``, or a list of k frames):
+    (events, a sum of hashes of their values), equal for equal parts."""
+    from pyspark.sql import DataFrame, functions as F
+
+    columns = frame.columns
+    if isinstance(parts, DataFrame):
+        if "part" not in parts.columns:
+            raise NotYet("split_into_parts(frame, k) should return frame with a column `part`")
+        labelled = parts
+    elif isinstance(parts, (list, tuple)) and len(parts) == k:
+        pieces = [
+            piece.select(*columns).withColumn("part", F.lit(index))
+            for index, piece in enumerate(parts)
+        ]
+        labelled = pieces[0]
+        for piece in pieces[1:]:
+            labelled = labelled.unionByName(piece)
+    else:
+        raise NotYet(f"split_into_parts(frame, k) should return frame with a `part` column "
+                     f"(or a list of the {k} parts)")  # fmt: skip
+    digest = F.sum(F.xxhash64(*[F.col(c) for c in columns]).cast("decimal(38,0)"))
+    rows = labelled.groupBy("part").agg(F.count(F.lit(1)), digest).collect()
+    return {int(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows if r[0] is not None}
+
+
+def classic(df: Any) -> bool:
+    """Whether ``df`` belongs to a classic session (with a JVM driver), not Spark Connect."""
+    from ._hadoop import is_connect
+
+    return not is_connect(df.sparkSession)

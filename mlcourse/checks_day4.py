@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
-from .checking import Need, NotYet, exercise, fitted_models, mapping, number, same_auc
+from .checking import Need, NotYet, classic, exercise, fingerprints, fitted_models, mapping, number
 
 __all__: list[str] = []  # the checks register themselves; mlcourse.checks is their face
 
@@ -14,34 +15,129 @@ def _boosted(model: Any) -> bool:
     return callable(getattr(model, "get_booster", None))
 
 
+def _marked(frame: Any, marked: Any) -> Any:
+    """``marked`` (what mark_validation returned) as frame with ``part`` = the flag as 0/1."""
+    from pyspark.sql import DataFrame
+    from pyspark.sql.types import BooleanType
+
+    if not isinstance(marked, DataFrame) or "validation" not in marked.columns:
+        raise NotYet(
+            "mark_validation(frame, fraction) should return frame with a column `validation`"
+        )
+    if not isinstance(marked.schema["validation"].dataType, BooleanType):
+        raise NotYet("the column `validation` should be True or False (a boolean column)")
+    return marked.select(*frame.columns, marked["validation"].cast("int").alias("part"))
+
+
 @exercise(
     "day4.ex1",
-    "early stopping: best_iteration and auc_early",
-    "best_iteration",
-    model=Need("early_model", find=fitted_models(_boosted)),
-    auc_early="auc_early",
+    "the validation events marked by a hash: mark_validation",
+    "mark_validation",
     test="test",
     hints=(
-        "Early stopping needs events the trees are not fitted on: the `validation` column "
-        "marks them; xgboost calls it validation_indicator_col.",
-        "Allow many trees (n_estimators=1000) and stop when the validation AUC has not "
-        "improved for early_stopping_rounds=20 (eval_metric='auc').",
-        "best_iteration comes from the fitted model: early_model.get_booster().best_iteration; "
-        "auc_early from its report on `test`.",
+        "A row's mark must depend only on the row itself, so that any partitioning of the "
+        "events (a laptop, a cluster) marks the same events.",
+        "A hash of the event's values does that: F.xxhash64(F.lit(seed), *frame.columns); "
+        "rand() and randomSplit do not.",
+        "Turn the hash into a number in [0, 1): F.pmod(hash, F.lit(1000)) / 1000, and mark "
+        "the rows below the fraction: frame.withColumn('validation', ... < fraction).",
     ),
 )
-def _day4_ex1(best_iteration: Any, *, model: Any, auc_early: Any, test: Any) -> str:
-    booster = model.get_booster()
-    grown, most = booster.num_boosted_rounds(), model.getOrDefault("n_estimators")
-    if grown >= most:
+def _day4_ex1(mark_validation: Any, *, test: Any) -> str:
+    import math
+
+    if not callable(mark_validation):
+        raise NotYet("mark_validation should be your function mark_validation(frame, fraction)")
+    frame = test.select(*[c for c in test.columns if c not in ("features", "validation")])
+    results = {}
+    for fraction in (0.2, 0.5):
+        here = fingerprints(frame, _marked(frame, mark_validation(frame, fraction)), 2)
+        n = sum(count for count, _ in here.values())
+        marked = here.get(1, (0, 0))[0]
+        sigma = math.sqrt(n * fraction * (1 - fraction))
+        if n != frame.count():
+            raise NotYet("mark_validation should keep every event (and add only the column)")
+        if abs(marked - n * fraction) > 5 * sigma:
+            raise NotYet(
+                f"mark_validation(frame, {fraction}) marks {marked:,} of {n:,} events, not "
+                f"about {fraction:.0%} of them"
+            )
+        results[fraction] = here
+    shuffled = (
+        frame.repartition(7)
+        if not classic(frame)
+        else frame.repartition(frame.rdd.getNumPartitions() + 3)
+    )
+    if fingerprints(shuffled, _marked(shuffled, mark_validation(shuffled, 0.2)), 2) != results[0.2]:
         raise NotYet(
-            f"all {most} trees were grown: early stopping needs early_stopping_rounds and "
-            "validation_indicator_col (the column of validation events)"
+            "mark_validation marks other events when they are partitioned otherwise: let a "
+            "hash of each event's values decide, not a random number"
         )
-    if best_iteration != getattr(booster, "best_iteration", None):
-        raise NotYet("best_iteration is not the booster's: get_booster().best_iteration")
-    same_auc(auc_early, "auc_early", model, test, "the early-stopped model")
-    return f"stopped after {grown} trees, best at tree {best_iteration + 1}; auc_early is its AUC"
+    return "about the fraction asked for, chosen by the events themselves (any partitioning)"
+
+
+def _reference_round(aucs: list[float], patience: int) -> int:
+    best, best_round = -math.inf, 0
+    for i, auc in enumerate(aucs):
+        if auc > best:
+            best, best_round = auc, i
+        elif i - best_round >= patience:
+            break
+    return best_round
+
+
+#: Validation AUCs by round that tell a right early-stopping rule from the usual slips:
+#: a tie (not an improvement), a late rise after the patience ran out, a plateau.
+_SEQUENCES = [
+    ([0.60, 0.70, 0.80], 3),
+    ([0.60, 0.70, 0.70, 0.65, 0.66], 2),
+    ([0.50, 0.90, 0.80, 0.80, 0.80, 0.95], 3),
+    ([0.50, 0.90, 0.80, 0.80, 0.95], 3),
+    ([0.70, 0.60, 0.65, 0.70, 0.71, 0.69], 4),
+    ([0.80], 20),
+]
+
+
+@exercise(
+    "day4.ex2",
+    "early stopping written out: best_round",
+    "best_round",
+    model=Need("early_model", find=fitted_models(_boosted), optional=True),
+    hints=(
+        "Go through the rounds in order, remembering the highest AUC so far and its round.",
+        "Only a higher AUC is an improvement; once `patience` rounds have passed since the "
+        "best one, stop looking.",
+        "Return the best round's index (0 for the first round).",
+    ),
+)
+def _day4_ex2(best_round: Any, *, model: Any = None) -> str:
+    if not callable(best_round):
+        raise NotYet("best_round should be your function best_round(aucs, patience)")
+    for aucs, patience in _SEQUENCES:
+        want = _reference_round(aucs, patience)
+        try:
+            got = best_round(list(aucs), patience)
+        except Exception as error:
+            message = f"best_round({aucs}, {patience}) raised {type(error).__name__}: {error}"
+            raise NotYet(message) from None
+        if got != want:
+            raise NotYet(
+                f"best_round({aucs}, patience={patience}) gives {got!r}: early stopping would "
+                f"keep round {want}"
+            )
+    line = "best_round stops where early stopping stops"
+    summary = getattr(model, "training_summary", None)
+    history = getattr(summary, "validation_objective_history", None) or {}
+    if model is not None and "auc" in history:
+        booster = model.get_booster()
+        rounds = int(model.getOrDefault("early_stopping_rounds") or 0)
+        if rounds and best_round(list(history["auc"]), rounds) != booster.best_iteration:
+            raise NotYet(
+                "on early_model's own validation AUCs best_round disagrees with xgboost's "
+                "best_iteration"
+            )
+        line += f", and agrees with xgboost's best round ({booster.best_iteration})"
+    return line
 
 
 def timings(value: Any, name: str, keys: Iterable[Any]) -> dict[Any, float]:
@@ -54,7 +150,7 @@ def timings(value: Any, name: str, keys: Iterable[Any]) -> dict[Any, float]:
 
 
 @exercise(
-    "day4.ex2",
+    "day4.ex3",
     "times against the number of workers",
     "times_by_workers",
     slots="slots",
@@ -68,7 +164,7 @@ def timings(value: Any, name: str, keys: Iterable[Any]) -> dict[Any, float]:
         "with num_workers=N.",
     ),
 )
-def _day4_ex2(
+def _day4_ex3(
     times_by_workers: Any, *, slots: int, times_by_executors: Any = None, cores: Any = None
 ) -> str:
     timings(times_by_workers, "times_by_workers", range(1, int(slots) + 1))

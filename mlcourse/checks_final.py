@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .checking import Need, NotYet, exercise, fitted_models, number
+from .checking import Need, NotYet, classic, exercise, fingerprints, fitted_models, number
 from .checks_day1 import signal_fraction_of
 from .checks_day2 import cross_validated, cross_validated_models, is_auc_on
 from .checks_day4 import timings
+from .checks_physics import register_working_point
 
 __all__: list[str] = []  # the checks register themselves; mlcourse.checks is their face
 
@@ -26,31 +27,6 @@ __all__: list[str] = []  # the checks register themselves; mlcourse.checks is th
 )
 def _final_q1(signal_fraction: Any, *, df: Any) -> str:
     return signal_fraction_of(signal_fraction, df)
-
-
-def _fingerprints(frame: Any, parts: Any, k: int) -> dict[int, tuple[int, int]]:
-    """Per part: (events, a sum of hashes of their values): equal for equal parts."""
-    from pyspark.sql import DataFrame, functions as F
-
-    columns = frame.columns
-    if isinstance(parts, DataFrame):
-        if "part" not in parts.columns:
-            raise NotYet("split_into_parts(frame, k) should return frame with a column `part`")
-        labelled = parts
-    elif isinstance(parts, (list, tuple)) and len(parts) == k:
-        pieces = [
-            piece.select(*columns).withColumn("part", F.lit(index))
-            for index, piece in enumerate(parts)
-        ]
-        labelled = pieces[0]
-        for piece in pieces[1:]:
-            labelled = labelled.unionByName(piece)
-    else:
-        raise NotYet(f"split_into_parts(frame, k) should return frame with a `part` column "
-                     f"(or a list of the {k} parts)")  # fmt: skip
-    digest = F.sum(F.xxhash64(*[F.col(c) for c in columns]).cast("decimal(38,0)"))
-    rows = labelled.groupBy("part").agg(F.count(F.lit(1)), digest).collect()
-    return {int(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows if r[0] is not None}
 
 
 @exercise(
@@ -86,24 +62,16 @@ def _final_q2(part_sizes: Any, *, df: Any, split: Any, k: Any = None) -> str:
         raise NotYet("the parts are not of about equal size: give each part the same chance")
     if not callable(split):
         raise NotYet("split_into_parts should be your function split_into_parts(frame, k)")
-    here = _fingerprints(df, split(df, k), k)
+    here = fingerprints(df, split(df, k), k)
     if sorted(count for count, _ in here.values()) != sorted(sizes):
         raise NotYet("part_sizes are not the sizes of the parts split_into_parts(df, k) makes")
-    shuffled = (
-        df.repartition(df.rdd.getNumPartitions() + 3) if _classic(df) else (df.repartition(7))
-    )
-    if _fingerprints(shuffled, split(shuffled, k), k) != here:
+    shuffled = df.repartition(df.rdd.getNumPartitions() + 3) if classic(df) else (df.repartition(7))
+    if fingerprints(shuffled, split(shuffled, k), k) != here:
         raise NotYet(
             "split_into_parts gives other parts when the events are partitioned otherwise: "
             "let a hash of each event's values choose its part, not a random number"
         )
     return f"{k} parts of about equal size, every event in one, the same on any partitioning"
-
-
-def _classic(df: Any) -> bool:
-    from ._hadoop import is_connect
-
-    return not is_connect(df.sparkSession)
 
 
 @exercise(
@@ -213,3 +181,6 @@ def _final_q6(timings_table: Any) -> str:
         raise NotYet("timings should hold two models, each with 1 and 2 tasks: {(model, tasks)}")
     timings(timings_table, "timings", keys)
     return f"{len(names)} models timed with 1 and 2 tasks"
+
+
+register_working_point("final.q7", validation="my_val_predictions", test="my_predictions")

@@ -222,6 +222,7 @@ RESULTS = {
         "seconds_gbt",
         "seconds_xgb",
         "best_iteration",
+        "my_best_round",
         "auc_early",
         "times_by_workers",
         "times_by_executors",
@@ -234,6 +235,7 @@ RESULTS = {
         "deepest_p",
         "tuned_auc",
         "timings",
+        "z_test",
     ],
 }
 
@@ -297,6 +299,7 @@ def check(name: str, r: dict) -> None:
         assert r["auc_gbt"] > 0.7 and r["auc_xgb"] > 0.7
         assert r["seconds_gbt"] > 0 and r["seconds_xgb"] > 0
         assert 0 < r["best_iteration"] < 999 and r["auc_early"] > r["auc_xgb"] - 0.01
+        assert r["my_best_round"] == r["best_iteration"]  # the student's rule is xgboost's
         assert list(r["times_by_workers"]) == ["1", "2"]
         executors = r["times_by_executors"]
         assert next(iter(executors)) == "1" and min(executors.values()) > 0
@@ -308,6 +311,7 @@ def check(name: str, r: dict) -> None:
         assert depth == 9 and train_auc > test_auc  # the deepest trees over-fit
         assert r["deepest_p"] < 0.01  # and the overtraining check says so, as the answer does
         assert len(r["timings"]) == 4
+        assert r["z_test"] > 0
 
 
 # Appended to each notebook: print the results as JSON (tuple keys and numpy numbers made plain).
