@@ -247,3 +247,74 @@ def _day2_gbt_ex4(
     return f"gap {gap:+.3f} ± {error:.3f}: " + (
         "differs beyond statistics" if differs else "no significant difference"
     )
+
+
+def _feature_table(value: Any, name: str) -> dict[str, float]:
+    table = mapping(value, name, list(FEATURES))
+    return {f: number(table[f], f"{name}[{f!r}]") for f in FEATURES}
+
+
+@exercise(
+    "day2_mlp.ex2",
+    "the scaling written out: means, stds and scaled_test",
+    "scaled_test",
+    means="means",
+    stds="stds",
+    train="train",
+    test="test",
+    hints=(
+        "One aggregation of train gives all 56 numbers: train.agg(*[F.mean(f) ...], "
+        "*[F.stddev(f) ...]).first().",
+        "means and stds are dicts by feature name; the numbers come from the training events.",
+        "scaled_test = test.withColumns({f: (F.col(f) - means[f]) / stds[f] for f in FEATURES}).",
+    ),
+)
+def _day2_mlp_ex2(scaled_test: Any, *, means: Any, stds: Any, train: Any, test: Any) -> str:
+    import math
+
+    from pyspark.sql import functions as F
+
+    mean_of, std_of = _feature_table(means, "means"), _feature_table(stds, "stds")
+
+    def moments(frame: Any) -> tuple[dict[str, float], dict[str, float]]:
+        row = frame.agg(
+            *[F.mean(f).alias(f"m{i}") for i, f in enumerate(FEATURES)],
+            *[F.stddev(f).alias(f"s{i}") for i, f in enumerate(FEATURES)],
+        ).first()
+        return (
+            {f: float(row[f"m{i}"]) for i, f in enumerate(FEATURES)},
+            {f: float(row[f"s{i}"]) for i, f in enumerate(FEATURES)},
+        )
+
+    train_mean, train_std = moments(train)
+
+    def close(a: float, b: float) -> bool:
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+
+    for f in FEATURES:
+        if not (close(mean_of[f], train_mean[f]) and close(std_of[f], train_std[f])):
+            test_mean, _ = moments(test)
+            if close(mean_of[f], test_mean[f]):
+                raise NotYet(
+                    "means come from the test events: the scaling is fitted on the training "
+                    "events only"
+                )
+            raise NotYet(
+                f"means[{f!r}] or stds[{f!r}] is not the mean or sample standard deviation of "
+                f"{f} in train (F.mean, F.stddev)"
+            )
+    columns = getattr(scaled_test, "columns", None)
+    if not isinstance(columns, list) or not set(FEATURES) <= set(columns):
+        raise NotYet("scaled_test should be `test` with its 28 feature columns scaled")
+    if scaled_test.count() != test.count():
+        raise NotYet("scaled_test should hold every test event")
+    got, _ = moments(scaled_test)
+    test_mean, _ = moments(test)
+    for f in FEATURES:
+        want = (test_mean[f] - train_mean[f]) / train_std[f]
+        if not math.isclose(got[f], want, rel_tol=1e-6, abs_tol=1e-7):
+            raise NotYet(
+                f"the column {f} of scaled_test is not (x - means[{f!r}]) / stds[{f!r}] of the "
+                "test events"
+            )
+    return "the 28 features scaled with the training set's mean and standard deviation"

@@ -200,7 +200,7 @@ RESULTS = {
         "read_query",
     ],
     "day2_gbt.ipynb": ["auc", "auc_high", "cv_auc", "z_test", "auc_gap", "overtraining_differs"],
-    "day2_mlp.ipynb": ["auc_mlp", "auc_gbt", "architecture_aucs"],
+    "day2_mlp.ipynb": ["auc_mlp", "auc_gbt", "architecture_aucs", "means", "stds"],
     "day3_neural_networks.ipynb": [
         "epochs",
         "auc_nn",
@@ -279,6 +279,7 @@ def check(name: str, r: dict) -> None:
         assert r["auc_mlp"] > 0.6 and r["auc_gbt"] > 0.6
         aucs = r["architecture_aucs"]
         assert len(aucs) == 2 and min(aucs.values()) > 0.6
+        assert set(r["means"]) == set(r["stds"]) and len(r["means"]) == 28
     elif name == "day3_neural_networks.ipynb":
         assert 1 <= r["epochs"] <= 30
         assert r["auc_nn"] > 0.6 and r["auc_gbt"] > 0.6
