@@ -198,6 +198,8 @@ RESULTS = {
         "partitions",
         "read_all",
         "read_query",
+        "read_sorted",
+        "rows_per_partition",
     ],
     "day2_gbt.ipynb": ["auc", "auc_high", "cv_auc", "z_test", "auc_gap", "overtraining_differs"],
     "day2_mlp.ipynb": ["auc_mlp", "auc_gbt", "architecture_aucs", "means", "stds"],
@@ -271,6 +273,9 @@ def check(name: str, r: dict) -> None:
             "coalesce(3).repartition(8)": 8,
         }
         assert 0 < r["read_query"] < r["read_all"] / 5  # 3 columns of 29 read
+        assert 0 < r["read_sorted"] < r["read_query"]  # sorted, small row groups: some skipped
+        assert len(r["rows_per_partition"]) == 4 and 0 in r["rows_per_partition"]
+        assert sum(r["rows_per_partition"]) == EVENTS
     elif name == "day2_gbt.ipynb":
         assert min(r["auc"], r["auc_high"], r["cv_auc"]) > 0.6
         assert r["z_test"] > 0  # a working point chosen on validation events, Z on test
