@@ -55,6 +55,7 @@ _API: dict[str, tuple[str, ...]] = {
         "EfficiencyCurve",
         "SignificanceScan",
         "OvertrainingCheck",
+        "asimov_significance",
         "efficiency_curve",
         "significance_scan",
         "overtraining_check",

@@ -380,19 +380,22 @@ def scored(split, gbt):
 def test_day3_seeds(scored, split):
     _, test = split
     found, on_train = scored
-    reports = [found["all", 0.0], found["high", 0.0], found["low", 0.0], found["all", 0.3]]
+    keys = [("all", 0.0), ("high", 0.0), ("low", 0.0), ("all", 0.3), ("high", 0.3)]
+    reports = [found[key] for key in keys]
     everything = {"reports": reports}
-    right = {seed: r.auc for seed, r in zip((1, 2, 3), reports, strict=False)}
+    right = {seed: r.auc for seed, r in zip(range(1, 6), reports, strict=True)}
     assert_right("day3.ex2", right, test=test, found=reports)
-    five = {seed: r.auc for seed, r in zip((1, 2, 3, 4), reports, strict=True)}
-    assert_found("day3.ex2", {**everything, "auc_by_seed": five, "test": test})
-    assert_wrong("day3.ex2", {1: 0.7, 2: 0.71, 3: 0.72}, test=test, found=reports,
+    six = {**right, 6: found["low", 0.3].auc}
+    assert_found("day3.ex2", {**everything, "more": found["low", 0.3], "auc_by_seed": six,
+                              "test": test})  # fmt: skip
+    assert_wrong("day3.ex2", {s: 0.7 + s / 100 for s in range(1, 6)}, test=test, found=reports,
                  says="not the AUC of any report")  # fmt: skip
-    assert_wrong("day3.ex2", dict.fromkeys((1, 2, 3), right[1]), test=test, found=reports,
+    assert_wrong("day3.ex2", dict.fromkeys(range(1, 6), right[1]), test=test, found=reports,
                  says="set_random_seed")  # fmt: skip
-    trained = {1: on_train.auc, 2: right[2], 3: right[3]}  # one scored on its training events
+    trained = {**right, 1: on_train.auc}  # one scored on its training events
     assert_wrong("day3.ex2", trained, test=test, found=[*reports, on_train], says="auc_by_seed[1]")
-    assert_wrong("day3.ex2", {1: right[1], 2: right[2]}, test=test, found=reports, says="three")
+    three = {s: right[s] for s in (1, 2, 3)}  # a spread from three seeds is itself too uncertain
+    assert_wrong("day3.ex2", three, test=test, found=reports, says="five seeds")
 
 
 def test_day3_groups(scored, split):
@@ -497,11 +500,11 @@ def test_day3_network(networks):
 
 
 def test_day4_timings():
-    assert_right("day4.ex2", {1: 3.0, 2: 2.0}, slots=2, times_by_executors={1: 4.0}, cores=1)
-    assert_right("day4.ex2", {1: 3.1, 2: 2.4, 3: 2.2}, slots=3)
-    assert_wrong("day4.ex2", {1: 3.0}, slots=2, says="exactly the keys 1, 2")
-    assert_wrong("day4.ex2", {1: 3.0, 2: -1.0}, slots=2, says="times_by_workers[2]")
-    assert_wrong("day4.ex2", {1: 2.0, 2: 2.0}, slots=2, says="all equal")
+    assert_right("day4.ex3", {1: 3.0, 2: 2.0}, slots=2, times_by_executors={1: 4.0}, cores=1)
+    assert_right("day4.ex3", {1: 3.1, 2: 2.4, 3: 2.2}, slots=3)
+    assert_wrong("day4.ex3", {1: 3.0}, slots=2, says="exactly the keys 1, 2")
+    assert_wrong("day4.ex3", {1: 3.0, 2: -1.0}, slots=2, says="times_by_workers[2]")
+    assert_wrong("day4.ex3", {1: 2.0, 2: 2.0}, slots=2, says="all equal")
 
 
 def hashed_parts(frame, k):
@@ -686,3 +689,242 @@ def test_looking_among_the_students_objects_never_raises(events):
     assert_found("day2_gbt.ex2", {"cv_auc": 0.7, "odd": Anything()}, passed=False,
                  says="no `cv_model`, `test` yet")  # fmt: skip
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- the physicist's
+# evaluation: a working point, over-training, the scaling, the validation marks, early stopping
+
+
+@pytest.fixture(scope="module")
+def working_sets(gbt, split):
+    """A GBT's predictions on two independent halves of the test events: validation, test."""
+    model, _ = gbt
+    halves = mlcourse.train_test_split(split[1].drop("features"), 0.5, seed=3)
+    validation, test = (model.transform(mlcourse.assemble_features(h)).cache() for h in halves)
+    yield validation, test
+    validation.unpersist()
+    test.unpersist()
+
+
+def labels_scores(frame):
+    from pyspark.ml.functions import vector_to_array
+
+    rows = frame.select("label", vector_to_array("probability")[1].alias("p")).toPandas()
+    return rows["label"].to_numpy().astype(int), rows["p"].to_numpy()
+
+
+def working_point(validation, test, *, sigma=0.05, choose_on=None, strict=False):
+    """A student's solution: the cut of highest Z on validation, s, b, Z at it on test."""
+    yields = mlcourse.benchmark_yields()
+
+    def z(s, b):
+        return float(mlcourse.asimov_significance(s, b, sigma * b))
+
+    def at(labels, scores, cut):
+        passed = scores > cut if strict else scores >= cut
+        return (
+            yields.signal * passed[labels == 1].mean(),
+            yields.background * passed[labels == 0].mean(),
+            int(passed[labels == 0].sum()),
+        )
+
+    chooser = labels_scores(choose_on if choose_on is not None else validation)
+    by_cut = {}
+    for cut in np.round(np.arange(0, 1, 0.01), 2):
+        s, b, left = at(*chooser, cut)
+        if left >= 10:
+            by_cut[cut] = z(s, b)
+    cut = max(by_cut, key=by_cut.get)
+    s, b, _ = at(*labels_scores(test), cut)
+    return {"cut": cut, "s_test": s, "b_test": b, "z_test": z(s, b)}
+
+
+@pytest.mark.parametrize("exercise", ["day2_gbt.ex3", "day3.ex5", "final.q7"])
+def test_a_working_point(working_sets, exercise):
+    validation, test = working_sets
+    right = working_point(validation, test)
+    z = right.pop("z_test")
+    assert_right(exercise, z, validation=validation, test=test, **right)
+    arrays = labels_scores(validation)  # a Keras network's validation scores: arrays
+    assert_right(exercise, z, validation=arrays, test=test, **right)
+    strict = working_point(validation, test, strict=True)  # "score > cut" is a cut too
+    z_strict = strict.pop("z_test")
+    assert_right(exercise, z_strict, validation=validation, test=test, **strict)
+    hidden = [z, right["s_test"], right["b_test"]]
+
+    plain = mlcourse.asimov_significance(right["s_test"], right["b_test"])
+    assert_wrong(
+        exercise,
+        float(plain),
+        validation=validation,
+        test=test,
+        **right,
+        hides=hidden,
+        says="uncertainty of 5%",
+    )  # fmt: skip  (b known exactly: no sigma_b)
+    loose = {**right, "cut": 0.0}  # no working point chosen at all
+    assert_wrong(exercise, z, validation=validation, test=test, **loose, hides=hidden,
+                 says="choose the cut of highest Z")  # fmt: skip
+    swapped = working_point(test, validation)  # s and b counted on the validation events
+    assert swapped["cut"] == right["cut"] or True
+    counted_on_validation = {**right, "s_test": swapped["s_test"], "b_test": swapped["b_test"]}
+    if not np.isclose(swapped["s_test"], right["s_test"], rtol=1e-3):
+        assert_wrong(exercise, z, validation=validation, test=test, **counted_on_validation,
+                     hides=hidden, says="test events")  # fmt: skip
+    labels, scores = labels_scores(test)
+    raw = {**right, "s_test": float((scores[labels == 1] >= right["cut"]).sum()),
+           "b_test": float((scores[labels == 0] >= right["cut"]).sum())}  # fmt: skip
+    assert_wrong(
+        exercise, z, validation=validation, test=test, **raw, hides=hidden, says="yields.signal"
+    )  # fmt: skip  (test counts, not expected events)
+    tight = {**right, "cut": 0.999}  # a background from a handful of events
+    assert_wrong(exercise, z, validation=validation, test=test, **tight, says="fewer than 10")
+    assert_wrong(exercise, z, validation="validation", test=test, **right,
+                 says="predictions")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def deep_fit(split):
+    from pyspark.ml.classification import GBTClassifier
+
+    train, _ = split
+    small = mlcourse.train_test_split(train, test=0.8, seed=11)[0].cache()
+    deep = GBTClassifier(maxIter=10, maxDepth=10, seed=1).fit(small)
+    shallow = GBTClassifier(maxIter=5, maxDepth=3, seed=1).fit(small)
+    return small, deep, shallow
+
+
+def test_day2_overtraining_judged(deep_fit, split):
+    _, test = split
+    small, deep, shallow = deep_fit
+    on_train = mlcourse.classification_report(deep.transform(small))
+    on_test = mlcourse.classification_report(deep.transform(test))
+    gap, error = on_train.auc - on_test.auc, float(np.hypot(on_train.auc_error, on_test.auc_error))
+    context = {"model": deep, "train": small, "test": test}
+    assert_right("day2_gbt.ex4", gap, gap_error=error, differs=bool(gap >= 3 * error), **context)
+    roc = (mlcourse.roc_curve(deep.transform(small)), mlcourse.roc_curve(deep.transform(test)))
+    assert_right("day2_gbt.ex4", roc[0].auc - roc[1].auc, gap_error=error,  # another way
+                 differs=True, **context)  # fmt: skip
+    assert_wrong("day2_gbt.ex4", -gap, gap_error=error, differs=True, **context, says="sign")
+    assert_wrong("day2_gbt.ex4", gap, gap_error=2 * error, differs=True, **context,
+                 says="quadrature")  # fmt: skip
+    assert_wrong("day2_gbt.ex4", gap, gap_error=error, differs=False, **context, says="3 times")
+    assert_wrong("day2_gbt.ex4", gap, gap_error=error, differs="yes", **context,
+                 says="True or False")  # fmt: skip
+    made_up = gap + 0.05
+    assert_wrong("day2_gbt.ex4", made_up, gap_error=error, differs=True, **context,
+                 says="not deep_model's AUC")  # fmt: skip
+    s_train = mlcourse.roc_curve(shallow.transform(small))
+    s_test = mlcourse.roc_curve(shallow.transform(test))
+    s_gap = s_train.auc - s_test.auc
+    s_error = float(np.hypot(s_train.auc_error, s_test.auc_error))
+    assert_wrong("day2_gbt.ex4", s_gap, gap_error=s_error, differs=bool(s_gap >= 3 * s_error),
+                 model=shallow, train=small, test=test, says="maxDepth=10")  # fmt: skip
+
+
+def test_day2_mlp_scaling_written_out(split):
+    from pyspark.sql import functions as F
+
+    from mlcourse.higgs import FEATURES
+
+    train, test = split
+
+    def moments(frame):
+        row = frame.agg(*[F.mean(f) for f in FEATURES], *[F.stddev(f) for f in FEATURES]).first()
+        return dict(zip(FEATURES, row[:28], strict=True)), dict(
+            zip(FEATURES, row[28:], strict=True)
+        )
+
+    means, stds = moments(train)
+    scaled = test.withColumns({f: (F.col(f) - means[f]) / stds[f] for f in FEATURES})
+    context = {"train": train, "test": test}
+    assert_right("day2_mlp.ex2", scaled, means=means, stds=stds, **context)
+    pandas_train = train.select(*FEATURES).toPandas()  # another way: pandas on the driver
+    assert_right("day2_mlp.ex2", scaled, means=pandas_train.mean().to_dict(),
+                 stds=pandas_train.std().to_dict(), **context)  # fmt: skip
+    test_means, test_stds = moments(test)
+    own = test.withColumns({f: (F.col(f) - test_means[f]) / test_stds[f] for f in FEATURES})
+    assert_wrong("day2_mlp.ex2", own, means=test_means, stds=test_stds, **context,
+                 says="test events")  # fmt: skip
+    population = pandas_train.std(ddof=0).to_dict()
+    assert_wrong("day2_mlp.ex2", scaled, means=means, stds=population, **context,
+                 says="sample standard deviation")  # fmt: skip
+    assert_wrong("day2_mlp.ex2", own, means=means, stds=stds, **context, says="of scaled_test")
+    assert_wrong("day2_mlp.ex2", scaled, means={"m_bb": 1.0}, stds=stds, **context,
+                 says="means")  # fmt: skip
+
+
+def hashed_validation(frame, fraction):
+    from pyspark.sql import functions as F
+
+    hashed = F.xxhash64(F.lit(7), *[F.col(c) for c in frame.columns if c != "features"])
+    return frame.withColumn("validation", F.pmod(hashed, F.lit(10_000)) < fraction * 10_000)
+
+
+def test_day4_validation_marks(split):
+    from pyspark.sql import functions as F
+
+    _, test = split
+    assert_right("day4.ex1", hashed_validation, test=test)
+    by_hash = lambda frame, fraction: frame.withColumn(  # noqa: E731 - another way
+        "validation", F.abs(F.hash(*frame.columns)) % 1000 < fraction * 1000
+    )
+    assert_right("day4.ex1", by_hash, test=test)
+    at_random = lambda frame, fraction: frame.withColumn("validation", F.rand(3) < fraction)  # noqa: E731
+    assert_wrong("day4.ex1", at_random, test=test, says="partitioned otherwise")
+    fixed = lambda frame, fraction: hashed_validation(frame, 0.2)  # noqa: E731 - ignores it
+    assert_wrong("day4.ex1", fixed, test=test, says="mark_validation(frame, 0.5)")
+    numbers = lambda frame, fraction: frame.withColumn("validation", F.lit(1))  # noqa: E731
+    assert_wrong("day4.ex1", numbers, test=test, says="boolean")
+    assert_wrong("day4.ex1", hashed_validation(test, 0.2), test=test, says="your function")
+
+
+def test_day4_early_stopping_rule():
+    def right(aucs, patience):
+        best, at = float("-inf"), 0
+        for i, auc in enumerate(aucs):
+            if auc > best:
+                best, at = auc, i
+            elif i - at >= patience:
+                break
+        return at
+
+    def by_numpy(aucs, patience):  # another way: the best within the rounds seen
+        seen = len(aucs)
+        for i in range(len(aucs)):
+            best = int(np.argmax(aucs[: i + 1]))
+            if i - best >= patience:
+                seen = i + 1
+                break
+        return int(np.argmax(aucs[:seen]))
+
+    def ties_improve(aucs, patience):
+        best, at = float("-inf"), 0
+        for i, auc in enumerate(aucs):
+            if auc >= best:
+                best, at = auc, i
+            elif i - at >= patience:
+                break
+        return at
+
+    def never_stops(aucs, patience):
+        return int(np.argmax(aucs))
+
+    def one_based(aucs, patience):
+        return right(aucs, patience) + 1
+
+    def late(aucs, patience):  # stops a round too late
+        best, at = float("-inf"), 0
+        for i, auc in enumerate(aucs):
+            if auc > best:
+                best, at = auc, i
+            elif i - at > patience:
+                break
+        return at
+
+    assert_right("day4.ex2", right)
+    assert_right("day4.ex2", by_numpy)
+    for wrong in (ties_improve, never_stops, one_based, late):
+        assert_wrong("day4.ex2", wrong, says="early stopping would keep round")
+    assert_wrong("day4.ex2", lambda aucs, patience: aucs[99], says="raised IndexError")
+    assert_wrong("day4.ex2", 3, says="your function")
