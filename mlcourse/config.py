@@ -802,8 +802,9 @@ def _apply_profile_rules(
         if key not in conf:
             conf[key], sources[key] = value, origin
 
-    # Spark truncates plans of wide rows (29 HIGGS columns) with a warning otherwise.
-    default("spark.sql.debug.maxToStringFields", "100")
+    # Spark truncates plans of wide rows with a warning otherwise: 29 HIGGS columns, and an
+    # aggregation of every feature's mean and spread holds 140 buffer fields.
+    default("spark.sql.debug.maxToStringFields", "1000")
     if master.startswith("local"):
         n = local_cores(master) or cpu_count()
         default("spark.driver.memory", _local_driver_memory(), "built-in (a quarter of memory)")

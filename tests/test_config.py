@@ -240,7 +240,7 @@ def test_readme_cluster_example_gives_exactly_these_settings(tmp_path, monkeypat
         "spark.executor.instances": "4",
         "spark.executor.memory": "4g",
         "spark.executor.cores": "2",
-        "spark.sql.debug.maxToStringFields": "100",
+        "spark.sql.debug.maxToStringFields": "1000",
     }
     assert resolve_profile("k8s", workers=8).conf["spark.executor.instances"] == "8"
     # another student, same file: only the per-user values change
@@ -270,7 +270,7 @@ def test_readme_yarn_example(tmp_path, monkeypatch):
         "spark.yarn.queue": "course",
         "spark.executor.instances": "6",
         "spark.executor.memory": "4g",
-        "spark.sql.debug.maxToStringFields": "100",
+        "spark.sql.debug.maxToStringFields": "1000",
     }
 
 
