@@ -21,22 +21,101 @@ event, never the events themselves.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .higgs import LABEL
-from .metrics import AucDifference
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from .metrics import ClassificationReport
 
-__all__ = ["paired_auc_difference", "paired_auc_difference_arrays", "paired_reports_error"]
+__all__ = [
+    "AucDifference",
+    "paired_auc_difference",
+    "paired_auc_difference_arrays",
+    "paired_reports_error",
+]
 
 #: Score bins per model: placements are exact up to ties within 1/1000 of the score range.
 DEFAULT_PAIRED_BINS = 1000
+
+
+@dataclass(frozen=True)
+class AucDifference:
+    """A difference of two AUCs with its uncertainty; prints a verdict and how it was had.
+
+    Attributes
+    ----------
+    difference, error : float
+        The difference and its standard deviation: the statistical error of the difference
+        and, when ``training_spread`` is given, sqrt(2) x the training spread, in quadrature.
+    paired : bool or None
+        True: both models were scored on the same test events and the statistical error is
+        DeLong's paired one (their correlation included); False: the two errors were added
+        in quadrature, as for independent test samples; None: not known.
+    training_spread : float
+        The standard deviation of one model's AUC over training seeds, included in
+        ``error`` for each of the two models (0: none included).
+    events : int
+        Test events the paired error was computed on (0 when not paired).
+    """
+
+    difference: float
+    error: float
+    paired: bool | None = None
+    training_spread: float = 0.0
+    events: int = 0
+
+    @property
+    def statistical_error(self) -> float:
+        """The error from the finite number of test events alone."""
+        return math.sqrt(max(self.error**2 - 2 * self.training_spread**2, 0.0))
+
+    @property
+    def significance(self) -> float:
+        """The difference in standard deviations (NaN without an error)."""
+        return self.difference / self.error if self.error > 0 else math.nan
+
+    @property
+    def significant(self) -> bool:
+        """Whether the difference is at least three standard deviations."""
+        return abs(self.significance) >= 3.0
+
+    def with_training_spread(self, spread: float) -> AucDifference:
+        """The same difference with a training spread of ``spread`` per model included.
+
+        Parameters
+        ----------
+        spread : float
+            Standard deviation of one model's AUC over training seeds (>= 0).
+        """
+        spread = float(spread)
+        if not spread >= 0:
+            raise ValueError(
+                f"training_spread {spread}: give the standard deviation of one model's AUC "
+                "over training seeds (0 or more)"
+            )
+        stat = self.statistical_error
+        return replace(self, error=math.sqrt(stat**2 + 2 * spread**2), training_spread=spread)
+
+    def __str__(self) -> str:
+        verdict = "significant" if self.significant else "not significant (below 3)"
+        if self.paired:
+            basis = f"paired: both models on the same {self.events:,} test events"
+        elif self.paired is False:
+            basis = "errors added as for independent test samples"
+        else:
+            basis = "statistical error"
+        if self.training_spread > 0:
+            basis += f", with a training spread of {self.training_spread:.4f} per model"
+        return (
+            f"{self.difference:+.4f} ± {self.error:.4f} "
+            f"({abs(self.significance):.1f} standard deviations; {basis}): {verdict}"
+        )
 
 
 def _placements(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
