@@ -33,7 +33,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from mlcourse.config import resolve_profile
-from mlcourse.grading import _pss, _tree
+from mlcourse.sandbox import process_pss, process_tree
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -65,9 +65,9 @@ class PeakMemory(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             parts: dict[str, int] = {}
-            for pid in _tree(os.getpid())[1:]:  # this script's descendants
+            for pid in process_tree(os.getpid())[1:]:  # this script's descendants
                 kind = _kind(pid)
-                parts[kind] = parts.get(kind, 0) + _pss(pid)
+                parts[kind] = parts.get(kind, 0) + process_pss(pid)
             total = sum(parts.values())
             if total > sum(self.by_cell.get(self.cell, {}).values()):
                 self.by_cell[self.cell] = parts

@@ -63,6 +63,7 @@ from .sandbox import (
     free_user_id,
     kill_user,
     make_work,
+    process_pss,
     process_tree,
     sandbox_problem,
 )
@@ -192,20 +193,9 @@ def _prepare_out(out: Path) -> None:
     (out / MARKER).write_text("written by mlcourse grade\n", encoding="utf-8")
 
 
-def _pss(pid: int) -> int:
-    """The proportional set size of one process in bytes (shared pages counted once over
-    the processes that share them, as a container's memory limit counts them); 0 once it
-    is gone."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def _tree_pss(root: int) -> int:
     """The summed proportional set size of ``root`` and its descendants, in bytes."""
-    return sum(_pss(pid) for pid in process_tree(root))
+    return sum(process_pss(pid) for pid in process_tree(root))
 
 
 def _kill_tree(root: int) -> None:

@@ -42,7 +42,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["Box", "free_user_id", "kill_user", "make_work", "process_tree", "sandbox_problem"]
+__all__ = [
+    "Box",
+    "free_user_id",
+    "kill_user",
+    "make_work",
+    "process_pss",
+    "process_tree",
+    "sandbox_problem",
+]
 
 _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
@@ -157,6 +165,17 @@ def _uids_in_use() -> set[int]:
             with contextlib.suppress(OSError):
                 used.add(entry.stat().st_uid)
     return used
+
+
+def process_pss(pid: int) -> int:
+    """The proportional set size of one process in bytes (shared pages counted once over
+    the processes that share them, as a container's memory limit counts them); 0 once it
+    is gone."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def process_tree(root: int) -> list[int]:
