@@ -243,7 +243,7 @@ def _day2_gbt_ex4(
             "overtraining_differs should say whether the gap is at least 3 times its error"
         )
     if model.getMaxDepth() < 8:
-        raise NotYet("train deep_model with maxDepth=10, deep enough to memorise 2,000 events")
+        raise NotYet("train deep_model with maxDepth=8, deep enough to memorise 2,000 events")
     return f"gap {gap:+.3f} ± {error:.3f}: " + (
         "differs beyond statistics" if differs else "no significant difference"
     )

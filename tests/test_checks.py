@@ -789,7 +789,7 @@ def deep_fit(split):
 
     train, _ = split
     small = mlcourse.train_test_split(train, test=0.8, seed=11)[0].cache()
-    deep = GBTClassifier(maxIter=10, maxDepth=10, seed=1).fit(small)
+    deep = GBTClassifier(maxIter=10, maxDepth=8, seed=1).fit(small)
     shallow = GBTClassifier(maxIter=5, maxDepth=3, seed=1).fit(small)
     return small, deep, shallow
 
@@ -819,7 +819,7 @@ def test_day2_overtraining_judged(deep_fit, split):
     s_gap = s_train.auc - s_test.auc
     s_error = float(np.hypot(s_train.auc_error, s_test.auc_error))
     assert_wrong("day2_gbt.ex4", s_gap, gap_error=s_error, differs=bool(s_gap >= 3 * s_error),
-                 model=shallow, train=small, test=test, says="maxDepth=10")  # fmt: skip
+                 model=shallow, train=small, test=test, says="maxDepth=8")  # fmt: skip
 
 
 def test_day2_mlp_scaling_written_out(split):
