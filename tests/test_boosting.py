@@ -13,6 +13,7 @@ from mlcourse.boosting import barrier_problem, task_slots
 from mlcourse.checks import evaluate
 from mlcourse.higgs import FEATURES
 
+from .conftest import best_round
 from .sparkjobs import jobs_submitted
 
 
@@ -72,15 +73,6 @@ def test_early_stopping_on_the_validation_part(spark, sets):
     history = model.training_summary.validation_objective_history["auc"]
     assert len(history) == booster.num_boosted_rounds()
     assert int(np.argmax(history)) == booster.best_iteration
-
-    def best_round(aucs, patience):
-        best, at = float("-inf"), 0
-        for i, value in enumerate(aucs):
-            if value > best:
-                best, at = value, i
-            elif i - at >= patience:
-                break
-        return at
 
     result = evaluate("day4.ex2", best_round, model=model)
     assert result.passed and f"best round ({booster.best_iteration})" in result.message

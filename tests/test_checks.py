@@ -16,6 +16,8 @@ from mlcourse import physics
 from mlcourse.checking import evaluate_in
 from mlcourse.checks import EXERCISES, evaluate
 
+from .conftest import best_round
+
 matplotlib.use("Agg")
 
 
@@ -880,14 +882,7 @@ def test_day4_validation_marks(split):
 
 
 def test_day4_early_stopping_rule():
-    def right(aucs, patience):
-        best, at = float("-inf"), 0
-        for i, auc in enumerate(aucs):
-            if auc > best:
-                best, at = auc, i
-            elif i - at >= patience:
-                break
-        return at
+    right = best_round
 
     def by_numpy(aucs, patience):  # another way: the best within the rounds seen
         seen = len(aucs)
@@ -914,13 +909,7 @@ def test_day4_early_stopping_rule():
         return right(aucs, patience) + 1
 
     def late(aucs, patience):  # stops a round too late
-        best, at = float("-inf"), 0
-        for i, auc in enumerate(aucs):
-            if auc > best:
-                best, at = auc, i
-            elif i - at > patience:
-                break
-        return at
+        return best_round(aucs, patience + 1)
 
     assert_right("day4.ex2", right)
     assert_right("day4.ex2", by_numpy)
