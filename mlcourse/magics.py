@@ -37,7 +37,7 @@ from .config import login_user, resolve_profile
 from .errors import MlcourseError, describe_environment_error
 from .higgs import closest_names
 from .progress import show_progress
-from .session import _live_session, active_profile, get_spark, stop_spark
+from .session import active_profile, get_spark, live_session, stop_spark
 from .webui import spark_ui_url
 
 __all__ = ["CourseMagics", "load_ipython_extension"]
@@ -78,7 +78,7 @@ class CourseMagics(Magics):
         Usage: ``spark = %spark``, ``%spark 4``, ``%spark --profile k8s 10``.
         """
         args = parse_argstring(self.spark, line)
-        started = _live_session() is None
+        started = live_session() is None
         session = self._session("spark", args)
         self._user_ns["spark"] = session
         if started:
@@ -102,7 +102,7 @@ class CourseMagics(Magics):
                 "%%classic_only xgboost.spark trains through the driver's SparkContext"
             )
         names = self._user_ns
-        session = _live_session() or names.get("spark")
+        session = live_session() or names.get("spark")
         if session is not None and is_connect(session):
             print(f"Skipped over Spark Connect: {reason}. Run it with a classic profile.")
             return

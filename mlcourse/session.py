@@ -44,6 +44,7 @@ __all__ = [
     "check_java",
     "find_java",
     "get_spark",
+    "live_session",
     "stop_spark",
 ]
 
@@ -61,7 +62,9 @@ def _alive(candidate: Any) -> bool:
     return candidate.sparkContext._jsc is not None
 
 
-def _live_session() -> SparkSession | None:
+def live_session() -> SparkSession | None:
+    """The session this process started (or Spark's active one) while it is alive, else
+    None: what ``%spark`` asks before it starts one."""
     from pyspark.sql import SparkSession
 
     global _session
@@ -135,7 +138,7 @@ def get_spark(
     """
     global _session, _profile
     with _lock:
-        live = _live_session()
+        live = live_session()
         if live is not None:
             _check_compatible(live, profile, workers, conf)
             return live
@@ -377,7 +380,7 @@ def stop_spark() -> bool:
     """
     global _session, _profile
     with _lock:
-        live = _live_session()
+        live = live_session()
         _session, _profile = None, None
         if live is None:
             return False
@@ -387,4 +390,4 @@ def stop_spark() -> bool:
 
 def active_profile() -> SparkProfile | None:
     """The profile the live session was built from, if :func:`get_spark` built it."""
-    return _profile if _live_session() is not None else None
+    return _profile if live_session() is not None else None
