@@ -145,6 +145,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
         EfficiencyCurve as EfficiencyCurve,
         OvertrainingCheck as OvertrainingCheck,
         SignificanceScan as SignificanceScan,
+        asimov_significance as asimov_significance,
         efficiency_curve as efficiency_curve,
         overtraining_check as overtraining_check,
         significance_scan as significance_scan,
@@ -197,4 +198,8 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
     )
     from .synthetic import (
         synthesize_higgs as synthesize_higgs,
+    )
+    from .yields import (
+        Yields as Yields,
+        benchmark_yields as benchmark_yields,
     )

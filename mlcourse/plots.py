@@ -28,13 +28,16 @@ from .aggregate import (
     feature_histograms,
     histogram_edges,
 )
-from .evaluation import (
-    EfficiencyCurve,
-    OvertrainingCheck,
-    SignificanceScan,
-    efficiency_curve,
-    significance_scan,
+from .drawing import (
+    BACKGROUND_COLOR,
+    PETROFF10,
+    SIGNAL_COLOR,
+    axes_of,
+    finish,
+    normalise,
+    random_guess,
 )
+from .evaluation_plots import plot_efficiency, plot_overtraining, plot_significance
 from .features import feature_columns, require_columns
 from .higgs import LABEL
 from .metrics import ClassificationReport, RocCurve, as_roc_curve
@@ -44,6 +47,9 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 __all__ = [
+    "BACKGROUND_COLOR",
+    "PETROFF10",
+    "SIGNAL_COLOR",
     "draw_correlation",
     "draw_histogram",
     "plot_correlation",
@@ -56,50 +62,6 @@ __all__ = [
     "plot_signal_vs_background",
     "plot_significance",
 ]
-
-#: Matplotlib's ``petroff10`` cycle (M. A. Petroff, "Accessible color sequences for data
-#: visualization", arXiv:2107.02270), which CMS adopted and mplhep's styles use: colours
-#: told apart with any colour vision. Its red for signal, its blue for background.
-PETROFF10 = (
-    "#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6",
-    "#a96b59", "#e76300", "#b9ac70", "#717581", "#92dadd",
-)  # fmt: skip
-SIGNAL_COLOR, BACKGROUND_COLOR = PETROFF10[2], PETROFF10[0]
-
-
-# --------------------------------------------------------------------------- drawing
-
-
-def _axes(ax: Axes | None) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    return plt.gca()
-
-
-def _finish(ax: Axes, save: str | None) -> Axes:
-    if save is not None:
-        from matplotlib.figure import SubFigure
-
-        figure = ax.figure
-        (figure.figure if isinstance(figure, SubFigure) else figure).savefig(
-            save, bbox_inches="tight"
-        )
-    return ax
-
-
-def _random_guess(ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
-    """The dashed line of a random guess, drawn once per Axes however many models are."""
-    if not any(line.get_label() == "random guess" for line in ax.get_lines()):
-        ax.plot(x, y, linestyle="--", color="grey", label="random guess")
-
-
-def _normalise(counts: np.ndarray, edges: np.ndarray, density: bool) -> np.ndarray:
-    if not density:
-        return counts
-    total = counts.sum()
-    return counts / (total * np.diff(edges)) if total else counts.astype(float)
 
 
 def draw_histogram(
@@ -114,11 +76,11 @@ def draw_histogram(
 ) -> Axes:
     """Draw a computed :class:`Histogram` (filled signal and background, optional outlines
     of the predicted classes) and return the Axes."""
-    ax = _axes(ax)
+    ax = axes_of(ax)
     style: dict[str, Any] = {"alpha": 0.5, **kwargs}
     edges = hist.edges
     ax.stairs(
-        _normalise(hist.signal, edges, density),
+        normalise(hist.signal, edges, density),
         edges,
         fill=True,
         color=SIGNAL_COLOR,
@@ -126,7 +88,7 @@ def draw_histogram(
         **style,
     )
     ax.stairs(
-        _normalise(hist.background, edges, density),
+        normalise(hist.background, edges, density),
         edges,
         fill=True,
         color=BACKGROUND_COLOR,
@@ -136,14 +98,14 @@ def draw_histogram(
     if predicted is not None:
         line: dict[str, Any] = {"linestyle": "--", "linewidth": 2}
         ax.stairs(
-            _normalise(predicted.signal, edges, density),
+            normalise(predicted.signal, edges, density),
             edges,
             color=PETROFF10[6],
             label="predicted signal",
             **line,
         )
         ax.stairs(
-            _normalise(predicted.background, edges, density),
+            normalise(predicted.background, edges, density),
             edges,
             color=PETROFF10[4],
             label="predicted background",
@@ -208,7 +170,7 @@ def plot_signal_vs_background(
         predicted = count_histograms(predictions, edges, label_col=prediction_col)[column]
     ax = draw_histogram(hist, ax=ax, density=density, xlabel=column, predicted=predicted, **kwargs)
     ax.set_title(f"{column}: signal vs background")
-    return _finish(ax, save)
+    return finish(ax, save)
 
 
 def plot_features(
@@ -267,7 +229,7 @@ def plot_features(
         draw_histogram(hists[name], ax=ax, density=density, xlabel=name, legend=i == 0, **kwargs)
         ax.set_ylabel("")
     used = flat[: len(names)]
-    _finish(used[0], save)
+    finish(used[0], save)
     return used
 
 
@@ -290,7 +252,7 @@ def plot_correlation(
     """
     names, matrix = correlation_matrix(df, features, method=method, vector_col=vector_col)
     ax = draw_correlation(names, matrix, ax=ax, annotate=annotate, method=method, **kwargs)
-    return _finish(ax, save)
+    return finish(ax, save)
 
 
 def draw_correlation(
@@ -308,7 +270,7 @@ def draw_correlation(
     matrix = np.asarray(matrix)
     if matrix.shape != (len(names), len(names)):
         raise ValueError(f"a {matrix.shape} matrix for {len(names)} names")
-    ax = _axes(ax)
+    ax = axes_of(ax)
     style = {"cmap": "RdBu_r", "vmin": -1.0, "vmax": 1.0, **kwargs}
     image = ax.imshow(matrix, **style)
     ticks = np.arange(len(names))
@@ -351,10 +313,10 @@ def plot_roc(
     matplotlib.axes.Axes
     """
     roc = as_roc_curve(roc, label_col=label_col, score_col=score_col)
-    ax = _axes(ax)
+    ax = axes_of(ax)
     text = f"AUC = {roc.auc:.3f} ± {roc.auc_error:.3f}"
     ax.plot(roc.fpr, roc.tpr, label=f"{label}, {text}" if label else text, **kwargs)
-    _random_guess(ax, np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+    random_guess(ax, np.array([0.0, 1.0]), np.array([0.0, 1.0]))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("false positive rate (background accepted)")
@@ -362,7 +324,7 @@ def plot_roc(
     ax.set_title("ROC curve")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right")
-    return _finish(ax, save)
+    return finish(ax, save)
 
 
 def _importances(model: Any) -> np.ndarray:
@@ -431,12 +393,12 @@ def plot_feature_importance(
     order = np.argsort(values) if sort else np.arange(len(values))[::-1]
     if top is not None:
         order = order[-top:]
-    ax = _axes(ax)
+    ax = axes_of(ax)
     ax.barh(np.arange(len(order)), values[order], **kwargs)
     ax.set_yticks(np.arange(len(order)), labels=[names[i] for i in order])
     ax.set_xlabel("importance")
     ax.set_title("Feature importance")
-    return _finish(ax, save)
+    return finish(ax, save)
 
 
 def plot_history(
@@ -470,7 +432,7 @@ def plot_history(
     unknown = [m for m in names if m not in data]
     if unknown:
         raise KeyError(f"no {', '.join(map(repr, unknown))} in history; it has {list(data)}")
-    ax = _axes(ax)
+    ax = axes_of(ax)
     for name in names:
         epochs = np.arange(1, len(data[name]) + 1)
         (line,) = ax.plot(epochs, data[name], label=f"{name} (train)", **kwargs)
@@ -485,175 +447,7 @@ def plot_history(
     ax.set_xlabel("epoch")
     ax.set_ylabel(names[0] if len(names) == 1 else "value")
     ax.legend()
-    return _finish(ax, save)
+    return finish(ax, save)
 
 
 # --------------------------------------------------------------------------- physicists' view
-
-
-def plot_efficiency(
-    curve: EfficiencyCurve | RocCurve | ClassificationReport | DataFrame,
-    *,
-    ax: Axes | None = None,
-    label: str | None = None,
-    label_col: str = LABEL,
-    score_col: str = "probability",
-    save: str | None = None,
-    **kwargs: Any,
-) -> Axes:
-    """Background rejection (log scale) against signal efficiency, with its uncertainty band
-    (Wilson's 68 % interval of the background efficiency).
-
-    Parameters
-    ----------
-    curve : EfficiencyCurve, RocCurve, ClassificationReport or pyspark.sql.DataFrame
-        A computed curve (or what :func:`~mlcourse.evaluation.efficiency_curve` takes).
-    ax : matplotlib.axes.Axes, optional
-    label : str, optional
-        Legend text (a model's name); call again on the same ``ax`` to compare models.
-    **kwargs
-        Passed to ``Axes.plot``.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    if not isinstance(curve, EfficiencyCurve):
-        curve = efficiency_curve(curve, label_col=label_col, score_col=score_col)
-    ax = _axes(ax)
-    keep = (curve.background_efficiency > 0) & (curve.signal_efficiency > 0)
-    low, high = (bound[keep] for bound in curve.background_efficiency_interval())
-    eff_s, eps_b = curve.signal_efficiency[keep], curve.background_efficiency[keep]
-    (line,) = ax.plot(eff_s, 1.0 / eps_b, label=label, **kwargs)
-    # the band: Wilson's 68 % interval of eps_B, bounded also where few events are left
-    ax.fill_between(eff_s, 1.0 / high, 1.0 / low, color=line.get_color(), alpha=0.2)
-    guess = np.linspace(0.01, 1.0, 100)
-    _random_guess(ax, guess, 1.0 / guess)
-    ax.set_yscale("log")
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("signal efficiency")
-    ax.set_ylabel("background rejection (1 / background efficiency)")
-    ax.set_title("Signal efficiency against background rejection")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="upper right")
-    return _finish(ax, save)
-
-
-def plot_significance(
-    scan: SignificanceScan | RocCurve | ClassificationReport | DataFrame,
-    *,
-    signal: float | None = None,
-    background: float | None = None,
-    ax: Axes | None = None,
-    label: str | None = None,
-    label_col: str = LABEL,
-    score_col: str = "probability",
-    save: str | None = None,
-    **kwargs: Any,
-) -> Axes:
-    """Expected significance against the score cut, with the best cut marked.
-
-    Parameters
-    ----------
-    scan : SignificanceScan, RocCurve, ClassificationReport or pyspark.sql.DataFrame
-        A computed scan; anything else is scanned by
-        :func:`~mlcourse.evaluation.significance_scan` with ``signal`` and ``background``.
-    signal, background : float, optional
-        Expected event counts before the cut (needed unless ``scan`` is a scan).
-    ax : matplotlib.axes.Axes, optional
-    label : str, optional
-        Legend text before the best significance.
-    **kwargs
-        Passed to ``Axes.plot``.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    if not isinstance(scan, SignificanceScan):
-        if signal is None or background is None:
-            raise TypeError(
-                "plot_significance needs signal= and background= (expected events before "
-                "the cut) to scan predictions; or pass a significance_scan(...) result"
-            )
-        scan = significance_scan(
-            scan, signal=signal, background=background, label_col=label_col, score_col=score_col
-        )
-    ax = _axes(ax)
-    finite = np.isfinite(scan.thresholds) & ~np.isnan(scan.significance)
-    best = f"best Z = {scan.best_significance:.2f} at score >= {scan.best_threshold:.3f}"
-    (line,) = ax.plot(
-        scan.thresholds[finite],
-        scan.significance[finite],
-        label=f"{label}, {best}" if label else best,
-        **kwargs,
-    )
-    ax.axvline(scan.best_threshold, color=line.get_color(), linestyle=":", alpha=0.8)
-    ax.set_xlabel("score cut (events scoring at least it are kept)")
-    ax.set_ylabel("expected significance Z (Asimov)")
-    ax.set_title("Significance of a cut on the score")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best")
-    return _finish(ax, save)
-
-
-def plot_overtraining(
-    check: OvertrainingCheck,
-    *,
-    ax: Axes | None = None,
-    bins: int = 40,
-    save: str | None = None,
-) -> Axes:
-    """Score distributions of training (points) and test events (filled), per class.
-
-    The physicist's overtraining plot: both normalised to unit area, the training
-    distribution with its statistical error bars over the test one; the legend gives each
-    class's Kolmogorov-Smirnov p-value.
-
-    Parameters
-    ----------
-    check : OvertrainingCheck
-        From :func:`~mlcourse.evaluation.overtraining_check`.
-    ax : matplotlib.axes.Axes, optional
-    bins : int, default 40
-        Bins drawn; the check's fine bins are merged (their number must be a multiple).
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    fine = check.train.shape[1]
-    if bins < 1 or fine % bins:
-        raise ValueError(f"bins must divide the check's {fine} bins, e.g. 20, 40 or 50")
-    edges = check.edges[:: fine // bins]
-    centres, widths = (edges[1:] + edges[:-1]) / 2, np.diff(edges)
-    ax = _axes(ax)
-    for c, name, color in ((0, "background", BACKGROUND_COLOR), (1, "signal", SIGNAL_COLOR)):
-        test = check.test[c].reshape(bins, -1).sum(axis=1)
-        train = check.train[c].reshape(bins, -1).sum(axis=1)
-        if not (test.sum() and train.sum()):
-            continue
-        per_event = 1.0 / (train.sum() * widths)  # unit area, as _normalise does
-        ax.stairs(
-            _normalise(test, edges, True),
-            edges,
-            fill=True,
-            alpha=0.3,
-            color=color,
-            label=f"{name} (test)",
-        )
-        ax.errorbar(
-            centres,
-            train * per_event,
-            yerr=np.sqrt(train) * per_event,  # Poisson errors, normalised alike
-            fmt="o",
-            markersize=3,
-            color=color,
-            label=f"{name} (training), KS p = {check.ks_pvalue[c]:.3g}",
-        )
-    ax.set_xlabel("classifier score")
-    ax.set_ylabel("normalised events")
-    ax.set_title("Overtraining check: training against test scores")
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # room for the legend above the histograms
-    ax.legend(loc="upper center", fontsize="small", ncols=2)
-    return _finish(ax, save)
