@@ -62,7 +62,8 @@ _API: dict[str, tuple[str, ...]] = {
     ),
     "paired": ("paired_auc_difference",),
     "yields": ("benchmark_yields", "Yields"),
-    "neural": ("to_arrays", "build_network", "score_with_keras"),
+    "neural": ("to_arrays", "build_network"),
+    "scoring": ("score_with_keras",),
     "boosting": ("with_validation", "xgb_classifier"),
     "checks": ("check", "hint", "CheckResult"),
     "solutions": ("solution",),
@@ -169,7 +170,6 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
     )
     from .neural import (
         build_network as build_network,
-        score_with_keras as score_with_keras,
         to_arrays as to_arrays,
     )
     from .paired import (
@@ -187,6 +187,9 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
         plot_roc as plot_roc,
         plot_signal_vs_background as plot_signal_vs_background,
         plot_significance as plot_significance,
+    )
+    from .scoring import (
+        score_with_keras as score_with_keras,
     )
     from .session import (
         check_java as check_java,

@@ -282,7 +282,7 @@ def test_course_networks_score_with_numpy_alone(trained, tmp_path):
     without importing Keras or JAX, and gets model.predict's scores."""
     from pyspark import cloudpickle
 
-    from mlcourse.neural import _checked_plan, _plan_fn
+    from mlcourse.scoring import checked_plan as _checked_plan, plan_fn as _plan_fn
 
     model, _ = trained
     steps = _checked_plan(model, 28)
@@ -309,7 +309,7 @@ def test_other_networks_score_with_keras(split):
     """A network that is not a chain (a skip connection) travels in Keras's format."""
     import keras
 
-    from mlcourse.neural import _dense_plan
+    from mlcourse.scoring import dense_plan as _dense_plan
 
     inputs = keras.Input(shape=(28,))
     hidden = keras.layers.Dense(8, activation="relu")(inputs)
