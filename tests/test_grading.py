@@ -38,7 +38,7 @@ def assignment(times: str = TIMES, timings: str = TIMINGS, *extra: str):
     cells = [
         "import mlcourse\nslots = 2",
         f"times_by_workers = {times}",
-        'mlcourse.check("day4.ex2")',
+        'mlcourse.check("day4.ex3")',
         *extra,
         f"timings = {timings}",
         'mlcourse.check("final.q6")',
@@ -75,8 +75,8 @@ FORGE_LOG = """import json, os
 for name in ("MLCOURSE_CHECK_LOG", "MLCOURSE_GRADE_LOG"):
     if os.environ.get(name):
         with open(os.environ[name], "a") as log:
-            log.write(json.dumps({"exercise": "day4.ex2", "passed": True, "message": "x"}) + "\\n")
-print("day4.ex2: passed: a time for every number of workers")
+            log.write(json.dumps({"exercise": "day4.ex3", "passed": True, "message": "x"}) + "\\n")
+print("day4.ex3: passed: a time for every number of workers")
 print("final.q6: passed: 2 models timed with 1 and 2 tasks")"""
 FORGE_CHECKS = """import mlcourse.checks, mlcourse.checking
 from mlcourse.checking import CheckResult
@@ -89,7 +89,7 @@ Path("mlcourse/__init__.py").write_text("raise SystemExit('shadowed')")
 Path("mlcourse.py").write_text("raise SystemExit('shadowed')")"""
 FORGE_DISPLAY = """from IPython.display import publish_display_data
 import json
-for e in ("day4.ex2", "final.q6"):
+for e in ("day4.ex3", "final.q6"):
     publish_display_data({"application/vnd.mlcourse.grade+json": json.dumps(
         {"nonce": "guess", "exercise": e, "passed": True, "message": "forged"})})"""
 SNOOP = """import os, pathlib
@@ -161,7 +161,7 @@ def graded(tmp_path_factory):
     # the student's own explicit arguments to a check, under other names
     explicit = assignment("None", "None")
     explicit.cells[1].source = f"mine = {TIMES}\nmy_slots = 2"
-    explicit.cells[2].source = 'mlcourse.check("day4.ex2", mine, slots=my_slots)'
+    explicit.cells[2].source = 'mlcourse.check("day4.ex3", mine, slots=my_slots)'
     nbformat.write(explicit, submitted / "pia.ipynb")
     assert unsolved is not None
     before = digest(submitted)
@@ -184,7 +184,7 @@ def outcome(rows, student: str) -> dict[str, tuple[bool, str]]:
 def test_exercises_come_from_the_check_cells(tmp_path):
     path = tmp_path / "a.ipynb"
     nbformat.write(assignment(), path)
-    assert notebook_exercises(path) == ["day4.ex2", "final.q6"]
+    assert notebook_exercises(path) == ["day4.ex3", "final.q6"]
 
 
 def test_a_right_notebook_passes_and_a_wrong_one_says_why(graded):
@@ -192,25 +192,25 @@ def test_a_right_notebook_passes_and_a_wrong_one_says_why(graded):
     assert status == 0
     ada = outcome(rows, "ada")
     assert ada == {
-        "day4.ex2": (True, "a time for every number of workers"),
+        "day4.ex3": (True, "a time for every number of workers"),
         "final.q6": (True, "2 models timed with 1 and 2 tasks"),
     }
     bob = outcome(rows, "bob")
-    assert bob["day4.ex2"][0] is False and "exactly the keys 1, 2" in bob["day4.ex2"][1]
+    assert bob["day4.ex3"][0] is False and "exactly the keys 1, 2" in bob["day4.ex3"][1]
     assert bob["final.q6"][0] is False and "two models" in bob["final.q6"][1]
     assert NOTEBOOK_ROW not in bob
     pia = outcome(rows, "pia")  # passed its own values explicitly, under its own names
-    assert pia["day4.ex2"] == (True, "a time for every number of workers")
+    assert pia["day4.ex3"] == (True, "a time for every number of workers")
 
 
 def test_an_error_is_a_row_and_the_checks_judge_the_final_state(graded):
     _, rows, *_ = graded
     cy = outcome(rows, "cy")
     assert cy[NOTEBOOK_ROW] == (False, "cell 4 raised ZeroDivisionError: division by zero")
-    assert cy["day4.ex2"][0] and cy["final.q6"][0]
+    assert cy["day4.ex3"][0] and cy["final.q6"][0]
     ivy = outcome(rows, "ivy")  # the check cell before the answer: the grader checks at the end
     assert ivy == {
-        "day4.ex2": (True, "a time for every number of workers"),
+        "day4.ex3": (True, "a time for every number of workers"),
         "final.q6": (True, "2 models timed with 1 and 2 tasks"),
     }
 
@@ -230,7 +230,7 @@ def test_a_killed_kernel_says_so(graded):
     oz = outcome(rows, "oz")
     assert oz[NOTEBOOK_ROW][0] is False
     assert oz[NOTEBOOK_ROW][1].startswith("the kernel was killed (signal 9"), oz
-    assert oz["day4.ex2"][1].startswith("not checked: the kernel was killed")
+    assert oz["day4.ex3"][1].startswith("not checked: the kernel was killed")
 
 
 def test_bad_submissions_get_a_row(graded):
@@ -255,18 +255,18 @@ def test_forged_results_get_nothing(graded):
     _, rows, out, *_ = graded
     for student in ("jon", "kim", "lou", "max"):
         mine = outcome(rows, student)
-        assert mine["day4.ex2"] == (False, "times_by_workers should be a dict, not a NoneType")
+        assert mine["day4.ex3"] == (False, "times_by_workers should be a dict, not a NoneType")
         assert mine["final.q6"][0] is False, (student, mine)
     executed = nbformat.read(out / "executed" / "jon.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
-    assert "day4.ex2: passed" in printed  # what it printed is there, and counts for nothing
+    assert "day4.ex3: passed" in printed  # what it printed is there, and counts for nothing
 
 
 def test_a_snooping_submission_sees_and_touches_nothing_and_leaves_nothing(graded):
     _, rows, out, submitted, before = graded
     assert digest(submitted) == before  # no submission changed
     ned = outcome(rows, "ned")
-    assert ned["day4.ex2"][0] is False
+    assert ned["day4.ex3"][0] is False
     executed = nbformat.read(out / "executed" / "ned.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     if sandbox_problem() is None:  # in a box: no path of the class, no other process
@@ -286,7 +286,7 @@ def test_submissions_untouched_and_the_gradebook_written(graded):
     assert {"ada", "bob", "cy", "dan", "eve", "fay", "gus", "hal", "ivy", "ned"} <= students
     assert (out / MARKER).is_file()
     executed = nbformat.read(out / "executed" / "ada.ipynb", as_version=4)
-    assert "day4.ex2: passed" in executed.cells[2].outputs[0]["text"]
+    assert "day4.ex3: passed" in executed.cells[2].outputs[0]["text"]
     summary = (out / "summary.html").read_text()
     assert f"<h1>assignment: {len(students)} submissions</h1>" in summary
     assert "<th>ada</th>" in summary and "2 / 2" in summary and "0 / 2" in summary
@@ -395,7 +395,7 @@ def day1_class(tmp_path_factory):
     root = tmp_path_factory.mktemp("day1-class")
     (root / "submitted").mkdir()
     nbformat.write(day1_submission(DAY1_ANSWERS), root / "submitted" / "rosa.ipynb")
-    forged = day1_submission({}, FORGE_LOG.replace("day4.ex2", "day1.ex1"), FORGE_CHECKS)
+    forged = day1_submission({}, FORGE_LOG.replace("day4.ex3", "day1.ex1"), FORGE_CHECKS)
     nbformat.write(forged, root / "submitted" / "sam.ipynb")
     out = root / "grades"
     rows = grade([root / "submitted"], "day1", out, events="5000", jobs=2, timeout=600)
@@ -429,7 +429,7 @@ def test_without_a_box_grading_still_runs_in_a_private_folder(tmp_path, monkeypa
     with caplog.at_level("WARNING"):
         rows = grade([submitted], str(tmp_path / "assignment.ipynb"), out, events="2000")
     assert "grading without a box (not root (a test))" in caplog.text
-    assert {r.exercise: r.passed for r in rows} == {"day4.ex2": True, "final.q6": True}
+    assert {r.exercise: r.passed for r in rows} == {"day4.ex3": True, "final.q6": True}
     executed = nbformat.read(out / "executed" / "ada.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     cwd = Path(printed.split("CWD ", 1)[1].split()[0])
