@@ -419,8 +419,12 @@ def fingerprints(frame: Any, parts: Any, k: int) -> dict[int, tuple[int, int]]:
     return {int(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows if r[0] is not None}
 
 
-def classic(df: Any) -> bool:
-    """Whether ``df`` belongs to a classic session (with a JVM driver), not Spark Connect."""
+def partitioned_otherwise(df: Any) -> Any:
+    """The same events in another number of partitions (3 more than now in a classic
+    session; 7 over Spark Connect, which cannot say how many there are): what a student's
+    split must not depend on."""
     from ._hadoop import is_connect
 
-    return not is_connect(df.sparkSession)
+    if is_connect(df.sparkSession):
+        return df.repartition(7)
+    return df.repartition(df.rdd.getNumPartitions() + 3)

@@ -6,7 +6,16 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from .checking import Need, NotYet, classic, exercise, fingerprints, fitted_models, mapping, number
+from .checking import (
+    Need,
+    NotYet,
+    exercise,
+    fingerprints,
+    fitted_models,
+    mapping,
+    number,
+    partitioned_otherwise,
+)
 
 __all__: list[str] = []  # the checks register themselves; mlcourse.checks is their face
 
@@ -63,11 +72,7 @@ def _day4_ex1(mark_validation: Any, *, test: Any) -> str:
                 f"about {fraction:.0%} of them"
             )
         results[fraction] = here
-    shuffled = (
-        frame.repartition(7)
-        if not classic(frame)
-        else frame.repartition(frame.rdd.getNumPartitions() + 3)
-    )
+    shuffled = partitioned_otherwise(frame)
     if fingerprints(shuffled, _marked(shuffled, mark_validation(shuffled, 0.2)), 2) != results[0.2]:
         raise NotYet(
             "mark_validation marks other events when they are partitioned otherwise: let a "

@@ -5,7 +5,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .checking import Need, NotYet, classic, exercise, fingerprints, fitted_models, number
+from .checking import (
+    Need,
+    NotYet,
+    exercise,
+    fingerprints,
+    fitted_models,
+    number,
+    partitioned_otherwise,
+)
 from .checks_day1 import signal_fraction_of
 from .checks_day2 import cross_validated, cross_validated_models, is_auc_on
 from .checks_day4 import timings
@@ -65,7 +73,7 @@ def _final_q2(part_sizes: Any, *, df: Any, split: Any, k: Any = None) -> str:
     here = fingerprints(df, split(df, k), k)
     if sorted(count for count, _ in here.values()) != sorted(sizes):
         raise NotYet("part_sizes are not the sizes of the parts split_into_parts(df, k) makes")
-    shuffled = df.repartition(df.rdd.getNumPartitions() + 3) if classic(df) else (df.repartition(7))
+    shuffled = partitioned_otherwise(df)
     if fingerprints(shuffled, split(shuffled, k), k) != here:
         raise NotYet(
             "split_into_parts gives other parts when the events are partitioned otherwise: "
