@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import unquote, urlparse
 
+from .flavour import is_connect, jvm
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -194,38 +196,6 @@ def absolute(path: str) -> str:
     if is_local(path) and not path.startswith("file:") and not os.path.isabs(path):
         return os.path.abspath(path)
     return path
-
-
-def is_connect(spark: Any) -> bool:
-    """Whether ``spark`` is a Spark Connect session (a thin client: no SparkContext, no JVM)."""
-    return type(spark).__module__.startswith("pyspark.sql.connect")
-
-
-def classic_only(spark: Any, what: str, instead: str) -> None:
-    """Refuse, in one line, a step that needs the classic driver when ``spark`` is a Spark
-    Connect session.
-
-    Raises
-    ------
-    ConfigError
-        Saying what cannot run over Spark Connect and what to use instead.
-    """
-    if is_connect(spark):
-        from .errors import ConfigError
-
-        raise ConfigError(
-            f"{what} needs the classic Spark driver (a JVM in this kernel), which a Spark "
-            f"Connect session does not have: {instead}"
-        )
-
-
-def jvm(spark: SparkSession, what: str = "this step") -> Any:
-    """The driver's Py4J view of the JVM; a one-line refusal under Spark Connect."""
-    classic_only(spark, what, "run it with a classic profile (local, binder, k8s)")
-    view = spark.sparkContext._jvm
-    if view is None:
-        raise RuntimeError(f"{what} needs a running Spark driver; start one with get_spark()")
-    return view
 
 
 def filesystem(spark: SparkSession, path: str) -> FileSystem:

@@ -30,7 +30,7 @@ def described(source: Any, text: str) -> Iterator[None]:
     UI lists it with each job) and :func:`current_step` names them for the progress
     display.
     """
-    from ._hadoop import is_connect
+    from .flavour import is_connect
 
     session = getattr(source, "sparkSession", source)
     if is_connect(session):

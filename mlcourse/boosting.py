@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._hadoop import classic_only, jvm
 from .errors import ConfigError
 from .features import in_fraction
+from .flavour import classic_only, jvm
 from .higgs import LABEL
 
 if TYPE_CHECKING:

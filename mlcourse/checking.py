@@ -423,7 +423,7 @@ def partitioned_otherwise(df: Any) -> Any:
     """The same events in another number of partitions (3 more than now in a classic
     session; 7 over Spark Connect, which cannot say how many there are): what a student's
     split must not depend on."""
-    from ._hadoop import is_connect
+    from .flavour import is_connect
 
     if is_connect(df.sparkSession):
         return df.repartition(7)

@@ -214,7 +214,7 @@ def _day1b_ex1(shuffles: Any, *, queries: Any) -> str:
 
 def _stages_run(df: Any, action: Callable[[], Any]) -> int:
     """The stages that ran tasks (skipped ones not counted) for the jobs of ``action``."""
-    from ._hadoop import classic_only
+    from .flavour import classic_only
 
     classic_only(
         df.sparkSession,
@@ -281,7 +281,7 @@ _PARTITION_EXPRESSIONS = {
     ),
 )
 def _day1b_ex3(partitions: Any, *, df: Any) -> str:
-    from ._hadoop import classic_only
+    from .flavour import classic_only
 
     classic_only(
         df.sparkSession,

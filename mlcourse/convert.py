@@ -26,14 +26,13 @@ from ._hadoop import (
     check_dataset_name,
     check_destination,
     filesystem,
-    is_connect,
     is_local,
-    jvm,
     local_path,
 )
 from ._jobs import described
 from ._version import __version__
 from .errors import DataError, JavaError
+from .flavour import is_connect, jvm
 from .higgs import COLUMNS, LABEL, canonical_name
 
 if TYPE_CHECKING:

@@ -32,9 +32,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from ._hadoop import is_connect
 from .config import login_user, resolve_profile
 from .errors import MlcourseError, describe_environment_error
+from .flavour import is_connect
 from .higgs import closest_names
 from .progress import show_progress
 from .session import active_profile, get_spark, live_session, stop_spark

@@ -201,7 +201,7 @@ def show_progress(spark: Any) -> ProgressDisplay | None:
     ProgressDisplay or None
         The handler, registered once per session.
     """
-    from ._hadoop import is_connect
+    from .flavour import is_connect
 
     if not is_connect(spark):
         return None

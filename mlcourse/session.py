@@ -16,7 +16,6 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._hadoop import is_connect
 from ._java import (  # re-exported: mlcourse.session is where users find them
     JAVA_INSTALL_HELP,
     SUPPORTED_JAVA,
@@ -33,6 +32,7 @@ from .config import (
     spark_settings,
 )
 from .errors import ConfigError, JavaError, SessionConflictError
+from .flavour import is_connect
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

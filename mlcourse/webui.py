@@ -151,7 +151,7 @@ def spark_ui_url(spark: SparkSession) -> str | None:
     >>> url is None or url.startswith(("http://", "/"))
     True
     """
-    from ._hadoop import is_connect
+    from .flavour import is_connect
 
     if is_connect(spark):
         return None  # the UI is the Connect server's, on its machine
