@@ -164,6 +164,20 @@ class SparkProfile:
         """True when the master runs everything in this process's JVM."""
         return self.master.startswith("local")
 
+    @property
+    def settings(self) -> dict[str, str]:
+        """Everything the session builder is given: :func:`spark_settings` for a classic
+        driver, the runtime settings and mlcourse's records for a Spark Connect client."""
+        if self.remote is not None:
+            return {**self.conf, **session_records(self)}
+        return spark_settings(self)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """Environment variables to set (unless set already) before the JVM starts
+        (:func:`spark_environment`)."""
+        return spark_environment(self)
+
     def __str__(self) -> str:
         lines = [f"profile {self.name!r} ({self.sources.get('profile', 'built-in')})"]
         lines.append(f"  master   = {self.master}  [{self.sources.get('master', 'built-in')}]")
@@ -575,8 +589,10 @@ def resolve_profile(
 ) -> SparkProfile:
     """Resolve a profile name and overrides into a :class:`SparkProfile`.
 
-    Nothing is started: this is pure configuration and is what :func:`mlcourse.get_spark`
-    uses.
+    Nothing is started and nothing is bound: this is pure configuration, the one plan
+    :func:`mlcourse.get_spark` builds a session from (its :attr:`SparkProfile.settings` and
+    :attr:`SparkProfile.environment`). The Spark UI's port behind a Jupyter server's proxy
+    is chosen when the session starts (:func:`mlcourse.webui.proxied_ui_settings`).
 
     Parameters
     ----------
@@ -683,14 +699,6 @@ def resolve_profile(
     elif "spark.app.name" not in spark_conf:
         spark_conf["spark.app.name"] = f"mlcourse-{values['user']}"
         sources["spark.app.name"] = "default"
-
-    # On a JupyterHub, Binder or a local Jupyter server with jupyter-server-proxy, the
-    # browser reaches the Spark UI through the server: a port chosen now, and its path.
-    from .webui import proxied_ui_settings
-
-    for key, value in proxied_ui_settings(spark_conf).items():
-        if key not in spark_conf:
-            spark_conf[key], sources[key] = value, "jupyter-server-proxy (mlcourse.webui)"
 
     data_dir = _expand(data_dir_raw, values, where=f"data_dir, {sources['data_dir']}")
     _check_settings(master, spark_conf, data_dir, sources)

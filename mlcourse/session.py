@@ -27,12 +27,10 @@ from .config import (
     SparkProfile,
     local_cores,
     resolve_profile,
-    session_records,
-    spark_environment,
-    spark_settings,
 )
 from .errors import ConfigError, JavaError, SessionConflictError
 from .flavour import is_connect
+from .webui import proxied_ui_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -156,12 +154,16 @@ def get_spark(
             return spark
         check_java()
         check_master(resolved.master)
-        for name, value in spark_environment(resolved).items():
+        for name, value in resolved.environment.items():
             os.environ.setdefault(name, value)
 
         from pyspark.sql import SparkSession
 
-        settings = spark_settings(resolved)
+        # On a JupyterHub, Binder or a local Jupyter server with jupyter-server-proxy, the
+        # browser reaches the Spark UI through the server: a free port, chosen now.
+        settings = resolved.settings
+        for key, value in proxied_ui_settings(settings).items():
+            settings.setdefault(key, value)
         if "spark.extraListeners" in settings:
             # sparkmonitor's kernel extension logs "Client Connected ..." at INFO level to
             # stderr when the listener connects: a red box in the student's first cell.
@@ -189,7 +191,7 @@ def _connect_session(profile: SparkProfile) -> SparkSession:
     remote = profile.remote or ""
     check_reachable(remote)
     builder = SparkSession.builder.remote(remote)
-    for key, value in {**profile.conf, **session_records(profile)}.items():
+    for key, value in profile.settings.items():
         builder = builder.config(key, value)
     spark: SparkSession = open_session(builder.getOrCreate, remote)
     return spark

@@ -121,6 +121,10 @@ def describe_ui_access(conf: dict[str, str]) -> str:
         return "off (spark.ui.enabled = false)"
     if base:
         return f"through the Jupyter server: {base.rstrip('/')}/jobs/ (jupyter-server-proxy)"
+    proxy = proxy_base_url()
+    if proxy is not None:
+        port = conf.get("spark.ui.port", "<a free port chosen when the session starts>")
+        return f"through the Jupyter server: {proxy}proxy/{port}/jobs/ (jupyter-server-proxy)"
     port = conf.get("spark.ui.port", "4040")
     return (
         f"http://localhost:{port} on the machine of the kernel (no Jupyter server with "

@@ -60,15 +60,20 @@ def test_jupyterhub_user_and_proxy_port_chosen_before_spark_starts(monkeypatch, 
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/Ada.Lovelace/")
     p = resolve_profile("local")
     assert p.conf["spark.app.name"] == "mlcourse-Ada.Lovelace"
-    port = p.conf["spark.ui.port"]
-    assert p.conf["spark.ui.proxyBase"] == f"/user/Ada.Lovelace/proxy/{port}"
+    # configuration binds nothing: the port is chosen where the session starts
+    assert "spark.ui.port" not in p.settings
     assert describe_ui_access(p.conf) == (
+        "through the Jupyter server: /user/Ada.Lovelace/proxy/<a free port chosen when the "
+        "session starts>/jobs/ (jupyter-server-proxy)"
+    )
+    conf = {**p.settings, **proxied_ui_settings(p.settings)}
+    port = conf["spark.ui.port"]
+    assert conf["spark.ui.proxyBase"] == f"/user/Ada.Lovelace/proxy/{port}"
+    assert describe_ui_access(conf) == (
         f"through the Jupyter server: /user/Ada.Lovelace/proxy/{port}/jobs/ (jupyter-server-proxy)"
     )
     # on a hub the server's public address is not known: the link is a path
-    assert (
-        proxied_url(p.conf["spark.ui.proxyBase"], None) == f"/user/Ada.Lovelace/proxy/{port}/jobs/"
-    )
+    assert proxied_url(conf["spark.ui.proxyBase"], None) == f"/user/Ada.Lovelace/proxy/{port}/jobs/"
 
 
 def test_a_profile_that_sets_the_port_or_turns_the_ui_off_is_followed(monkeypatch):
