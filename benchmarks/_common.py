@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlcourse.convert import write_parquet_atomic
-from mlcourse.datasets import parse_events, size_name
-from mlcourse.synthetic import synthesize_higgs
+from mlcourse.data.convert import write_parquet_atomic
+from mlcourse.data.sizes import parse_events, size_name
+from mlcourse.data.synthetic import synthesize_higgs
 
 
 def events_parquet(spark, work: Path, n: int) -> str:

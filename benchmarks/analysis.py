@@ -31,10 +31,10 @@ from typing import Any
 from _common import events_parquet
 
 import mlcourse
-from mlcourse.aggregate import feature_histograms, robust_ranges, signal_background_hist
-from mlcourse.convert import write_parquet_atomic
-from mlcourse.datasets import parse_events, size_name
-from mlcourse.features import assemble_features
+from mlcourse.analysis.aggregate import feature_histograms, robust_ranges, signal_background_hist
+from mlcourse.analysis.features import assemble_features
+from mlcourse.data.convert import write_parquet_atomic
+from mlcourse.data.sizes import parse_events, size_name
 from mlcourse.higgs import FEATURES
 
 

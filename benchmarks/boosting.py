@@ -21,7 +21,7 @@ import time
 from _common import events_and_workdir, events_parquet, parser
 
 import mlcourse
-from mlcourse.boosting import task_slots
+from mlcourse.models.boosting import task_slots
 
 
 def timed_fit(estimator, data, repeat: int):

@@ -67,7 +67,7 @@ def run(n: int, env: dict[str, str]) -> dict:
 
 
 def main() -> None:
-    from mlcourse import connect
+    from mlcourse.runtime import connect
 
     args = parser(__doc__.splitlines()[0], events="100k").parse_args()
     n, work = events_and_workdir(args)

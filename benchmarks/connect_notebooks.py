@@ -53,7 +53,7 @@ def run_all(name: str, env: dict[str, str], cwd: Path) -> tuple[float, list[str]
 
 
 def main() -> None:
-    from mlcourse import connect
+    from mlcourse.runtime import connect
 
     p = parser(__doc__.splitlines()[0], events="100k")
     p.add_argument("notebooks", nargs="*", default=DEFAULT)

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 import mlcourse
-from mlcourse.datasets import parse_events
+from mlcourse.data.sizes import parse_events
+from mlcourse.data.synthetic import synthesize_higgs
 from mlcourse.higgs import COLUMNS
-from mlcourse.synthetic import synthesize_higgs
 
 
 def make_csv(path: Path, events: int) -> None:

@@ -20,8 +20,8 @@ from pathlib import Path
 from synthesize import jvm_heap_peak_mb
 
 import mlcourse
-from mlcourse.datasets import parse_events, size_name
-from mlcourse.synthetic import synthesize_higgs
+from mlcourse.data.sizes import parse_events, size_name
+from mlcourse.data.synthetic import synthesize_higgs
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from mlcourse.config import cpu_count
-from mlcourse.grading import course_notebook, grade
+from mlcourse.course.grading import course_notebook, grade
 
 SOURCES = Path(__file__).resolve().parents[1] / "notebooks"
 

@@ -29,8 +29,8 @@ from typing import Any
 from _common import events_and_workdir, events_parquet, parser
 
 import mlcourse
-from mlcourse.datasets import parse_events
-from mlcourse.metrics import roc_curve_arrays
+from mlcourse.analysis.metrics import roc_curve_arrays
+from mlcourse.data.sizes import parse_events
 
 
 def rss_mb() -> float:

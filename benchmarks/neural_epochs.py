@@ -15,10 +15,10 @@ import time
 
 import numpy as np
 
-from mlcourse.datasets import parse_events
+from mlcourse.data.sizes import parse_events
+from mlcourse.data.synthetic import synthesize_higgs
 from mlcourse.higgs import FEATURES, LABEL
-from mlcourse.neural import build_network, keras_backend
-from mlcourse.synthetic import synthesize_higgs
+from mlcourse.models.neural import build_network, keras_backend
 
 
 def main() -> None:

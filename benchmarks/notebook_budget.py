@@ -33,7 +33,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from mlcourse.config import resolve_profile
-from mlcourse.sandbox import process_pss, process_tree
+from mlcourse.course.sandbox import process_pss, process_tree
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

@@ -1,6 +1,6 @@
 """Does the execution time change with the number of workers? The course's exercise, measured.
 
-Starts a Spark standalone cluster on this machine (``mlcourse.standalone``) with 1, then 2,
+Starts a Spark standalone cluster on this machine (``mlcourse.runtime.standalone``) with 1, then 2,
 ... workers of one core each, and runs the same job from a fresh driver on each: convert
 ``--events`` synthetic events from CSV to Parquet, histogram all 28 features for signal and
 background, fit MLlib's GBT, and fit xgboost's ``SparkXGBClassifier`` with one XGBoost
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import mlcourse
-from mlcourse.standalone import StandaloneCluster
+from mlcourse.runtime.standalone import StandaloneCluster
 
 STEPS = (
     "CSV to Parquet",

@@ -26,10 +26,10 @@ import pandas as pd
 from _copula import Copula
 
 import mlcourse
-from mlcourse.convert import write_parquet_atomic
-from mlcourse.datasets import parse_events
+from mlcourse.data.convert import write_parquet_atomic
+from mlcourse.data.sizes import parse_events
+from mlcourse.data.synthetic import synthesize_higgs
 from mlcourse.higgs import canonical_name
-from mlcourse.synthetic import synthesize_higgs
 
 
 def jvm_heap_peak_mb(spark) -> float:

@@ -7,7 +7,7 @@ HistGradientBoosting) is trained on ``--events`` synthetic events (80 %) as a st
 
     python benchmarks/synthetic_fidelity.py [--events 100k] [--params FILE]
 
-``--params`` judges another parameter file (one that ``python -m mlcourse.synthetic
+``--params`` judges another parameter file (one that ``python -m mlcourse.data.synthetic
 data/higgs_real_5k.csv.gz -o FILE`` wrote) instead of the shipped one.
 """
 
@@ -24,10 +24,10 @@ from _copula import Copula
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
-from mlcourse.datasets import parse_events
+from mlcourse.data.sizes import parse_events
+from mlcourse.data.synthetic import ks_statistic, synthesize_higgs
 from mlcourse.higgs import FEATURES, HIGH_LEVEL, LABEL, LOW_LEVEL, canonical_name
 from mlcourse.physics import BTAG_STEPS, m_bb, m_lv, physical
-from mlcourse.synthetic import ks_statistic, synthesize_higgs
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "higgs_real_5k.csv.gz"
 PHIS = [c for c in FEATURES if c.endswith("phi")]

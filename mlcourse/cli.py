@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .errors import DataError, MlcourseError, describe_environment_error
+from mlcourse._version import __version__
+from mlcourse.errors import DataError, MlcourseError, describe_environment_error
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -24,7 +24,7 @@ __all__ = ["main"]
 
 def _events(text: str) -> str:
     """An ``--events`` value, checked here so a typo is a usage message, not a traceback."""
-    from .datasets import parse_events
+    from mlcourse.data.sizes import parse_events
 
     try:
         parse_events(text)
@@ -45,7 +45,7 @@ def _at_least_one(text: str) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from .doctor import doctor
+    from mlcourse.runtime.doctor import doctor
 
     report = doctor(args.profile, run_job=not args.no_job)
     print(report)
@@ -53,16 +53,16 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _spark(profile: str | None = None, **conf: Any) -> SparkSession:
-    from .session import get_spark
+    from mlcourse.runtime.session import get_spark
 
     return get_spark(profile, **conf)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .data import check_room
-    from .datasets import parse_events
-    from .demo import run_demo
-    from .session import active_profile
+    from mlcourse.course.demo import run_demo
+    from mlcourse.data import check_room
+    from mlcourse.data.sizes import parse_events
+    from mlcourse.runtime.session import active_profile
 
     events = parse_events(args.events)
     if events is not None:  # before Spark starts: no JVM for a size that cannot fit
@@ -70,7 +70,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     # One line per step instead of Spark's progress bars, which garble the summary (a
     # setting fixed when Spark starts, so only given to a session this command starts).
-    logging.getLogger("mlcourse.demo").setLevel(logging.INFO)
+    logging.getLogger("mlcourse.course.demo").setLevel(logging.INFO)
     quiet = {} if active_profile() else {"spark.ui.showConsoleProgress": "false"}
     result = run_demo(
         _spark(args.profile, **quiet),
@@ -86,12 +86,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
-    from .fetch import fetch_higgs
+    from mlcourse.data.fetch import fetch_higgs
 
     dest = args.dest
     if dest is None:
-        from ._hadoop import is_local, local_path
-        from .data import resolve_data_dir
+        from mlcourse.data import resolve_data_dir
+        from mlcourse.data.storage import is_local, local_path
 
         base = resolve_data_dir()
         if not is_local(base):
@@ -104,17 +104,17 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
     path = fetch_higgs(args.events, dest, url=args.url, quiet=args.quiet, overwrite=args.overwrite)
     print(path)
     if args.parquet:
-        from .convert import csv_to_parquet
+        from mlcourse.data.convert import csv_to_parquet
 
         print(csv_to_parquet(_spark(), str(path), args.parquet, overwrite=args.overwrite))
     return 0
 
 
 def _cmd_data_synth(args: argparse.Namespace) -> int:
-    from .convert import write_parquet_atomic
-    from .data import resolve_data_dir
-    from .datasets import FULL_EVENTS, parquet_name, parse_events
-    from .synthetic import synthesize_higgs
+    from mlcourse.data import resolve_data_dir
+    from mlcourse.data.convert import write_parquet_atomic
+    from mlcourse.data.sizes import FULL_EVENTS, parquet_name, parse_events
+    from mlcourse.data.synthetic import synthesize_higgs
 
     n = parse_events(args.events) or FULL_EVENTS
     base = resolve_data_dir()
@@ -128,9 +128,15 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_prepare(args: argparse.Namespace) -> int:
-    from ._hadoop import is_local, local_path
-    from .data import check_room, load_higgs, prepared, resolve_data_dir, source_of
-    from .datasets import parse_events
+    from mlcourse.data.loading import (
+        check_room,
+        load_higgs,
+        prepared,
+        resolve_data_dir,
+        source_of,
+    )
+    from mlcourse.data.sizes import parse_events
+    from mlcourse.data.storage import is_local, local_path
 
     ready = prepared(args.events, source=args.source, seed=args.seed)
     if ready is not None:  # nothing to do: no JVM to start
@@ -149,7 +155,7 @@ def _cmd_data_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_convert(args: argparse.Namespace) -> int:
-    from .convert import csv_to_parquet
+    from mlcourse.data.convert import csv_to_parquet
 
     spark = _spark()
     print(csv_to_parquet(spark, args.src, args.dest, overwrite=args.overwrite, force=args.force))
@@ -157,7 +163,7 @@ def _cmd_data_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_info(args: argparse.Namespace) -> int:
-    from .data import data_info
+    from mlcourse.data import data_info
 
     info = data_info(_spark(), args.path)
     print(info)
@@ -165,7 +171,7 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_notebooks_build(args: argparse.Namespace) -> int:
-    from .notebooks import build_notebooks
+    from mlcourse.course.notebooks import build_notebooks
 
     changed = build_notebooks(args.folder, check=args.check)
     for path in changed:
@@ -177,7 +183,7 @@ def _cmd_notebooks_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    from .grading import NOTEBOOK_ROW, grade
+    from mlcourse.course.grading import NOTEBOOK_ROW, grade
 
     rows = grade(
         args.submissions,
@@ -201,7 +207,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 
 def _cmd_connect_server(args: argparse.Namespace) -> int:
-    from .connect import TOKEN_VARIABLE, server_status, start_server, stop_server
+    from mlcourse.runtime.connect import TOKEN_VARIABLE, server_status, start_server, stop_server
 
     if args.action == "start":
         conf = {}
@@ -228,7 +234,7 @@ def _cmd_connect_server(args: argparse.Namespace) -> int:
 
 
 def _cmd_notebooks_get(args: argparse.Namespace) -> int:
-    from .notebooks import get_notebooks
+    from mlcourse.course.notebooks import get_notebooks
 
     done = get_notebooks(args.folder)
     for path in done["copied"]:

@@ -27,11 +27,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from pyspark.ml.feature import VectorAssembler
 
-from .aggregate import Histogram, bin_counts, signal_background_hist
-from .features import to_numpy, train_test_split
-from .higgs import FEATURES, canonical_name
-from .metrics import classification_report, roc_curve_arrays
-from .plots import (
+from mlcourse.analysis.aggregate import Histogram, bin_counts, signal_background_hist
+from mlcourse.analysis.features import to_numpy, train_test_split
+from mlcourse.analysis.metrics import classification_report, roc_curve_arrays
+from mlcourse.analysis.plots import (
     draw_histogram,
     plot_correlation,
     plot_feature_importance,
@@ -39,6 +38,7 @@ from .plots import (
     plot_roc,
     plot_signal_vs_background,
 )
+from mlcourse.higgs import FEATURES, canonical_name
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -152,7 +152,7 @@ def drawROC2(y_true: np.ndarray, y_pred: np.ndarray, **kwargs: Any) -> None:
     """The ROC curve of a Keras model's scores (``model.predict``), with its AUC.
 
     The same thresholds as :func:`mlcourse.roc_curve` (see
-    :func:`mlcourse.metrics.roc_curve_arrays`), so both give the same AUC.
+    :func:`mlcourse.analysis.metrics.roc_curve_arrays`), so both give the same AUC.
     """
     plot_roc(roc_curve_arrays(y_true, y_pred), **_new_axes(kwargs))
 

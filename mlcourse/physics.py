@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .higgs import canonical_name
+from mlcourse.higgs import canonical_name
 
 if TYPE_CHECKING:
     import pandas as pd

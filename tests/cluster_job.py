@@ -58,7 +58,7 @@ def score_keras(spark, model_path: str, df, out: str) -> int:
     """Score ``df`` with the model in ``model_path``; write the features and ``p``."""
     from pyspark.ml.functions import vector_to_array
 
-    from mlcourse.keras_setup import import_keras as _keras
+    from mlcourse.models.keras_setup import import_keras as _keras
 
     model = _keras().saving.load_model(model_path)
     scored = mlcourse.score_with_keras(model, df, batch_size=2_000)

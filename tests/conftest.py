@@ -215,7 +215,7 @@ HIGGS_SEED = 7
 @pytest.fixture(scope="session")
 def higgs(spark):
     """20,000 synthetic HIGGS events as a cached Spark DataFrame and the same rows in pandas."""
-    from mlcourse.synthetic import synthesize_higgs
+    from mlcourse.data.synthetic import synthesize_higgs
 
     df = synthesize_higgs(20_000, seed=HIGGS_SEED, spark=spark).cache()
     frame = df.toPandas()
@@ -229,7 +229,7 @@ def gbt(spark, higgs):
     other 30 %, cached. The cluster tests fit the same on the cluster."""
     from pyspark.ml.classification import GBTClassifier
 
-    from mlcourse.features import assemble_features, train_test_split
+    from mlcourse.analysis.features import assemble_features, train_test_split
 
     df, _ = higgs
     train, test = train_test_split(df, 0.3, seed=1)

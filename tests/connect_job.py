@@ -70,8 +70,8 @@ def analysis(spark: Any, csv: str, bad_csv: str, out: str) -> dict[str, Any]:
     from pyspark.ml.classification import GBTClassifier
     from pyspark.sql import functions as F
 
-    from mlcourse.checks import evaluate
-    from mlcourse.progress import show_progress
+    from mlcourse.course.checks import evaluate
+    from mlcourse.runtime.progress import show_progress
 
     progress = show_progress(spark)
     assert progress is not None

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from mlcourse import DataError
-from mlcourse.aggregate import (
+from mlcourse.analysis.aggregate import (
     correlation_matrix,
     feature_histograms,
     robust_ranges,
     signal_background_hist,
 )
-from mlcourse.features import assemble_features
+from mlcourse.analysis.features import assemble_features
 from mlcourse.higgs import FEATURES, HIGH_LEVEL
 
 from .conftest import numpy_hist

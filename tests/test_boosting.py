@@ -9,9 +9,9 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 
 import mlcourse
 from mlcourse import ConfigError, with_validation, xgb_classifier
-from mlcourse.boosting import barrier_problem, task_slots
-from mlcourse.checks import evaluate
+from mlcourse.course.checks import evaluate
 from mlcourse.higgs import FEATURES
+from mlcourse.models.boosting import barrier_problem, task_slots
 
 from .conftest import best_round
 from .sparkjobs import jobs_submitted
@@ -76,7 +76,7 @@ def test_early_stopping_on_the_validation_part(spark, sets):
 
     result = evaluate("day4.ex2", best_round, model=model)
     assert result.passed and f"best round ({booster.best_iteration})" in result.message
-    from mlcourse.checking import evaluate_in
+    from mlcourse.course.checking import evaluate_in
 
     mine = {"best_round": best_round, "stopped": model}  # the student's own name for the model
     assert evaluate_in("day4.ex2", mine).passed

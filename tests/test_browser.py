@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from mlcourse.standalone import free_port
+from mlcourse.runtime.standalone import free_port
 
 from .conftest import ROOT
 

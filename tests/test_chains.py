@@ -1,4 +1,4 @@
-"""The decay-chain generator (mlcourse._chains, work in progress for issue 22): its
+"""The decay-chain generator (mlcourse.data.synthetic.chains, work in progress for issue 22): its
 kinematics conserve four-momentum, and its events carry the file's physics: masses that
 are functions of the four-vectors, at most two b-tags, the detector's acceptance."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlcourse._chains import (
+from mlcourse.data.synthetic.chains import (
     JET_RADIUS,
     LEPTON_ISOLATION,
     P4,

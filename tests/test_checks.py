@@ -13,8 +13,8 @@ import pytest
 
 import mlcourse
 from mlcourse import physics
-from mlcourse.checking import evaluate_in
-from mlcourse.checks import EXERCISES, evaluate
+from mlcourse.course.checking import evaluate_in
+from mlcourse.course.checks import EXERCISES, evaluate
 
 from .conftest import best_round
 
@@ -649,7 +649,7 @@ def test_every_name_a_check_needs_is_named_in_its_exercise():
     import json
     from pathlib import Path
 
-    from mlcourse.checking import registry
+    from mlcourse.course.checking import registry
 
     folder = Path(__file__).resolve().parents[1] / "notebooks" / "student"
     seen = set()

@@ -24,9 +24,9 @@ import pytest
 
 import mlcourse
 from mlcourse import classification_report
+from mlcourse.data.synthetic import synthesize_higgs
 from mlcourse.higgs import FEATURES
-from mlcourse.standalone import StandaloneCluster
-from mlcourse.synthetic import synthesize_higgs
+from mlcourse.runtime.standalone import StandaloneCluster
 
 from .cluster_job import RANGES, XGB_PARAMS, xgb_split
 from .conftest import HIGGS_SEED, numpy_hist

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 import mlcourse
-from mlcourse import connect
 from mlcourse.errors import JavaError
 from mlcourse.higgs import FEATURES
+from mlcourse.runtime import connect
 
 from .conftest import HIGGS_SEED, numpy_hist
 from .connect_job import GBT, RANGES, SESSION_TIMEOUT, SYNTH, digest

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 import mlcourse
-from mlcourse import connect
+from mlcourse.runtime import connect
 
 from .test_connect import TOKEN, server  # noqa: F401 (the fixture: a server for this file)
 from .test_notebooks import (

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from mlcourse.cli import main
-from mlcourse.demo import FIGURES
+from mlcourse.course.demo import FIGURES
 
 from .httpserver import FaultServer
 
@@ -102,7 +102,7 @@ def test_demo_bad_arguments_are_usage_messages(capsys, args, message):
 
 @pytest.mark.parametrize("source", ["synthetic", "real"])
 def test_every_demo_figure_of_synthetic_events_says_so(tmp_path, source):
-    from mlcourse.demo import _figure, _save
+    from mlcourse.course.demo import _figure, _save
 
     fig = _figure()
     fig.subplots().plot([0, 1])

@@ -13,24 +13,24 @@ import io
 import pytest
 
 MODULES = [
-    "mlcourse.aggregate",
-    "mlcourse.boosting",
-    "mlcourse.checks",
+    "mlcourse.analysis.aggregate",
+    "mlcourse.models.boosting",
+    "mlcourse.course.checks",
     "mlcourse.config",
-    "mlcourse.datasets",
+    "mlcourse.data.sizes",
     "mlcourse.errors",
-    "mlcourse.evaluation",
-    "mlcourse.evaluation_plots",
-    "mlcourse.features",
+    "mlcourse.analysis.evaluation",
+    "mlcourse.analysis.evaluation_plots",
+    "mlcourse.analysis.features",
     "mlcourse.higgs",
-    "mlcourse.metrics",
-    "mlcourse.neural",
+    "mlcourse.analysis.metrics",
+    "mlcourse.models.neural",
     "mlcourse.physics",
-    "mlcourse.plots",
-    "mlcourse.scoring",
-    "mlcourse.session",
-    "mlcourse.synthetic",
-    "mlcourse.yields",
+    "mlcourse.analysis.plots",
+    "mlcourse.models.scoring",
+    "mlcourse.runtime.session",
+    "mlcourse.data.synthetic",
+    "mlcourse.analysis.yields",
 ]
 
 #: Public functions whose docstrings must keep a running example.

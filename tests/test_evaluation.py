@@ -13,15 +13,15 @@ from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
 import mlcourse
-from mlcourse.evaluation import (
+from mlcourse.analysis.evaluation import (
     asimov_significance,
     efficiency_curve,
     overtraining_check,
     significance_scan,
 )
-from mlcourse.features import assemble_features, train_test_split
-from mlcourse.metrics import classification_report, roc_curve, roc_curve_arrays
-from mlcourse.plots import plot_efficiency, plot_overtraining, plot_roc, plot_significance
+from mlcourse.analysis.features import assemble_features, train_test_split
+from mlcourse.analysis.metrics import classification_report, roc_curve, roc_curve_arrays
+from mlcourse.analysis.plots import plot_efficiency, plot_overtraining, plot_roc, plot_significance
 
 
 def _labels_scores(predictions) -> tuple[np.ndarray, np.ndarray]:
@@ -357,7 +357,7 @@ def test_non_probability_scores_share_their_bins(spark, higgs):
 
 
 def test_wilson_interval_of_the_background_efficiency():
-    from mlcourse.evaluation import EfficiencyCurve
+    from mlcourse.analysis.evaluation import EfficiencyCurve
 
     eps = np.array([0.0, 0.001, 0.5, 1.0])
     curve = EfficiencyCurve(np.zeros(4), np.linspace(0, 1, 4), eps, 10, 1_000)
@@ -384,7 +384,7 @@ def test_overtraining_check_takes_scores_from_the_driver(gbt, train_predictions)
 
 
 def test_benchmark_yields_are_cross_section_times_luminosity_times_efficiency():
-    from mlcourse.yields import LUMINOSITY, benchmark_yields
+    from mlcourse.analysis.yields import LUMINOSITY, benchmark_yields
 
     yields = mlcourse.benchmark_yields()
     assert LUMINOSITY == 140.0

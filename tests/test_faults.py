@@ -15,7 +15,7 @@ import pytest
 
 from mlcourse import DataError, csv_to_parquet
 from mlcourse.cli import main
-from mlcourse.standalone import free_port
+from mlcourse.runtime.standalone import free_port
 
 from .test_java import fake_java
 
@@ -491,7 +491,7 @@ def test_a_java_that_cannot_start_spark_shows_its_own_words(tmp_path):
 SLOW_WRITE = """
 import sys, time
 import mlcourse
-from mlcourse.convert import write_parquet_atomic
+from mlcourse.data.convert import write_parquet_atomic
 
 spark = mlcourse.get_spark("local", workers=1, spark_ui_enabled="false")
 print("jvm", spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid(), flush=True)
@@ -657,7 +657,7 @@ def test_prepare_of_ready_data_starts_no_jvm(tmp_path):
     """Binder's postBuild runs `mlcourse data prepare` at every build: once the data are
     there it answers from the Parquet footers, and never launches Java (a recording java)."""
     import mlcourse
-    from mlcourse.datasets import parquet_name
+    from mlcourse.data.sizes import parquet_name
 
     data = tmp_path / "data"
     frame = mlcourse.synthesize_higgs(2_000, seed=0)
@@ -711,7 +711,7 @@ def test_notebooks_get_onto_a_file_or_into_a_read_only_folder(tmp_path, read_onl
 
 
 def test_notebooks_get_goes_past_a_folder_named_like_a_notebook(tmp_path, capsys):
-    from mlcourse.notebooks import packaged_notebooks
+    from mlcourse.course.notebooks import packaged_notebooks
 
     names = sorted(p.name for p in packaged_notebooks().glob("*.ipynb"))
     course = tmp_path / "course"

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from mlcourse import DataError
-from mlcourse.features import assemble_features, feature_columns, to_numpy, train_test_split
+from mlcourse.analysis.features import (
+    assemble_features,
+    feature_columns,
+    to_numpy,
+    train_test_split,
+)
 from mlcourse.higgs import FEATURES, HIGH_LEVEL, LOW_LEVEL
 
 

@@ -280,7 +280,7 @@ def test_a_file_of_the_students_is_never_taken_for_higgs(server, uci_lines, tmp_
 
 
 def test_dest_ending_in_a_separator_is_a_folder(server, uci_lines, tmp_path):
-    from mlcourse.datasets import csv_name
+    from mlcourse.data.sizes import csv_name
 
     path = fetch_higgs(100, f"{tmp_path / 'newdir'}/", url=server.url("ok", "HIGGS.csv.gz"), **FAST)
     assert path == tmp_path / "newdir" / csv_name(100)
@@ -289,7 +289,7 @@ def test_dest_ending_in_a_separator_is_a_folder(server, uci_lines, tmp_path):
 
 def test_a_download_from_before_records_is_adopted(server, uci_lines, tmp_path):
     """A data directory filled by an earlier mlcourse: its files are still reused."""
-    from mlcourse.datasets import csv_name
+    from mlcourse.data.sizes import csv_name
 
     old = tmp_path / csv_name(100)
     old.write_bytes(expected(uci_lines, 100))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from mlcourse.checking import GRADE_MIME
-from mlcourse.gradekernel import check_calls, grader_cells, grader_results
+from mlcourse.course.checking import GRADE_MIME
+from mlcourse.course.gradekernel import check_calls, grader_cells, grader_results
 
 
 def code(source: str) -> dict:

@@ -22,8 +22,8 @@ import nbformat
 import pytest
 
 from mlcourse.cli import main
-from mlcourse.grading import MARKER, NOTEBOOK_ROW, GradingError, grade, notebook_exercises
-from mlcourse.sandbox import sandbox_problem
+from mlcourse.course.grading import MARKER, NOTEBOOK_ROW, GradingError, grade, notebook_exercises
+from mlcourse.course.sandbox import sandbox_problem
 
 pytestmark = pytest.mark.notebooks
 
@@ -78,11 +78,11 @@ for name in ("MLCOURSE_CHECK_LOG", "MLCOURSE_GRADE_LOG"):
             log.write(json.dumps({"exercise": "day4.ex3", "passed": True, "message": "x"}) + "\\n")
 print("day4.ex3: passed: a time for every number of workers")
 print("final.q6: passed: 2 models timed with 1 and 2 tasks")"""
-FORGE_CHECKS = """import mlcourse.checks, mlcourse.checking
-from mlcourse.checking import CheckResult
-mlcourse.checks.report_to_grader = lambda *a, **k: None
-mlcourse.checking.evaluate_in = lambda e, *a, **k: CheckResult(e, True, "forged")
-mlcourse.checking.run_check = lambda e, *a, **k: CheckResult(e, True, "forged")"""
+FORGE_CHECKS = """import mlcourse.course.checks, mlcourse.course.checking
+from mlcourse.course.checking import CheckResult
+mlcourse.course.checks.report_to_grader = lambda *a, **k: None
+mlcourse.course.checking.evaluate_in = lambda e, *a, **k: CheckResult(e, True, "forged")
+mlcourse.course.checking.run_check = lambda e, *a, **k: CheckResult(e, True, "forged")"""
 FORGE_SHADOW = """from pathlib import Path
 Path("mlcourse").mkdir(exist_ok=True)
 Path("mlcourse/__init__.py").write_text("raise SystemExit('shadowed')")
@@ -416,9 +416,9 @@ def test_a_correct_day1_in_the_students_own_names_passes_every_check(day1_class)
 def test_without_a_box_grading_still_runs_in_a_private_folder(tmp_path, monkeypatch, caplog):
     """Where no box can be made (not root, namespaces forbidden), each kernel runs as the
     grader's user in a private folder outside the gradebook, and the grader says so."""
-    import mlcourse.grading
+    import mlcourse.course.grading
 
-    monkeypatch.setattr(mlcourse.grading, "sandbox_problem", lambda: "not root (a test)")
+    monkeypatch.setattr(mlcourse.course.grading, "sandbox_problem", lambda: "not root (a test)")
     submitted = tmp_path / "subs"
     submitted.mkdir()
     where = "import os\nprint('CWD', os.getcwd())"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlcourse import JavaError, check_java
-from mlcourse.session import find_java
+from mlcourse.runtime.session import find_java
 
 
 def fake_java(folder: Path, version_line: str, on_launch: str | None = None) -> Path:

@@ -11,7 +11,7 @@ import pytest
 import mlcourse
 from mlcourse import DownloadError, higgs_csv, load_higgs, source_of
 from mlcourse.cli import main
-from mlcourse.datasets import parse_events
+from mlcourse.data.sizes import parse_events
 
 from .httpserver import FaultServer
 
@@ -113,8 +113,8 @@ def test_higgs_csv_synthetic_is_the_generator_in_uci_form(tmp_path):
     import pandas as pd
 
     from mlcourse import higgs_csv
+    from mlcourse.data.synthetic import synthesize_higgs
     from mlcourse.higgs import COLUMNS
-    from mlcourse.synthetic import synthesize_higgs
 
     path, kind = higgs_csv("2k", source="synthetic", seed=3, data_dir=str(tmp_path))
     assert kind == "synthetic" and path.parent == tmp_path

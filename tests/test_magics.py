@@ -39,7 +39,7 @@ def test_spark_magic_returns_and_binds_session(shell, spark):
 def test_spark_magic_shows_the_ui_link_only_when_it_starts_a_session(shell, spark, monkeypatch):
     """A live session gets no second link (the browser tier sees the one of a start)."""
     shown: list = []
-    monkeypatch.setattr("mlcourse.magics._show_ui_link", shown.append)
+    monkeypatch.setattr("mlcourse.course.magics._show_ui_link", shown.append)
     assert shell.run_line_magic("spark", "") is spark
     assert shown == []
 
@@ -125,7 +125,7 @@ def stairs_of(ax):
 def test_plot_magic_draws_the_histogram(shell, course_ns):
     import matplotlib.pyplot as plt
 
-    from mlcourse.aggregate import signal_background_hist
+    from mlcourse.analysis.aggregate import signal_background_hist
 
     result = shell.run_cell("%plotSignalvsBg df m_bb --bins 30 --range 0 3", store_history=False)
     assert result.success

@@ -11,7 +11,7 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.sql import functions as F
 
 from mlcourse import DataError
-from mlcourse.metrics import ClassificationReport, classification_report, roc_curve
+from mlcourse.analysis.metrics import ClassificationReport, classification_report, roc_curve
 
 
 def exact_auc(labels: np.ndarray, scores: np.ndarray) -> float:

@@ -13,9 +13,9 @@ import pytest
 
 import mlcourse
 from mlcourse import DataError, build_network, score_with_keras, to_arrays
+from mlcourse.analysis.metrics import roc_curve_arrays
 from mlcourse.compat import drawROC2, plotSignalvsBgWithPrediction2
 from mlcourse.higgs import FEATURES, HIGH_LEVEL, LABEL
-from mlcourse.metrics import roc_curve_arrays
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_events_of_equal_keys_are_chosen_by_their_values(split, monkeypatch):
     gives equal keys in the order its partitions come. With 4 keys every event ties with
     thousands of others; the sample and its order are still the same on any partitioning."""
     train, _ = split
-    monkeypatch.setattr(mlcourse.features, "KEY_BUCKETS", 4)
+    monkeypatch.setattr(mlcourse.analysis.features, "KEY_BUCKETS", 4)
     first = to_arrays(train, events=500, validation=0.25, seed=3)
     again = to_arrays(train.repartition(5), events=500, validation=0.25, seed=3)
     assert len(first.x_train) + len(first.x_val) == 500
@@ -119,7 +119,7 @@ def test_peak_memory_estimate_holds(split):
     stays within the guard's share for them, the 32 bytes a value less Arrow's 16."""
     import tracemalloc
 
-    from mlcourse.neural import ARROW_BYTES_PER_VALUE, PEAK_BYTES_PER_VALUE
+    from mlcourse.models.neural import ARROW_BYTES_PER_VALUE, PEAK_BYTES_PER_VALUE
 
     train, _ = split
     tracemalloc.start()
@@ -177,7 +177,7 @@ def test_test_events_are_keyword_only(split):
 
 
 def test_default_cap_is_the_driver_result_size(spark, split):
-    from mlcourse.neural import _driver_memory_limit
+    from mlcourse.models.neural import _driver_memory_limit
 
     limit, why = _driver_memory_limit(spark)
     assert 0 < limit <= 1 << 30  # maxResultSize defaults to 1g
@@ -245,7 +245,7 @@ def test_spark_scores_equal_model_predict(trained, split):
 def test_scores_do_not_depend_on_partitioning_or_input_form(trained, split):
     model, _ = trained
     _, test = split
-    test = test.withColumn("event", mlcourse.features.row_key(test, 0))
+    test = test.withColumn("event", mlcourse.analysis.features.row_key(test, 0))
     expected = score_with_keras(model, test).select("event", "probability").toPandas()
     vectors = mlcourse.assemble_features(test.repartition(3))
     got = score_with_keras(model, vectors, "features").select("event", "probability").toPandas()
@@ -282,7 +282,7 @@ def test_course_networks_score_with_numpy_alone(trained, tmp_path):
     without importing Keras or JAX, and gets model.predict's scores."""
     from pyspark import cloudpickle
 
-    from mlcourse.scoring import checked_plan as _checked_plan, plan_fn as _plan_fn
+    from mlcourse.models.scoring import checked_plan as _checked_plan, plan_fn as _plan_fn
 
     model, _ = trained
     steps = _checked_plan(model, 28)
@@ -309,7 +309,7 @@ def test_other_networks_score_with_keras(split):
     """A network that is not a chain (a skip connection) travels in Keras's format."""
     import keras
 
-    from mlcourse.scoring import dense_plan as _dense_plan
+    from mlcourse.models.scoring import dense_plan as _dense_plan
 
     inputs = keras.Input(shape=(28,))
     hidden = keras.layers.Dense(8, activation="relu")(inputs)
@@ -435,7 +435,7 @@ def _student_network(arrays, *, normalise=True, output="sigmoid", width=None, lo
 
 
 def test_check_network_passes_a_network_that_trains(arrays, trained):
-    from mlcourse.neural import check_network
+    from mlcourse.models.neural import check_network
 
     model, history = trained
     message = check_network(model, arrays, history)
@@ -445,7 +445,7 @@ def test_check_network_passes_a_network_that_trains(arrays, trained):
 
 
 def test_day3_exercise_check_is_check_network(arrays, trained):
-    from mlcourse.checks import evaluate
+    from mlcourse.course.checks import evaluate
 
     model, history = trained
     # check_network's verdict first; then what the exercise asks beyond it: this network
@@ -459,7 +459,7 @@ def test_day3_exercise_check_is_check_network(arrays, trained):
 def test_check_network_names_what_is_missing(arrays, trained):
     import keras
 
-    from mlcourse.neural import check_network
+    from mlcourse.models.neural import check_network
 
     model, history = trained
     cases = [

@@ -18,8 +18,8 @@ import pytest
 from nbclient import NotebookClient
 
 from mlcourse.cli import main
-from mlcourse.grading import notebook_exercises
-from mlcourse.notebooks import (
+from mlcourse.course.grading import notebook_exercises
+from mlcourse.course.notebooks import (
     PARAMETERS_TAG,
     SOLUTION_TAG,
     build_notebooks,

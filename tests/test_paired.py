@@ -9,8 +9,8 @@ import pytest
 from scipy.stats import rankdata
 
 import mlcourse
-from mlcourse.metrics import roc_curve_arrays
-from mlcourse.paired import paired_auc_difference, paired_auc_difference_arrays
+from mlcourse.analysis.metrics import roc_curve_arrays
+from mlcourse.analysis.paired import paired_auc_difference, paired_auc_difference_arrays
 
 
 def exact_auc(y: np.ndarray, score: np.ndarray) -> float:

@@ -11,11 +11,10 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import StepPatch
 from pyspark.ml.classification import GBTClassifier
 
-from mlcourse.aggregate import Histogram, correlation_matrix
-from mlcourse.features import assemble_features
-from mlcourse.higgs import FEATURES, HIGH_LEVEL
-from mlcourse.metrics import classification_report, roc_curve
-from mlcourse.plots import (
+from mlcourse.analysis.aggregate import Histogram, correlation_matrix
+from mlcourse.analysis.features import assemble_features
+from mlcourse.analysis.metrics import classification_report, roc_curve
+from mlcourse.analysis.plots import (
     draw_correlation,
     draw_histogram,
     plot_correlation,
@@ -25,6 +24,7 @@ from mlcourse.plots import (
     plot_roc,
     plot_signal_vs_background,
 )
+from mlcourse.higgs import FEATURES, HIGH_LEVEL
 
 from .conftest import numpy_hist
 
@@ -254,8 +254,8 @@ def test_a_histogram_is_plottable_by_the_fields_tools(higgs, ax):
     mplhep = pytest.importorskip("mplhep")
     from uhi.typing.plottable import PlottableHistogram
 
-    from mlcourse.aggregate import signal_background_hist
-    from mlcourse.plots import BACKGROUND_COLOR, PETROFF10, SIGNAL_COLOR
+    from mlcourse.analysis.aggregate import signal_background_hist
+    from mlcourse.analysis.plots import BACKGROUND_COLOR, PETROFF10, SIGNAL_COLOR
 
     df, frame = higgs
     hist = signal_background_hist(df, "m_bb", bins=20, range=(0.0, 3.0))

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from pyspark.sql.connect.shell.progress import StageInfo
 
-from mlcourse._jobs import _STEP
 from mlcourse.cli import main
-from mlcourse.progress import CSS_CLASS, ProgressDisplay
+from mlcourse.runtime.jobs import _STEP
+from mlcourse.runtime.progress import CSS_CLASS, ProgressDisplay
 
 
 def report(display: ProgressDisplay, op: str, stages: list[tuple], done: bool = False) -> None:

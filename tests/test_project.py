@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,56 +46,59 @@ print("OK")
     assert run.returncode == 0 and run.stdout.strip() == "OK", run.stderr[-2000:]
 
 
-def _package_imports() -> dict[str, set[str]]:
-    """Module -> the package modules it imports (at load time or inside functions; imports
-    for type checkers only are left out), read from the source with ``ast``."""
-
-    class Imports(ast.NodeVisitor):
-        def __init__(self) -> None:
-            self.found: set[str] = set()
-
-        def visit_If(self, node: ast.If) -> None:
-            if isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
-                for child in node.orelse:
-                    self.visit(child)
-            else:
-                self.generic_visit(node)
-
-        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-            if node.level == 1 and node.module:
-                self.found.add(node.module.split(".")[0])
-            elif node.level == 1:
-                self.found.update(alias.name for alias in node.names)
-            elif node.module and node.module.startswith("mlcourse."):
-                self.found.add(node.module.split(".")[1])
-
-    graph = {}
-    for path in sorted((ROOT / "mlcourse").glob("*.py")):
-        visitor = Imports()
-        visitor.visit(ast.parse(path.read_text()))
-        graph[path.stem] = visitor.found - {path.stem}
-    return graph
+def _lint_imports(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """import-linter's ``lint-imports`` on the package under ``root``, with its contracts
+    from ``root``'s pyproject.toml."""
+    script = Path(sys.executable).with_name("lint-imports")
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [str(script), "--config", str(root / "pyproject.toml"), "--no-cache", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
-def test_modules_import_each_other_one_way():
-    """No import cycle between the package's modules, and the data layer reads as a line:
-    datasets <- fetch, synthetic <- data (only data asks the profile for the directory)."""
-    graph = _package_imports()
-    assert {"aggregate", "plots", "metrics", "datasets", "data"} <= set(graph)
+def test_the_import_contracts_hold():
+    """import-linter's contracts in pyproject.toml: the layers import downward only,
+    computing never draws, and the data layer reads as a line."""
+    run = _lint_imports(ROOT)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "3 kept, 0 broken" in run.stdout
 
-    def reaches(start: str, target: str, seen: set[str]) -> bool:
-        for nxt in graph.get(start, ()):
-            if nxt == target or (nxt not in seen and reaches(nxt, target, seen | {nxt})):
-                return True
-        return False
 
-    cycles = [m for m in graph if reaches(m, m, {m})]
-    assert cycles == [], f"modules on an import cycle: {cycles}"
-    assert graph["datasets"] == set()
-    for module in ("fetch", "synthetic"):
-        assert not graph[module] & {"data", "config", "session"}, (module, graph[module])
-    assert not graph["aggregate"] & {"plots", "metrics"}  # aggregation never draws
-    assert "aggregate" in graph["plots"] and "aggregate" in graph["metrics"]
+def test_an_import_back_up_breaks_the_layers_contract(tmp_path):
+    """The contract is not vacuous: a copy of the package where the session (runtime) asks
+    the magics (course) for something, inside a function as lazy imports are, fails it."""
+    shutil.copytree(ROOT / "mlcourse", tmp_path / "mlcourse")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    session = tmp_path / "mlcourse" / "runtime" / "session.py"
+    session.write_text(
+        session.read_text()
+        + "\n\ndef _upward() -> None:\n    from mlcourse.course.magics import CourseMagics\n"
+    )
+    run = _lint_imports(tmp_path)
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert "Layers import downward only BROKEN" in run.stdout
+    assert "mlcourse.runtime.session -> mlcourse.course.magics" in run.stdout
+
+
+def test_nothing_below_the_face_imports_it():
+    """``mlcourse/__init__.py`` imports the layers lazily; a module that imported the face
+    back would be an arrow up that no layer contract sees (the face is their container)."""
+    upward = []
+    for path in sorted((ROOT / "mlcourse").rglob("*.py")):
+        if path.parent == ROOT / "mlcourse" and path.stem in {"__init__", "__main__", "cli"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (
+                node.module == "mlcourse" or (node.level and not node.module)
+            ):
+                upward.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if isinstance(node, ast.Import) and any(a.name == "mlcourse" for a in node.names):
+                upward.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert upward == []
 
 
 #: The only wall-clock bounds the tests may assert, and why each is safe on a loaded 2-core

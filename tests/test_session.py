@@ -54,7 +54,7 @@ def test_jvm_stderr_keeps_real_warnings_and_drops_the_notices(capsys):
     """What the driver JVM prints passes a filter on its way to the notebook cell."""
     import io
 
-    from mlcourse.session import JvmStderr
+    from mlcourse.runtime.session import JvmStderr
 
     jvm = io.BytesIO(
         b"WARNING: Using incubator modules: jdk.incubator.vector\n"
@@ -74,7 +74,7 @@ def test_jvm_stderr_keeps_real_warnings_and_drops_the_notices(capsys):
 def test_jvm_stderr_is_held_while_the_jvm_starts(capsys):
     import io
 
-    from mlcourse.session import JvmStderr
+    from mlcourse.runtime.session import JvmStderr
 
     stderr = JvmStderr()
     stderr.forward(io.BytesIO(b"WARNING: Using incubator modules: jdk.incubator.vector\nhello\n"))

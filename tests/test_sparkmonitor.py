@@ -96,7 +96,7 @@ def test_spark_starting_before_the_notebook_connects_does_not_break_the_monitor(
     message; guarded, messages wait for nobody and a later channel replaces the guard."""
     from sparkmonitor import kernelextension
 
-    from mlcourse.session import _guard_sparkmonitor
+    from mlcourse.runtime.session import _guard_sparkmonitor
 
     monitor = kernelextension.ScalaMonitor(None)
     monkeypatch.setattr(kernelextension, "monitor", monitor, raising=False)

@@ -15,16 +15,16 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
-from mlcourse._calibration import FITTED, calibrate, loss_terms
-from mlcourse._chains import ChainParameters
-from mlcourse.higgs import FEATURES, HIGH_LEVEL, LABEL, LOW_LEVEL, canonical_name
-from mlcourse.physics import BTAG_STEPS, m_bb, m_lv, physical
-from mlcourse.synthetic import (
+from mlcourse.data.synthetic import (
     BLOCK_SIZE,
     ks_statistic,
     load_parameters,
     synthesize_higgs,
 )
+from mlcourse.data.synthetic.calibration import FITTED, calibrate, loss_terms
+from mlcourse.data.synthetic.chains import ChainParameters
+from mlcourse.higgs import FEATURES, HIGH_LEVEL, LABEL, LOW_LEVEL, canonical_name
+from mlcourse.physics import BTAG_STEPS, m_bb, m_lv, physical
 
 from .conftest import REAL_SAMPLE
 
@@ -121,7 +121,7 @@ def test_spark_generation_equals_local_and_spans_partitions(spark):
 
 def test_a_parameter_file_from_another_version_is_refused():
     params = {**load_parameters(), "parameters": {"copula_rho": 0.3}}
-    with pytest.raises(ValueError, match="refit it with python -m mlcourse.synthetic"):
+    with pytest.raises(ValueError, match="refit it with python -m mlcourse.data.synthetic"):
         synthesize_higgs(100, params=params)
 
 

@@ -1,5 +1,5 @@
 """Where the browser finds the Spark UI: plain on a laptop, through jupyter-server-proxy on
-Binder, hubs and local Jupyter servers that have it (mlcourse.webui)."""
+Binder, hubs and local Jupyter servers that have it (mlcourse.runtime.webui)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import socket
 
 from mlcourse import resolve_profile
-from mlcourse.webui import (
+from mlcourse.runtime.webui import (
     describe_ui_access,
     free_ui_port,
     proxied_ui_settings,

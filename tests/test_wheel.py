@@ -31,7 +31,11 @@ def test_notebooks_get_from_an_installed_wheel(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     students = sorted(p.name for p in (ROOT / "notebooks" / "student").glob("*.ipynb"))
     assert sorted(n.rsplit("/", 1)[1] for n in names if n.endswith(".ipynb")) == students
-    assert "mlcourse/log4j2.properties" in names
+    # every module of every layer, and the files the code reads beside its modules
+    sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "mlcourse").rglob("*.py")}
+    assert sources <= set(names), sorted(sources - set(names))
+    for data in ("config/log4j2.properties", "data/synthetic/higgs_synthetic.json", "py.typed"):
+        assert f"mlcourse/{data}" in names
 
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", str(venv))
