@@ -14,15 +14,10 @@ The names of :mod:`mlcourse.data.loading` are re-exported here (``from mlcourse.
 import load_higgs`` keeps working).
 """
 
-from mlcourse.data.loading import (
-    DataInfo,
-    check_room,
-    data_info,
-    higgs_csv,
-    load_higgs,
-    resolve_data_dir,
-    source_of,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "DataInfo",
@@ -33,3 +28,24 @@ __all__ = [
     "resolve_data_dir",
     "source_of",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load :mod:`mlcourse.data.loading` on first use of one of its names (PEP 562), so
+    that ``mlcourse.data.storage`` or ``mlcourse.data.sizes`` alone load neither numpy nor
+    the generator."""
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module("mlcourse.data.loading"), name)
+
+
+if TYPE_CHECKING:
+    from mlcourse.data.loading import (
+        DataInfo as DataInfo,
+        check_room as check_room,
+        data_info as data_info,
+        higgs_csv as higgs_csv,
+        load_higgs as load_higgs,
+        resolve_data_dir as resolve_data_dir,
+        source_of as source_of,
+    )
