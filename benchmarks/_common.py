@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlcourse.data.convert import write_parquet_atomic
+from mlcourse.data.parquet import write_parquet_atomic
 from mlcourse.data.sizes import parse_events, size_name
 from mlcourse.data.synthetic import synthesize_higgs
 

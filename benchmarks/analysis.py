@@ -33,7 +33,7 @@ from _common import events_parquet
 import mlcourse
 from mlcourse.analysis.aggregate import feature_histograms, robust_ranges, signal_background_hist
 from mlcourse.analysis.features import assemble_features
-from mlcourse.data.convert import write_parquet_atomic
+from mlcourse.data.parquet import write_parquet_atomic
 from mlcourse.data.sizes import parse_events, size_name
 from mlcourse.higgs import FEATURES
 

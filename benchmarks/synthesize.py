@@ -26,7 +26,7 @@ import pandas as pd
 from _copula import Copula
 
 import mlcourse
-from mlcourse.data.convert import write_parquet_atomic
+from mlcourse.data.parquet import write_parquet_atomic
 from mlcourse.data.sizes import parse_events
 from mlcourse.data.synthetic import synthesize_higgs
 from mlcourse.higgs import canonical_name

@@ -112,7 +112,7 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
 
 def _cmd_data_synth(args: argparse.Namespace) -> int:
     from mlcourse.data import resolve_data_dir
-    from mlcourse.data.convert import write_parquet_atomic
+    from mlcourse.data.parquet import write_parquet_atomic
     from mlcourse.data.sizes import FULL_EVENTS, parquet_name, parse_events
     from mlcourse.data.synthetic import synthesize_higgs
 

@@ -139,7 +139,7 @@ def test_bad_row_names_file_line_column(spark, course_lines, tmp_path, kind, com
 @pytest.fixture
 def small_splits(spark, monkeypatch):
     """Split files every 256 kB so that a few MB make many tasks (both reader paths)."""
-    monkeypatch.setattr("mlcourse.data.convert.SPLIT_BYTES", 256 << 10)
+    monkeypatch.setattr("mlcourse.data.reading.SPLIT_BYTES", 256 << 10)
     previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
     spark.conf.set("spark.sql.files.maxPartitionBytes", "256k")
     yield

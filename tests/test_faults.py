@@ -491,7 +491,7 @@ def test_a_java_that_cannot_start_spark_shows_its_own_words(tmp_path):
 SLOW_WRITE = """
 import sys, time
 import mlcourse
-from mlcourse.data.convert import write_parquet_atomic
+from mlcourse.data.parquet import write_parquet_atomic
 
 spark = mlcourse.get_spark("local", workers=1, spark_ui_enabled="false")
 print("jvm", spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid(), flush=True)

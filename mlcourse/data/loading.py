@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from mlcourse.config import cache_dir
-from mlcourse.data.convert import csv_to_parquet, write_parquet_atomic
+from mlcourse.data.convert import csv_to_parquet
 from mlcourse.data.fetch import fetch_higgs
+from mlcourse.data.parquet import write_parquet_atomic
 from mlcourse.data.sizes import (
     FULL_EVENTS,
     check_source,

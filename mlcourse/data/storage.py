@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import unquote, urlparse
 
+from mlcourse.errors import DataError, JavaError
 from mlcourse.runtime.flavour import is_connect, jvm
 
 if TYPE_CHECKING:
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
 
 _HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:40] or "host"
 _LEFTOVER = re.compile(r"(?:tmp|old)-(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)-[0-9a-f]{8}")
+
+
+log = logging.getLogger(__name__)
 
 
 def _alive(pid: int) -> bool:
@@ -461,3 +466,44 @@ class ArrowFS:
 
     def __str__(self) -> str:
         return str(self.jpath)
+
+
+#: What the JVM says when the place a dataset is written to fails it, and what to do.
+_ENVIRONMENT = (
+    ("No space left on device", "the disk is full; free some space, or write to another disk"),
+    ("Disk quota exceeded", "your disk quota is used up; free some space"),
+    ("Permission denied", "no permission to write there; choose a folder of yours"),
+    ("Mkdirs failed", "the folder cannot be created there (no permission, or read-only)"),
+    ("Read-only file system", "the file system is read-only; choose another folder"),
+    ("AccessControlException", "HDFS refuses access; check the path and your HDFS user"),
+    ("ParentNotDirectoryException", "a part of the path is a file, not a folder"),
+    ("Not a directory", "a part of the path is a file, not a folder"),
+    ("UnknownHostException", "the file system's host is unknown; check the URI's host name"),
+    ("Connection refused", "the file system's host does not answer; check that it is running"),
+    ("ConnectException", "the file system's host does not answer; check that it is running"),
+)
+
+
+def environment_error(dest: str, exc: BaseException, *, reading: bool = False) -> BaseException:
+    """A DataError in one line for a write (or with ``reading``, a read) that the machine,
+    not the data, failed; the exception unchanged otherwise. The full trace stays in the
+    log at debug level."""
+    text = str(exc)
+    if reading:
+        for needle, fix in _ENVIRONMENT:
+            if needle in text:
+                log.debug("reading %s failed", dest, exc_info=exc)
+                return DataError(f"cannot read {dest}: {fix}.", path=dest)
+        return exc
+    if isinstance(exc, ConnectionError) or type(exc).__name__ == "Py4JNetworkError":
+        log.debug("writing %s failed", dest, exc_info=exc)
+        return JavaError(
+            f"the Spark JVM stopped while writing {dest} (killed: out of memory?). Start a "
+            "new session (mlcourse.stop_spark(), then get_spark()); nothing was written, and "
+            "the next write there removes what this one left."
+        )
+    for needle, fix in _ENVIRONMENT:
+        if needle in text:
+            log.debug("writing %s failed", dest, exc_info=exc)
+            return DataError(f"cannot write {dest}: {fix}. Nothing was written.", path=dest)
+    return exc
