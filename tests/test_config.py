@@ -17,7 +17,7 @@ def write(path: Path, text: str) -> Path:
 
 def test_default_is_local_with_all_cores(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("mlcourse.config.cpu_count", lambda: 3)
+    monkeypatch.setattr("mlcourse.config.profiles.cpu_count", lambda: 3)
     p = resolve_profile()
     assert p.name == "local"
     assert p.master == "local[3]"
@@ -385,7 +385,7 @@ def test_a_toml_from_a_windows_editor(tmp_path, monkeypatch, content, message):
 def test_cpu_count_respects_the_containers_quota(monkeypatch, tmp_path, files, want):
     import os
 
-    from mlcourse import config
+    from mlcourse.config import machine as config
 
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -396,7 +396,7 @@ def test_cpu_count_respects_the_containers_quota(monkeypatch, tmp_path, files, w
 
 
 def test_available_memory_is_the_cgroups_limit_less_its_use(monkeypatch, tmp_path):
-    from mlcourse import config
+    from mlcourse.config import machine as config
 
     (tmp_path / "memory.max").write_text(f"{2 * 2**30}\n")
     (tmp_path / "memory.current").write_text(f"{2**30 + 2**29}\n")
