@@ -101,6 +101,21 @@ def test_nothing_below_the_face_imports_it():
     assert upward == []
 
 
+def test_no_module_imports_another_modules_private_name():
+    """What one module shares with another is public in its own module (``_name`` is a
+    promise that nothing outside the module depends on it)."""
+    private = []
+    for path in sorted((ROOT / "mlcourse").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mlcourse"):
+                private += [
+                    f"{path.relative_to(ROOT)}:{node.lineno} {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and alias.name != "__version__"
+                ]
+    assert private == []
+
+
 #: The only wall-clock bounds the tests may assert, and why each is safe on a loaded 2-core
 #: machine: at least 10x the normal time of what it measures, where only a bound can tell a
 #: hang from slowness. Everything else asserts behaviour (jobs submitted, requests made,
