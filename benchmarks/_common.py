@@ -14,7 +14,7 @@ def events_parquet(spark, work: Path, n: int) -> str:
     """``n`` synthetic events (seed 0) as Parquet in ``work``, written on first use."""
     path = work / f"synthetic-{size_name(n)}-seed0.parquet"
     if not path.is_dir():
-        write_parquet_atomic(synthesize_higgs(n, seed=0, spark=spark), str(path))
+        write_parquet_atomic(synthesize_higgs(spark, n, seed=0), str(path))
     return str(path)
 
 

@@ -31,7 +31,7 @@ from pyspark.ml.classification import GBTClassifier
 n = int(sys.argv[1])
 start = time.perf_counter()
 spark = mlcourse.get_spark(**({} if os.environ.get("SPARK_REMOTE") else {"workers": 2}))
-df = mlcourse.synthesize_higgs(n, seed=0, spark=spark).cache()
+df = mlcourse.synthesize_higgs(spark, n, seed=0).cache()
 df.count()
 mlcourse.feature_histograms(df, "all", bins=50)
 train, test = mlcourse.train_test_split(df, 0.3, seed=1)

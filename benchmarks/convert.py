@@ -25,7 +25,7 @@ import numpy as np
 
 import mlcourse
 from mlcourse.data.sizes import parse_events
-from mlcourse.data.synthetic import synthesize_higgs
+from mlcourse.data.synthetic import synthetic_events
 from mlcourse.higgs import COLUMNS
 
 
@@ -35,7 +35,7 @@ def make_csv(path: Path, events: int) -> None:
     tmp = path.with_suffix(".tmp")
     with tmp.open("w") as fh:
         for start in range(0, events, 100_000):
-            block = synthesize_higgs(min(100_000, events - start), seed=start).to_numpy()
+            block = synthetic_events(min(100_000, events - start), seed=start).to_numpy()
             np.savetxt(fh, block, fmt="%.18e", delimiter=",")
     tmp.rename(path)
 

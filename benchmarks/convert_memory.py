@@ -42,7 +42,7 @@ def main() -> None:
     if not (csv / "_SUCCESS").is_file():
         start = time.perf_counter()
         shutil.rmtree(csv, ignore_errors=True)
-        synthesize_higgs(n, seed=0, spark=spark).write.csv(str(csv))
+        synthesize_higgs(spark, n, seed=0).write.csv(str(csv))
         print(f"generated {n:,} events as CSV in {time.perf_counter() - start:.0f} s")
     size = sum(p.stat().st_size for p in csv.glob("part-*")) / 1e9
     dest = work / f"higgs-synthetic-{size_name(n)}-converted.parquet"

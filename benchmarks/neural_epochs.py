@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from mlcourse.data.sizes import parse_events
-from mlcourse.data.synthetic import synthesize_higgs
+from mlcourse.data.synthetic import synthetic_events
 from mlcourse.higgs import FEATURES, LABEL
 from mlcourse.models.neural import build_network, keras_backend
 
@@ -36,7 +36,7 @@ def main() -> None:
     for size in args.sizes:
         n = parse_events(size)
         assert n is not None
-        frame = synthesize_higgs(n, seed=0)
+        frame = synthetic_events(n, seed=0)
         x = frame[list(FEATURES)].to_numpy(np.float32)
         y = frame[LABEL].to_numpy(np.float32)
         for batch in args.batch_sizes:

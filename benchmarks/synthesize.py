@@ -28,7 +28,7 @@ from _copula import Copula
 import mlcourse
 from mlcourse.data.parquet import write_parquet_atomic
 from mlcourse.data.sizes import parse_events
-from mlcourse.data.synthetic import synthesize_higgs
+from mlcourse.data.synthetic import synthesize_higgs, synthetic_events
 from mlcourse.higgs import canonical_name
 
 
@@ -56,7 +56,7 @@ def main() -> None:
     copula.sample(1_000_000, seed=0)
     copula_s = time.perf_counter() - t
     t = time.perf_counter()
-    local = synthesize_higgs(1_000_000, seed=0)
+    local = synthetic_events(1_000_000, seed=0)
     chains_s = time.perf_counter() - t
     print(
         f"local numpy, 1,000,000 events: decay chains {chains_s:.2f} s, the old copula "
@@ -73,7 +73,7 @@ def main() -> None:
     dest = work / f"synthetic-{args.events}.parquet"
     shutil.rmtree(dest, ignore_errors=True)
     t = time.perf_counter()
-    rows = write_parquet_atomic(synthesize_higgs(n, seed=0, spark=spark), str(dest))
+    rows = write_parquet_atomic(synthesize_higgs(spark, n, seed=0), str(dest))
     seconds = time.perf_counter() - t
     size = sum(f.stat().st_size for f in dest.rglob("*.parquet")) / 1e9
     print(

@@ -7,7 +7,7 @@ HistGradientBoosting) is trained on ``--events`` synthetic events (80 %) as a st
 
     python benchmarks/synthetic_fidelity.py [--events 100k] [--params FILE]
 
-``--params`` judges another parameter file (one that ``python -m mlcourse.data.synthetic
+``--params`` judges another parameter file (one that ``mlcourse data calibrate
 data/higgs_real_5k.csv.gz -o FILE`` wrote) instead of the shipped one.
 """
 
@@ -25,7 +25,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
 from mlcourse.data.sizes import parse_events
-from mlcourse.data.synthetic import ks_statistic, synthesize_higgs
+from mlcourse.data.synthetic import ks_statistic, synthetic_events
 from mlcourse.higgs import FEATURES, HIGH_LEVEL, LABEL, LOW_LEVEL, canonical_name
 from mlcourse.physics import BTAG_STEPS, m_bb, m_lv, physical
 
@@ -151,7 +151,7 @@ def main() -> None:
     copula = Copula(fit).sample(n, seed=1)
     copula_s = time.perf_counter() - start
     start = time.perf_counter()
-    chains = synthesize_higgs(n, seed=1, params=params)
+    chains = synthetic_events(n, seed=1, params=params)
     chains_s = time.perf_counter() - start
 
     table = {

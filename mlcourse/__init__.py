@@ -35,7 +35,7 @@ _API: dict[str, tuple[str, ...]] = {
     "data": ("load_higgs", "higgs_csv", "data_info", "source_of", "DataInfo"),
     "data.fetch": ("fetch_higgs",),
     "data.convert": ("csv_to_parquet", "ConversionResult"),
-    "data.synthetic": ("synthesize_higgs",),
+    "data.synthetic": ("synthesize_higgs", "synthetic_events"),
     "analysis.features": ("assemble_features", "train_test_split", "to_numpy"),
     "analysis.aggregate": (
         "Histogram",
@@ -247,6 +247,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (`X as X`: re
     )
     from mlcourse.data.synthetic import (
         synthesize_higgs as synthesize_higgs,
+        synthetic_events as synthetic_events,
     )
     from mlcourse.errors import (
         ConfigError as ConfigError,

@@ -22,15 +22,15 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 
-def _events(text: str) -> str:
-    """An ``--events`` value, checked here so a typo is a usage message, not a traceback."""
+def _events(text: str) -> int | None:
+    """An ``--events`` value read once, here, into the number of events (None: the full
+    file); a typo is a usage message, not a traceback. Every command passes the number on."""
     from mlcourse.data.sizes import parse_events
 
     try:
-        parse_events(text)
+        return parse_events(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
 
 
 def _at_least_one(text: str) -> int:
@@ -61,10 +61,9 @@ def _spark(profile: str | None = None, **conf: Any) -> SparkSession:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mlcourse.course.demo import run_demo
     from mlcourse.data import check_room
-    from mlcourse.data.sizes import parse_events
     from mlcourse.runtime.session import active_profile
 
-    events = parse_events(args.events)
+    events: int | None = args.events
     if events is not None:  # before Spark starts: no JVM for a size that cannot fit
         check_room(events, Path(args.out) / "data", generate=args.source != "real")
 
@@ -113,15 +112,15 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
 def _cmd_data_synth(args: argparse.Namespace) -> int:
     from mlcourse.data import resolve_data_dir
     from mlcourse.data.parquet import write_parquet_atomic
-    from mlcourse.data.sizes import FULL_EVENTS, parquet_name, parse_events
+    from mlcourse.data.sizes import FULL_EVENTS, parquet_name
     from mlcourse.data.synthetic import synthesize_higgs
 
-    n = parse_events(args.events) or FULL_EVENTS
+    n = args.events or FULL_EVENTS
     base = resolve_data_dir()
     dest = args.dest or base.rstrip("/") + "/" + parquet_name(n, "synthetic", args.seed)
     spark = _spark()
     rows = write_parquet_atomic(
-        synthesize_higgs(n, seed=args.seed, spark=spark), dest, overwrite=args.overwrite
+        synthesize_higgs(spark, n, seed=args.seed), dest, overwrite=args.overwrite
     )
     print(f"{rows:,} synthetic events (seed {args.seed}) -> {dest}")
     return 0
@@ -135,7 +134,6 @@ def _cmd_data_prepare(args: argparse.Namespace) -> int:
         resolve_data_dir,
         source_of,
     )
-    from mlcourse.data.sizes import parse_events
     from mlcourse.data.storage import is_local, local_path
 
     ready = prepared(args.events, source=args.source, seed=args.seed)
@@ -143,7 +141,7 @@ def _cmd_data_prepare(args: argparse.Namespace) -> int:
         path, kind, rows = ready
         print(f"{rows:,} {kind} HIGGS events ready as Parquet in {path}")
         return 0
-    events, base = parse_events(args.events), resolve_data_dir()
+    events, base = args.events, resolve_data_dir()
     if events is not None and is_local(base):  # before Spark starts: a size that fits
         check_room(events, local_path(base), generate=False)  # Spark generates in blocks
     # the data folder checked above, also when a session with another one is running
@@ -248,19 +246,22 @@ def _cmd_notebooks_get(args: argparse.Namespace) -> int:
     return 1 if done["blocked"] else 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``mlcourse`` (exposed for documentation and tests)."""
-    parser = argparse.ArgumentParser(
-        prog="mlcourse",
-        description="Big Data Science and Machine Learning course: Spark on the HIGGS data set.",
-    )
-    parser.add_argument("--version", action="version", version=f"mlcourse {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    parser.add_argument(
-        "--debug", action="store_true", help="on an error, show the full trace (for reports)"
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _cmd_data_calibrate(args: argparse.Namespace) -> int:
+    from mlcourse.data.synthetic import calibrate_on_csv
 
+    calibrate_on_csv(
+        args.csv,
+        output=args.output,
+        evaluations=args.evaluations,
+        parameters=args.parameters.split(",") if args.parameters else None,
+        step=args.step,
+        log=print,
+    )
+    return 0
+
+
+def _add_doctor_and_demo(sub: Any) -> None:
+    """``doctor`` and ``demo``: the two commands of the README's set-up."""
     p = sub.add_parser("doctor", help="check Python, Java, Spark and the profile; run a tiny job")
     p.add_argument("--profile", help="profile to check (default: the active one)")
     p.add_argument("--no-job", action="store_true", help="do not start Spark")
@@ -285,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="Spark profile (default: the active one)")
     p.set_defaults(func=_cmd_demo)
 
+
+def _add_notebook_commands(sub: Any) -> None:
+    """``notebooks get`` and ``notebooks build``."""
     nbs = sub.add_parser("notebooks", help="the course notebooks: get them, or build them")
     nsub = nbs.add_subparsers(dest="notebooks_command", required=True, metavar="ACTION")
     p = nsub.add_parser(
@@ -301,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="write nothing; fail if out of date")
     p.set_defaults(func=_cmd_notebooks_build)
 
+
+def _add_course_commands(sub: Any) -> None:
+    """The instructor's commands: ``grade`` and ``connect-server``."""
     p = sub.add_parser(
         "grade",
         help="run submitted notebooks, each in its own kernel, and write a gradebook",
@@ -347,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_connect_server)
 
+
+def _add_data_commands(sub: Any) -> None:
+    """``data fetch``, ``synth``, ``prepare``, ``convert``, ``info`` and ``calibrate``."""
     data = sub.add_parser("data", help="fetch, generate, convert and inspect HIGGS data")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p = dsub.add_parser("fetch", help="download real events from UCI (or --url)")
@@ -390,6 +400,44 @@ def build_parser() -> argparse.ArgumentParser:
     p = dsub.add_parser("info", help="rows, schema, signal fraction, real or synthetic")
     p.add_argument("path")
     p.set_defaults(func=_cmd_data_info)
+    p = dsub.add_parser(
+        "calibrate",
+        help="fit the generator's physical parameters on real events (a course form CSV)",
+        description="Calibrate the event generator on a real HIGGS CSV's odd rows and write "
+        "its parameters (higgs_synthetic.json); report the fit on the even rows.",
+    )
+    p.add_argument("csv", help="real HIGGS events, course form (header row), .csv or .gz")
+    p.add_argument(
+        "--evaluations",
+        type=_at_least_one,
+        default=400,
+        help="trial parameter sets at most (~1 s each)",
+    )
+    p.add_argument("--parameters", help="fit only these, comma-separated (default: all)")
+    p.add_argument("--step", type=float, default=0.3, help="first step (log/logit space)")
+    p.add_argument("-o", "--output", help="JSON file (default: the one this installation ships)")
+    p.set_defaults(func=_cmd_data_calibrate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``mlcourse`` (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="mlcourse",
+        description="Big Data Science and Machine Learning course: Spark on the HIGGS data set.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlcourse {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument(
+        "--debug", action="store_true", help="on an error, show the full trace (for reports)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (
+        _add_doctor_and_demo,
+        _add_notebook_commands,
+        _add_course_commands,
+        _add_data_commands,
+    ):
+        add(sub)
     return parser
 
 

@@ -32,7 +32,7 @@ def analysis(spark, csv: str, out: str, data_dir: str, model_path: str) -> dict[
 
     converted = mlcourse.csv_to_parquet(spark, csv, out)
     loaded = mlcourse.load_higgs(spark, "5k", source="synthetic", seed=4, data_dir=data_dir)
-    synth = mlcourse.synthesize_higgs(30_000, seed=9, spark=spark)
+    synth = mlcourse.synthesize_higgs(spark, 30_000, seed=9)
     df = spark.read.parquet(out)
     hist = mlcourse.signal_background_hist(df, "m_bb", bins=40, range=(0.0, 3.0))
     grid = mlcourse.feature_histograms(df, "all", bins=20, ranges=RANGES)

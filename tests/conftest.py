@@ -188,7 +188,7 @@ def _write_gz(path: Path, text: str) -> Path:
 def higgs_files(tmp_path_factory) -> HiggsFiles:
     """5,000 synthetic events (seed 5) in both CSV forms, written once per run."""
     folder = tmp_path_factory.mktemp("higgs-files")
-    frame = mlcourse.synthesize_higgs(5000, seed=5)
+    frame = mlcourse.synthetic_events(5000, seed=5)
     rows = frame[list(COLUMNS)].to_numpy()
     body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows)
     return HiggsFiles(
@@ -217,7 +217,7 @@ def higgs(spark):
     """20,000 synthetic HIGGS events as a cached Spark DataFrame and the same rows in pandas."""
     from mlcourse.data.synthetic import synthesize_higgs
 
-    df = synthesize_higgs(20_000, seed=HIGGS_SEED, spark=spark).cache()
+    df = synthesize_higgs(spark, 20_000, seed=HIGGS_SEED).cache()
     frame = df.toPandas()
     yield df, frame
     df.unpersist()

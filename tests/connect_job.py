@@ -87,7 +87,7 @@ def analysis(spark: Any, csv: str, bad_csv: str, out: str) -> dict[str, Any]:
     train, test = mlcourse.train_test_split(df, 0.3, seed=1)
     model = GBTClassifier(**GBT).fit(mlcourse.assemble_features(train))
     report = mlcourse.classification_report(model.transform(mlcourse.assemble_features(test)))
-    synth = mlcourse.synthesize_higgs(SYNTH["events"], seed=SYNTH["seed"], spark=spark)
+    synth = mlcourse.synthesize_higgs(spark, SYNTH["events"], seed=SYNTH["seed"])
     loaded = mlcourse.load_higgs(spark, "5k", source="synthetic", seed=4, data_dir=out)
     return {
         "session": type(spark).__module__,

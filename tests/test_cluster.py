@@ -24,7 +24,7 @@ import pytest
 
 import mlcourse
 from mlcourse import classification_report
-from mlcourse.data.synthetic import synthesize_higgs
+from mlcourse.data.synthetic import synthetic_events
 from mlcourse.higgs import FEATURES
 from mlcourse.runtime.standalone import StandaloneCluster
 
@@ -116,7 +116,7 @@ def test_conversion_and_loading(on_cluster, higgs):
 
 
 def test_distributed_generation_gives_the_same_events(on_cluster):
-    assert close(on_cluster["synth"], sums(synthesize_higgs(30_000, seed=9)))
+    assert close(on_cluster["synth"], sums(synthetic_events(30_000, seed=9)))
 
 
 def test_histograms_equal_numpy(on_cluster, higgs):
@@ -279,7 +279,7 @@ def test_worker_killed_mid_job_exact_rows(cluster, big_csv, fault_driver, spark)
     df = spark.read.parquet(str(dest))
     assert df.count() == 250_000
     assert df.distinct().count() == 250_000  # no task's rows written twice
-    expected = synthesize_higgs(250_000, seed=0)
+    expected = synthetic_events(250_000, seed=0)
     got = df.groupBy().sum("m_bb", "label").first()
     assert math.isclose(got[0], expected["m_bb"].sum(), rel_tol=1e-9)  # none missing
     assert got[1] == expected["label"].sum()

@@ -146,8 +146,8 @@ def test_auc_equals_classic_mode(over_connect, higgs, gbt):
 
 
 def test_synthetic_events_are_classic_modes_bit_for_bit(over_connect, spark):
-    classic = mlcourse.synthesize_higgs(SYNTH["events"], seed=SYNTH["seed"], spark=spark)
-    pandas = mlcourse.synthesize_higgs(SYNTH["events"], seed=SYNTH["seed"])
+    classic = mlcourse.synthesize_higgs(spark, SYNTH["events"], seed=SYNTH["seed"])
+    pandas = mlcourse.synthetic_events(SYNTH["events"], seed=SYNTH["seed"])
     assert over_connect["synth_digest"] == digest(classic.toPandas()) == digest(pandas)
 
 

@@ -89,5 +89,5 @@ def test_notebook_runs_over_spark_connect(path, server, data_dir, monkeypatch, t
     check(path.name, result)  # the same bounds as in classic mode
     if path.name.startswith("day1"):
         # the same events as in classic mode, whatever the server: the generator's own
-        frame = mlcourse.synthesize_higgs(EVENTS, seed=0)
+        frame = mlcourse.synthetic_events(EVENTS, seed=0)
         assert result["signal_fraction"] == pytest.approx(frame["label"].mean(), abs=1e-12)

@@ -660,7 +660,7 @@ def test_prepare_of_ready_data_starts_no_jvm(tmp_path):
     from mlcourse.data.sizes import parquet_name
 
     data = tmp_path / "data"
-    frame = mlcourse.synthesize_higgs(2_000, seed=0)
+    frame = mlcourse.synthetic_events(2_000, seed=0)
     real, synthetic = data / parquet_name(1_500, "real"), data / parquet_name(1_500, "synthetic", 0)
     for folder, rows in ((real, 1_500), (synthetic, 1_500)):
         folder.mkdir(parents=True)

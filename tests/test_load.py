@@ -69,7 +69,7 @@ def test_auto_falls_back_to_synthetic_with_a_notice(spark, server, tmp_path, cap
     assert len(notices) == 1 and "HTTP 404" in notices[0]
     # the generated events were kept and are the seed-0 events
     assert (tmp_path / "higgs-synthetic-3k-seed0.parquet").is_dir()
-    expected = mlcourse.synthesize_higgs(3000, seed=0)
+    expected = mlcourse.synthetic_events(3000, seed=0)
     got = df.toPandas().sort_values(list(expected.columns)).to_numpy()
     assert (got == expected.sort_values(list(expected.columns)).to_numpy()).all()
 
@@ -113,13 +113,13 @@ def test_higgs_csv_synthetic_is_the_generator_in_uci_form(tmp_path):
     import pandas as pd
 
     from mlcourse import higgs_csv
-    from mlcourse.data.synthetic import synthesize_higgs
+    from mlcourse.data.synthetic import synthetic_events
     from mlcourse.higgs import COLUMNS
 
     path, kind = higgs_csv("2k", source="synthetic", seed=3, data_dir=str(tmp_path))
     assert kind == "synthetic" and path.parent == tmp_path
     got = pd.read_csv(path, header=None, names=list(COLUMNS), float_precision="round_trip")
-    np.testing.assert_array_equal(got.to_numpy(), synthesize_higgs(2000, seed=3).to_numpy())
+    np.testing.assert_array_equal(got.to_numpy(), synthetic_events(2000, seed=3).to_numpy())
     stamp = path.stat().st_mtime_ns
     assert higgs_csv("2k", source="synthetic", seed=3, data_dir=str(tmp_path))[0] == path
     assert path.stat().st_mtime_ns == stamp  # reused, not written again

@@ -341,7 +341,7 @@ import mlcourse
 assert "keras" not in sys.modules and "jax" not in sys.modules
 assert os.environ["KERAS_BACKEND"] == "jax"  # chosen, for a plain `import keras` too
 spark = mlcourse.get_spark("local", workers=1, **{"spark.ui.enabled": "false"})
-df = mlcourse.synthesize_higgs(300, seed=2, spark=spark)
+df = mlcourse.synthesize_higgs(spark, 300, seed=2)
 x, _ = mlcourse.to_numpy(df)
 model = mlcourse.build_network(28, units=8, seed=0)
 import keras

@@ -491,7 +491,7 @@ OLD_STYLE = [
 def test_an_old_course_notebook_runs_by_changing_its_import_line(tmp_path, monkeypatch):
     import mlcourse
 
-    frame = mlcourse.synthesize_higgs(4_000, seed=3)
+    frame = mlcourse.synthetic_events(4_000, seed=3)
     frame.to_parquet(tmp_path / "higgs-old.parquet")
     monkeypatch.setenv("MLCOURSE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")

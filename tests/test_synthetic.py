@@ -20,6 +20,7 @@ from mlcourse.data.synthetic import (
     ks_statistic,
     load_parameters,
     synthesize_higgs,
+    synthetic_events,
 )
 from mlcourse.data.synthetic.calibration import FITTED, calibrate, loss_terms
 from mlcourse.data.synthetic.chains import ChainParameters
@@ -47,7 +48,7 @@ def unseen(real) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def made() -> pd.DataFrame:
     """100k synthetic events, as the issue's targets are stated."""
-    return synthesize_higgs(100_000, seed=21)
+    return synthetic_events(100_000, seed=21)
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +101,9 @@ def test_calibration_moves_a_wrong_parameter_towards_the_real_events(real):
 
 
 def test_same_seed_same_events_other_seed_other_events():
-    a = synthesize_higgs(3000, seed=5)
-    b = synthesize_higgs(3000, seed=5)
-    c = synthesize_higgs(3000, seed=6)
+    a = synthetic_events(3000, seed=5)
+    b = synthetic_events(3000, seed=5)
+    c = synthetic_events(3000, seed=6)
     pd.testing.assert_frame_equal(a, b)
     assert not np.allclose(a.to_numpy(), c.to_numpy())
     assert a.attrs["mlcourse.source"] == "synthetic"
@@ -111,18 +112,31 @@ def test_same_seed_same_events_other_seed_other_events():
 
 def test_spark_generation_equals_local_and_spans_partitions(spark):
     n = BLOCK_SIZE + 20_000  # two blocks, the second one partial
-    df = synthesize_higgs(n, seed=9, spark=spark)
+    df = synthesize_higgs(spark, n, seed=9)
     assert df.rdd.getNumPartitions() == 2
     assert df.schema[LABEL].metadata["mlcourse.source"] == "synthetic"
     got = df.toPandas()
-    want = synthesize_higgs(n, seed=9)
+    want = synthetic_events(n, seed=9)
     np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())
+
+
+def test_the_old_call_forms_still_give_the_same_events_with_a_warning(spark):
+    """mlcourse 0.x: synthesize_higgs(events, seed=, spark=) and, without Spark, pandas."""
+    with pytest.warns(DeprecationWarning, match=r"now synthesize_higgs\(spark, events\)"):
+        old_spark = synthesize_higgs(1_000, seed=4, spark=spark)
+    with pytest.warns(DeprecationWarning, match="synthetic_events"):
+        old_pandas = synthesize_higgs(1_000, seed=4)
+    want = synthetic_events(1_000, seed=4).to_numpy()
+    np.testing.assert_array_equal(old_spark.toPandas().to_numpy(), want)
+    np.testing.assert_array_equal(old_pandas.to_numpy(), want)
+    with pytest.raises(TypeError, match="say how many events"):
+        synthesize_higgs(spark)
 
 
 def test_a_parameter_file_from_another_version_is_refused():
     params = {**load_parameters(), "parameters": {"copula_rho": 0.3}}
-    with pytest.raises(ValueError, match="refit it with python -m mlcourse.data.synthetic"):
-        synthesize_higgs(100, params=params)
+    with pytest.raises(ValueError, match="refit it with mlcourse data calibrate"):
+        synthetic_events(100, params=params)
 
 
 def test_marginals_match_unseen_real_events(made, unseen):
@@ -249,3 +263,19 @@ def test_the_papers_ordering_holds_for_a_shallow_model(made):
         net.fit(train[list(columns)], train[LABEL])
         auc[name] = _auc(net, test, list(columns))
     assert auc["low"] < auc["high"] < auc["all"], auc
+
+
+def test_mlcourse_data_calibrate_fits_on_odd_rows_and_judges_on_even(tmp_path, capsys):
+    """The calibration is a command of the one CLI; its file is what the generator reads."""
+    from mlcourse.cli import main
+
+    out = tmp_path / "params.json"
+    argv = ["data", "calibrate", str(REAL_SAMPLE), "--evaluations", "2", "-o", str(out)]
+    assert main(argv) == 0
+    said = capsys.readouterr().out
+    assert "its odd rows (2,500 of 5,000 events)" in said
+    assert "on the even rows (2,500 events, not fitted on)" in said
+    params = json.loads(out.read_text())
+    assert set(params["parameters"]) == {f.name for f in fields(ChainParameters)}
+    events = synthetic_events(500, seed=1, params=params)
+    assert events.shape == (500, 29) and set(events[LABEL].unique()) == {0.0, 1.0}

@@ -311,7 +311,7 @@ def feature_histograms(
     Examples
     --------
     >>> import mlcourse
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 2_000, seed=1)
     >>> hists = feature_histograms(df, ["m_bb", "m_wwbb"], bins=3, ranges=(0.0, 3.0))
     >>> list(hists)
     ['m_bb', 'm_wwbb']
@@ -356,7 +356,7 @@ def signal_background_hist(
     Examples
     --------
     >>> import mlcourse
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 2_000, seed=1)
     >>> edges, signal, background = signal_background_hist(df, "m_bb", bins=4, range=(0, 2))
     >>> edges
     array([0. , 0.5, 1. , 1.5, 2. ])

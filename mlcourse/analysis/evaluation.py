@@ -163,7 +163,7 @@ def efficiency_curve(
 
     >>> import mlcourse
     >>> from pyspark.sql import functions as F
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 2_000, seed=1)
     >>> scored = df.withColumn("score", -F.abs(F.col("m_bb") - 0.95))
     >>> curve = efficiency_curve(scored, score_col="score")
     >>> rejection, error = curve.rejection_at(0.5)
@@ -338,7 +338,7 @@ def significance_scan(
 
     >>> import mlcourse
     >>> from pyspark.sql import functions as F
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 2_000, seed=1)
     >>> scored = df.withColumn("score", -F.abs(F.col("m_bb") - 0.95))
     >>> scan = significance_scan(scored, score_col="score", signal=50, background=1000)
     >>> print(scan)  # doctest: +NORMALIZE_WHITESPACE
@@ -551,7 +551,7 @@ def overtraining_check(
     --------
     >>> import mlcourse
     >>> from pyspark.sql import functions as F
-    >>> df = mlcourse.synthesize_higgs(4_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 4_000, seed=1)
     >>> scored = df.withColumn("score", -F.col("m_wwbb"))
     >>> first, second = mlcourse.train_test_split(scored, test=0.5, seed=3)
     >>> check = overtraining_check(first, second, score_col="score")

@@ -143,7 +143,7 @@ def assemble_features(
     Examples
     --------
     >>> import mlcourse
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 2_000, seed=1)
     >>> train, test = train_test_split(df, test=0.25, seed=42)
     >>> assemble_features(train, "high").first()["features"].size  # the 7 masses
     7
@@ -224,7 +224,7 @@ def train_test_split(
     Examples
     --------
     >>> import mlcourse
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 2_000, seed=1)
     >>> train, test = train_test_split(df, test=0.25, seed=42)
     >>> n_test = test.count()
     >>> train.count() + n_test, abs(n_test / 2_000 - 0.25) < 0.03
@@ -322,7 +322,7 @@ def to_numpy(
     Examples
     --------
     >>> import mlcourse
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 2_000, seed=1)
     >>> X, y = to_numpy(df, "high")
     >>> X.shape, y.shape, float(y.mean())
     ((2000, 7), (2000,), 0.5325)

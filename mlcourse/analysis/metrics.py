@@ -332,7 +332,7 @@ def roc_curve(
 
     >>> import mlcourse
     >>> from pyspark.sql import functions as F
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 2_000, seed=1)
     >>> roc = roc_curve(df.withColumn("score", -F.col("m_wwbb")), score_col="score")
     >>> round(roc.auc, 3)
     0.553
@@ -450,7 +450,7 @@ def classification_report(
 
     >>> import mlcourse
     >>> from pyspark.sql import functions as F
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 2_000, seed=1)
     >>> cut = df.withColumns(
     ...     {"prediction": (F.col("m_wwbb") < 1.0).cast("double"), "score": -F.col("m_wwbb")}
     ... )

@@ -66,6 +66,7 @@ from mlcourse.course.sandbox import (
     process_tree,
     sandbox_problem,
 )
+from mlcourse.data.sizes import parse_events, size_name
 from mlcourse.errors import MlcourseError
 
 __all__ = ["GradeRow", "GradingError", "grade", "notebook_exercises"]
@@ -423,7 +424,7 @@ def grade(
     timeout: float = 1200,
     memory: str | None = "3g",
     jobs: int | None = None,
-    events: str = "10k",
+    events: int | str | None = "10k",
     source: str = "synthetic",
     profile: str = "binder",
 ) -> list[GradeRow]:
@@ -449,7 +450,9 @@ def grade(
     jobs : int, optional
         Notebooks run at once (1 or more); default one per two cores (each Spark session
         uses two).
-    events, source, profile : str
+    events : int or str
+        The class's data set size (``"10k"``, ``10_000``; None or ``"full"``: all).
+    source, profile : str
         The data and the Spark profile, the same for everyone.
 
     Returns
@@ -486,7 +489,7 @@ def grade(
     data = out / "data"
     settings = {
         "MLCOURSE_PROFILE": profile,
-        "MLCOURSE_EVENTS": events,
+        "MLCOURSE_EVENTS": size_name(parse_events(events)),
         "MLCOURSE_SOURCE": source,
         "MLCOURSE_DATA_DIR": str(data),
         "PYTHONWARNINGS": "ignore",
@@ -496,7 +499,7 @@ def grade(
     grader_env.pop("MLCOURSE_ARTIFACTS", None)
     if any(problem is None for *_, problem in planned):
         # the data once for everyone, before the notebooks race to read it
-        _prepare_data(grader_env, events, source)
+        _prepare_data(grader_env, grader_env["MLCOURSE_EVENTS"], source)
         for folder in [data, *data.rglob("*")]:
             with contextlib.suppress(OSError):
                 folder.chmod(folder.stat().st_mode | 0o444 | (0o111 if folder.is_dir() else 0))

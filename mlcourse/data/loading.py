@@ -27,7 +27,7 @@ from mlcourse.data.sizes import (
     size_name,
 )
 from mlcourse.data.storage import absolute, filesystem, is_local, local_path
-from mlcourse.data.synthetic import mark_source, synthesize_higgs
+from mlcourse.data.synthetic import mark_source, synthesize_higgs, synthetic_events
 from mlcourse.errors import DataError, DownloadError
 from mlcourse.higgs import LABEL
 
@@ -199,7 +199,7 @@ def load_higgs(
 
     def synthetic() -> str:
         if not fs.exists(synth_path):
-            write_parquet_atomic(synthesize_higgs(synth_events, seed=seed, spark=spark), synth_path)
+            write_parquet_atomic(synthesize_higgs(spark, synth_events, seed=seed), synth_path)
         return synth_path
 
     path, kind = _obtain(
@@ -332,7 +332,7 @@ def _write_synthetic_csv(path: Path, events: int, seed: int) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    table = pa.Table.from_pandas(synthesize_higgs(events, seed=seed), preserve_index=False)
+    table = pa.Table.from_pandas(synthetic_events(events, seed=seed), preserve_index=False)
     tmp = path.with_name(f".{path.name}.tmp")
     pacsv.write_csv(table, tmp, pacsv.WriteOptions(include_header=False))
     tmp.replace(path)

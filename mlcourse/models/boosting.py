@@ -101,7 +101,7 @@ def with_validation(
     Examples
     --------
     >>> import mlcourse
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 2_000, seed=1)
     >>> marked = with_validation(df, 0.25)
     >>> n = marked.where("validation").count()
     >>> abs(n / 2_000 - 0.25) < 0.03

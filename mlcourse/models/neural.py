@@ -176,7 +176,7 @@ def to_arrays(
     Examples
     --------
     >>> import mlcourse
-    >>> df = mlcourse.synthesize_higgs(2_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 2_000, seed=1)
     >>> train, test = mlcourse.train_test_split(df, test=0.25, seed=42)
     >>> arrays = to_arrays(train, "high", test=test, events=1_000, validation=0.2)
     >>> arrays.x_train.shape[1], len(arrays.x_train) + len(arrays.x_val)

@@ -124,7 +124,7 @@ def check(exercise: str, *answer: Any, **context: Any) -> None:
     Examples
     --------
     >>> import mlcourse
-    >>> df = mlcourse.synthesize_higgs(1_000, seed=1, spark=spark)
+    >>> df = mlcourse.synthesize_higgs(spark, 1_000, seed=1)
     >>> mlcourse.check("final.q1", 0.5, df=df)
     final.q1: not yet: signal_fraction is not the fraction of label-1 events in df: count both classes over the whole DataFrame
     """  # noqa: E501

@@ -11,7 +11,7 @@ Its two dozen physical parameters (``higgs_synthetic.json``: numbers, no events)
 calibrated (:mod:`mlcourse.data.synthetic.calibration`) on the odd rows of the 5,000 real
 HIGGS events committed in ``data/``; the even rows judge the result. To redo it:
 
-    python -m mlcourse.data.synthetic data/higgs_real_5k.csv.gz
+    mlcourse data calibrate data/higgs_real_5k.csv.gz
 
 HIGGS: P. Baldi, P. Sadowski, D. Whiteson, Nature Communications 5, 4308 (2014),
 arXiv:1402.4735; UCI Machine Learning Repository, CC BY 4.0.
@@ -23,10 +23,10 @@ across a cluster's partitions.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from functools import lru_cache
@@ -47,11 +47,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BLOCK_SIZE",
+    "calibrate_on_csv",
     "fit_synthetic",
     "generate_block",
     "ks_statistic",
     "load_parameters",
     "synthesize_higgs",
+    "synthetic_events",
 ]
 
 #: Events per random block (and per Spark task when generating on a cluster).
@@ -134,7 +136,7 @@ def _chain_parameters(params_json: str) -> ChainParameters:
     if unknown:
         raise ValueError(
             f"unknown generator parameters {unknown}: the parameter file was written by "
-            "another version of mlcourse; refit it with python -m mlcourse.data.synthetic"
+            "another version of mlcourse; refit it with mlcourse data calibrate"
         )
     return ChainParameters(**values)
 
@@ -171,58 +173,104 @@ def _blocks(events: int) -> list[tuple[int, int]]:
     ]
 
 
-def synthesize_higgs(
-    events: int | str,
-    *,
-    seed: int = 0,
-    spark: SparkSession | None = None,
-    params: dict[str, Any] | None = None,
-) -> pd.DataFrame | DataFrame:
-    """Generate synthetic HIGGS events: decay chains, a detector, the file's features.
+def synthetic_events(
+    events: int | str, *, seed: int = 0, params: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """Generate synthetic HIGGS events in this process, as a pandas DataFrame (no Spark).
 
     Parameters
     ----------
     events : int or str
-        Number of events, or a named size such as ``"100k"`` or ``"1M"``.
+        Number of events, or a named size such as ``"100k"``.
     seed : int, default 0
-        The same seed gives the same events, with or without Spark.
-    spark : SparkSession, optional
-        When given, events are generated inside Spark, one task per block of
-        :data:`BLOCK_SIZE` events with its own random stream, so that millions of events
-        never pass through the driver; a Spark DataFrame is returned. Without it a
-        pandas DataFrame is returned.
+        The same seed gives the same events here and in :func:`synthesize_higgs`.
     params : dict, optional
         Model parameters from :func:`fit_synthetic`; default the shipped ones.
 
     Returns
     -------
-    pandas.DataFrame or pyspark.sql.DataFrame
-        Label and 28 features, canonical names. The Spark DataFrame carries
-        ``{"mlcourse.source": "synthetic"}`` in the label column's metadata, and the pandas
-        one ``attrs["mlcourse.source"] = "synthetic"``.
+    pandas.DataFrame
+        Label and 28 features, canonical names, with ``attrs["mlcourse.source"] =
+        "synthetic"`` and ``attrs["mlcourse.seed"]``.
 
     Examples
     --------
-    >>> events = synthesize_higgs(1_000, seed=3)  # pandas, no Spark needed
+    >>> events = synthetic_events(1_000, seed=3)
     >>> events.shape
     (1000, 29)
-    >>> df = synthesize_higgs(1_000, seed=3, spark=spark)  # generated in the executors
-    >>> df.toPandas().equals(events)  # the same events bit for bit
+    """
+    import pandas as pd
+
+    n = _positive(events)
+    params = params if params is not None else load_parameters()
+    array = np.concatenate([generate_block(seed, b, m, params) for b, m in _blocks(n)])
+    frame = pd.DataFrame(array, columns=list(COLUMNS))
+    frame.attrs["mlcourse.source"] = "synthetic"
+    frame.attrs["mlcourse.seed"] = seed
+    return frame
+
+
+def synthesize_higgs(
+    spark: SparkSession | int | str,
+    /,
+    events: int | str | None = None,
+    *,
+    seed: int = 0,
+    params: dict[str, Any] | None = None,
+    **old: Any,
+) -> DataFrame:
+    """Generate synthetic HIGGS events inside Spark: decay chains, a detector, the file's
+    features.
+
+    One task per block of :data:`BLOCK_SIZE` events, each with its own random stream, so
+    that millions of events never pass through the driver.
+
+    Parameters
+    ----------
+    spark : SparkSession
+        The session whose executors generate the events.
+    events : int or str
+        Number of events, or a named size such as ``"100k"`` or ``"1M"``.
+    seed : int, default 0
+        The same seed gives the same events, here and in :func:`synthetic_events`.
+    params : dict, optional
+        Model parameters from :func:`fit_synthetic`; default the shipped ones.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        Label and 28 features, canonical names, with ``{"mlcourse.source": "synthetic"}``
+        in the label column's metadata.
+
+    Examples
+    --------
+    >>> df = synthesize_higgs(spark, 1_000, seed=3)  # generated in the executors
+    >>> df.toPandas().equals(synthetic_events(1_000, seed=3))  # the same events bit for bit
     True
     """
-    n = parse_events(events)
-    if n is None or n <= 0:
-        raise ValueError(f"events must be a positive number of events, got {events!r}")
+    if isinstance(spark, (int, str)):  # the 0.x form: synthesize_higgs(events, spark=...)
+        session = old.pop("spark", None)
+        warnings.warn(
+            "synthesize_higgs(events, spark=spark) is now synthesize_higgs(spark, events), and "
+            "synthesize_higgs(events) without Spark is synthetic_events(events); the old "
+            "forms go in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if old:
+            raise TypeError(f"synthesize_higgs() got unexpected arguments {sorted(old)}")
+        count: int | str = spark
+        if session is None:
+            frame: Any = synthetic_events(count, seed=seed, params=params)
+            return frame
+        spark, events = session, count
+    if old:
+        raise TypeError(f"synthesize_higgs() got unexpected arguments {sorted(old)}")
+    if events is None:
+        raise TypeError("synthesize_higgs(spark, events): say how many events, e.g. 100_000")
+    n = _positive(events)
     params = params if params is not None else load_parameters()
     blocks = _blocks(n)
-    if spark is None:
-        import pandas as pd
-
-        array = np.concatenate([generate_block(seed, b, m, params) for b, m in blocks])
-        frame = pd.DataFrame(array, columns=list(COLUMNS))
-        frame.attrs["mlcourse.source"] = "synthetic"
-        frame.attrs["mlcourse.seed"] = seed
-        return frame
 
     from mlcourse.higgs import SCHEMA
 
@@ -239,9 +287,17 @@ def synthesize_higgs(
                 array = generate_block(seed, block, sizes[block], local)
                 yield pa.RecordBatch.from_arrays([pa.array(array[:, j]) for j in range(29)], names)
 
+    assert not isinstance(spark, (int, str))
     ids = spark.range(0, len(blocks), numPartitions=len(blocks))
     df = ids.mapInArrow(make, SCHEMA)
     return mark_source(df, "synthetic", seed=seed)
+
+
+def _positive(events: int | str) -> int:
+    n = parse_events(events)
+    if n is None or n <= 0:
+        raise ValueError(f"events must be a positive number of events, got {events!r}")
+    return n
 
 
 def mark_source(df: DataFrame, source: str, **extra: Any) -> DataFrame:
@@ -257,48 +313,58 @@ def to_json(params: dict[str, Any]) -> str:
     return innermost.sub(lambda m: "[" + re.sub(r"\s+", " ", m.group(1)) + "]", text) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Calibrate the generator on a real HIGGS CSV (its odd rows) and write
-    ``higgs_synthetic.json``; report the result on the even rows."""
+def calibrate_on_csv(
+    csv: str | Path,
+    *,
+    output: str | Path | None = None,
+    evaluations: int = 400,
+    parameters: Sequence[str] | None = None,
+    step: float = 0.3,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Calibrate the generator on a real HIGGS CSV's odd rows, write its parameters, and
+    judge them on the even rows (``mlcourse data calibrate``).
+
+    Parameters
+    ----------
+    csv : str or Path
+        Real HIGGS events in the course form (a header row), ``.csv`` or ``.gz``.
+    output : str or Path, optional
+        The JSON file to write; default the ``higgs_synthetic.json`` this installation
+        ships (what :func:`synthesize_higgs` reads).
+    evaluations, parameters, step
+        As :func:`fit_synthetic`'s.
+    log : callable, optional
+        Where progress lines go (the command line gives ``print``).
+
+    Returns
+    -------
+    dict
+        The parameters written.
+    """
     import pandas as pd
 
     from mlcourse.higgs import canonical_name
 
-    parser = argparse.ArgumentParser(
-        prog="python -m mlcourse.data.synthetic", description=main.__doc__
-    )
-    parser.add_argument("csv", help="real HIGGS events, course form (header row), .csv or .gz")
-    parser.add_argument(
-        "--evaluations", type=int, default=400, help="trial parameter sets at most (~1 s each)"
-    )
-    parser.add_argument("--parameters", help="fit only these, comma-separated (default: all)")
-    parser.add_argument("--step", type=float, default=0.3, help="first step (log/logit space)")
-    parser.add_argument(
-        "-o", "--output", default=str(Path(__file__).with_name(PARAMETER_FILE)), help="JSON file"
-    )
-    args = parser.parse_args(argv)
-    events = pd.read_csv(args.csv, float_precision="round_trip")  # the exact values
+    events = pd.read_csv(csv, float_precision="round_trip")  # the exact values
     events.columns = [canonical_name(c) or c for c in events.columns]
     fit, judge = events.iloc[0::2], events.iloc[1::2]
-    source = f"{Path(args.csv).name}: its odd rows ({len(fit):,} of {len(events):,} events)"
+    source = f"{Path(csv).name}: its odd rows ({len(fit):,} of {len(events):,} events)"
     params = fit_synthetic(
         fit,
         source=source,
-        evaluations=args.evaluations,
-        parameters=args.parameters.split(",") if args.parameters else None,
-        step=args.step,
-        log=print,
+        evaluations=evaluations,
+        parameters=list(parameters) if parameters else None,
+        step=step,
+        log=log,
     )
-    Path(args.output).write_text(to_json(params))
-    print(f"wrote {args.output}, fitted on {source}")
+    path = Path(output) if output is not None else Path(__file__).with_name(PARAMETER_FILE)
+    path.write_text(to_json(params))
+    log(f"wrote {path}, fitted on {source}")
     if len(judge):
         terms = loss_terms(_chain_parameters(json.dumps(params["parameters"])), judge)
-        print(
+        log(
             f"on the even rows ({len(judge):,} events, not fitted on): "
             + ", ".join(f"{k} {v:.3f}" for k, v in terms.items())
         )
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    return params

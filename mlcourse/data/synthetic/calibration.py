@@ -17,7 +17,7 @@ when a whole pass changes nothing. The loss, for events made with one fixed rand
   (half of 1 - its AUC on the real events).
 
 Only the events given are used: the course fits on the odd rows of the committed 5,000 and
-judges the result on the even rows (``python -m mlcourse.data.synthetic``).
+judges the result on the even rows (``mlcourse data calibrate``).
 """
 
 from __future__ import annotations

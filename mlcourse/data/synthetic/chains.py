@@ -51,7 +51,7 @@ class ChainParameters:
 
     The defaults are where the calibration starts (:mod:`mlcourse.data.synthetic.calibration`;
     they are an earlier version's fit). The values the package ships, fitted on real events, are in
-    ``higgs_synthetic.json``: ``python -m mlcourse.data.synthetic data/higgs_real_5k.csv.gz``
+    ``higgs_synthetic.json``: ``mlcourse data calibrate data/higgs_real_5k.csv.gz``
     writes them, starting from these.
     """
 
