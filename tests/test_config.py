@@ -211,12 +211,12 @@ def test_profile_prints_sources(tmp_path, monkeypatch):
 
 
 def readme_example() -> str:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs/guide/profiles.md").read_text()
     block = readme.split("<!-- mlcourse.toml example: tested by tests/test_config.py -->", 1)[1]
     return block.split("```toml\n", 1)[1].split("```", 1)[0]
 
 
-def test_readme_cluster_example_gives_exactly_these_settings(tmp_path, monkeypatch):
+def test_the_guides_cluster_example_gives_exactly_these_settings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("JUPYTERHUB_USER", "Ada_L")
     monkeypatch.setenv("POD_NAMESPACE", "jhub")
