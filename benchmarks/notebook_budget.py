@@ -87,7 +87,7 @@ def run(name: str, env: dict[str, str], save: Path | None) -> tuple[float, PeakM
     os.environ.update(env)
     sampler = PeakMemory()
 
-    def on_cell_execute(cell: object, cell_index: int) -> None:
+    def on_cell_execute(cell: object, cell_index: int) -> None:  # noqa: ARG001 (nbclient's hook)
         sampler.cell = cell_index
 
     client = NotebookClient(

@@ -138,7 +138,10 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds ``mlcourse.<old name>`` and hands back the module at its new place."""
 
     def find_spec(
-        self, fullname: str, path: Any = None, target: Any = None
+        self,
+        fullname: str,
+        path: Any = None,  # noqa: ARG002 (importlib's finder protocol)
+        target: Any = None,  # noqa: ARG002
     ) -> importlib.machinery.ModuleSpec | None:
         prefix, _, old = fullname.partition(".")
         if prefix != __name__ or old not in _MOVED:

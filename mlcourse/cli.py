@@ -454,7 +454,7 @@ class _Stopped(KeyboardInterrupt):
 _STOPPING: list[int] = []
 
 
-def _stop_on_signal(signum: int, frame: object) -> None:
+def _stop_on_signal(signum: int, frame: object) -> None:  # noqa: ARG001 (signal's handler)
     from pyspark import SparkContext
 
     context = SparkContext._active_spark_context

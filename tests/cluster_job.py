@@ -17,7 +17,7 @@ from mlcourse.higgs import FEATURES
 from tests.sparkjobs import jobs_submitted
 
 #: Fixed ranges, so that the cluster's histograms and numpy's share their bins exactly.
-RANGES = {name: (-3.0, 5.0) for name in FEATURES}
+RANGES = dict.fromkeys(FEATURES, (-3.0, 5.0))
 
 
 def analysis(spark, csv: str, out: str, data_dir: str, model_path: str) -> dict[str, Any]:

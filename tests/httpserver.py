@@ -66,7 +66,7 @@ class FaultServer:
                         self.send_header("Content-Range", f"bytes */{len(body)}")
                         self.send_header("Content-Length", "0")
                         self.end_headers()
-                        return
+                        return None
                     self.send_response(206)
                     self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
                 else:
@@ -82,20 +82,20 @@ class FaultServer:
                         self.wfile.write(part[:DROP_AFTER])
                         self.wfile.flush()
                         self.close_connection = True
-                        return
+                        return None
                     if fault == "hang" or (fault == "cut" and first):
                         # some bytes the first time, then never any
                         self.wfile.write(part[:DROP_AFTER] if first else b"")
                         self.wfile.flush()
                         server._closing.wait()  # until the test is done with us
                         self.close_connection = True
-                        return
+                        return None
                     if fault == "stall" and first:
                         self.wfile.write(part[:DROP_AFTER])
                         self.wfile.flush()
                         time.sleep(STALL)
                         self.close_connection = True
-                        return
+                        return None
                     self.wfile.write(part)
                     if fault == "wronglen" and first:
                         self.close_connection = True

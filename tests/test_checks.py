@@ -874,9 +874,9 @@ def test_day4_validation_marks(split):
     assert_right("day4.ex1", by_hash, test=test)
     at_random = lambda frame, fraction: frame.withColumn("validation", F.rand(3) < fraction)  # noqa: E731
     assert_wrong("day4.ex1", at_random, test=test, says="partitioned otherwise")
-    fixed = lambda frame, fraction: hashed_validation(frame, 0.2)  # noqa: E731 - ignores it
+    fixed = lambda frame, fraction: hashed_validation(frame, 0.2)  # noqa: E731, ARG005 - ignores it
     assert_wrong("day4.ex1", fixed, test=test, says="mark_validation(frame, 0.5)")
-    numbers = lambda frame, fraction: frame.withColumn("validation", F.lit(1))  # noqa: E731
+    numbers = lambda frame, fraction: frame.withColumn("validation", F.lit(1))  # noqa: E731, ARG005
     assert_wrong("day4.ex1", numbers, test=test, says="boolean")
     assert_wrong("day4.ex1", hashed_validation(test, 0.2), test=test, says="your function")
 
@@ -915,5 +915,5 @@ def test_day4_early_stopping_rule():
     assert_right("day4.ex2", by_numpy)
     for wrong in (ties_improve, never_stops, one_based, late):
         assert_wrong("day4.ex2", wrong, says="early stopping would keep round")
-    assert_wrong("day4.ex2", lambda aucs, patience: aucs[99], says="raised IndexError")
+    assert_wrong("day4.ex2", lambda aucs, patience: aucs[99], says="raised IndexError")  # noqa: ARG005
     assert_wrong("day4.ex2", 3, says="your function")

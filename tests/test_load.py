@@ -42,7 +42,7 @@ def test_parse_events(text, value):
 
 @pytest.mark.parametrize("bad", ["lots", "-5", 0, "1G", True])
 def test_parse_events_rejects(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="events"):
         parse_events(bad)
 
 

@@ -237,7 +237,7 @@ def _check_data_dir(data_dir: str, origin: str) -> None:
         )
     if "://" in data_dir and not data_dir.startswith("file:"):
         return  # a Hadoop file system: checked when Spark reaches it
-    local = Path(os.path.expanduser(data_dir.removeprefix("file://").removeprefix("file:")))
+    local = Path(data_dir.removeprefix("file://").removeprefix("file:")).expanduser()
     try:
         mode = local.stat().st_mode
     except OSError as exc:
@@ -380,7 +380,7 @@ def resolve_profile(
     settings.pop("workers", None)
     spark_conf = {k: expand(v, values, where=f"{k}, {sources[k]}") for k, v in settings.items()}
 
-    master = _resolve_master(name, master_raw, workers, spark_conf, sources, values)
+    master = _resolve_master(name, master_raw, workers, sources, values)
     _apply_profile_rules(name, master, workers, spark_conf, sources, values)
 
     if app_name is not None:
@@ -454,7 +454,6 @@ def _resolve_master(
     name: str,
     raw: Any,
     workers: int | None,
-    conf: dict[str, str],
     sources: dict[str, str],
     values: Mapping[str, Any],
 ) -> str:

@@ -250,7 +250,7 @@ def evaluate_in(
     return first
 
 
-def fitted_models(accept: Callable[[Any], bool] = lambda m: True) -> Finder:
+def fitted_models(accept: Callable[[Any], bool] = lambda _: True) -> Finder:
     """A finder of the notebook's fitted Spark ML models that ``accept`` takes."""
 
     def find(namespace: Mapping[str, Any]) -> list[Any]:

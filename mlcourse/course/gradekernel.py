@@ -233,7 +233,7 @@ def run(spec: dict[str, Any]) -> None:
         target = Path(spec["target"])
         partial = target.with_name(f".{target.name}.{os.getpid()}")
         nbformat.write(nb, partial)
-        os.replace(partial, target)
+        partial.replace(target)
 
 
 def _kill_descendants() -> None:

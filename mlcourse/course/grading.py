@@ -281,9 +281,7 @@ class _Plan:
     memory: int | None
 
 
-def _grade_one(
-    path: Path, student: str, nb: dict[str, Any], plan: _Plan, uid: int
-) -> list[GradeRow]:
+def _grade_one(student: str, nb: dict[str, Any], plan: _Plan, uid: int) -> list[GradeRow]:
     rows: list[GradeRow] = []
     spec_ = nb.get("metadata", {}).get("kernelspec", {})
     language = nb.get("metadata", {}).get("language_info", {}).get("name") or spec_.get("language")
@@ -526,12 +524,12 @@ def grade(
     uids: list[int] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = []
-        for path, student, nb, problem_ in planned:
+        for _path, student, nb, problem_ in planned:
             if problem_ is not None or nb is None:
                 rows.append(GradeRow(student, NOTEBOOK_ROW, False, problem_ or "unreadable"))
                 continue
             uids.append(free_user_id(uids))
-            futures.append(pool.submit(_grade_one, path, student, nb, plan, uids[-1]))
+            futures.append(pool.submit(_grade_one, student, nb, plan, uids[-1]))
         for future in futures:
             rows += future.result()
     rows.sort(key=lambda r: (r.student, r.exercise != NOTEBOOK_ROW))
@@ -553,7 +551,7 @@ def _write(out: Path, rows: list[GradeRow], exercises: list[str], notebook: str)
         for row in rows:
             counts = ["", ""] if row.attempts is None else [row.attempts, row.hints]
             writer.writerow([row.student, row.exercise, row.passed, row.message, *counts])
-    os.replace(partial, out / "grades.csv")
+    partial.replace(out / "grades.csv")
     students = sorted({r.student for r in rows})
     cells = {(r.student, r.exercise): r for r in rows}
     head = "".join(f"<th>{html.escape(e)}</th>" for e in exercises)

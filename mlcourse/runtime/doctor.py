@@ -8,6 +8,7 @@ import platform
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mlcourse.config import (
     cpu_count,
@@ -77,7 +78,7 @@ class DoctorReport:
         lines.append(f"result: {verdict}")
         return "\n".join(lines)
 
-    def _repr_pretty_(self, p, cycle) -> None:  # IPython display
+    def _repr_pretty_(self, p, cycle) -> None:  # noqa: ARG002 (IPython's display protocol)
         p.text(str(self))
 
 
@@ -214,8 +215,8 @@ def _describe_data_dir(path: str) -> str:
     if "://" in path and not path.startswith("file://"):
         return f"{path} (Hadoop file system; checked when Spark starts)"
     local = path.removeprefix("file://")
-    absolute = os.path.abspath(local)
-    if os.path.isdir(local):
+    absolute = str(Path(local).absolute())
+    if Path(local).is_dir():
         state = "exists" + ("" if os.access(local, os.W_OK) else ", NOT writable")
     else:
         state = "will be created on first download"

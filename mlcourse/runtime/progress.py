@@ -105,7 +105,7 @@ class ProgressDisplay:
     def __call__(
         self,
         stages: Any,
-        inflight_tasks: int,
+        inflight_tasks: int,  # noqa: ARG002 (Spark Connect's progress handler protocol)
         operation_id: str | None,
         done: bool,
     ) -> None:

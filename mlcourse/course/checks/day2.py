@@ -23,7 +23,7 @@ __all__: list[str] = []  # the checks register themselves; mlcourse.course.check
 _GROUPS = {len(HIGH_LEVEL): "high", len(LOW_LEVEL): "low", len(FEATURES): "all"}
 
 
-def test_views(model: Any, test: Any, given: Any = None) -> list[Any]:
+def views_of_the_test_events(model: Any, test: Any, given: Any = None) -> list[Any]:
     """The test events as ``model`` reads them: ``given`` (the student's own view of the test
     set) when it has the model's feature column, else that column assembled from ``test``
     with the feature group of the model's width."""
@@ -39,15 +39,15 @@ def test_views(model: Any, test: Any, given: Any = None) -> list[Any]:
 
 def is_auc_on(auc: float, model: Any, events: Any, given: Any = None) -> bool:
     """Whether ``auc`` is ``model``'s AUC on one of its views of ``events`` (see
-    :func:`test_views`), within the checks' tolerance."""
-    views = test_views(model, events, given)
+    :func:`views_of_the_test_events`), within the checks' tolerance."""
+    views = views_of_the_test_events(model, events, given)
     return any(abs(auc - auc_of(model, view)) <= AUC_TOLERANCE for view in views)
 
 
 def auc_on_test(value: Any, name: str, model: Any, test: Any, given: Any, what: str) -> str:
     """Pass when ``value`` is ``model``'s AUC on one of its views of the test events."""
     auc = number(value, name, low=0.0, high=1.0)
-    if not test_views(model, test, given):
+    if not views_of_the_test_events(model, test, given):
         raise NotYet(
             f"the test set has no column {model.getFeaturesCol()!r} that the model reads: "
             "assemble the same features for the test set"

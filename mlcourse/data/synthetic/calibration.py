@@ -194,7 +194,7 @@ def calibrate(
     best = evaluate(x)
     first = dict(best)
     used = 1
-    say = log or (lambda line: None)
+    say = log or (lambda _: None)
     say(f"start: {_describe(best)}")
     while step >= smallest_step and used < evaluations:
         improved = False
