@@ -28,6 +28,7 @@ from mlcourse.data.storage import check_destination, is_local, local_path
 from mlcourse.higgs import FEATURES, LABEL
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from pyspark.sql import SparkSession
 
     from mlcourse.analysis.metrics import ClassificationReport
@@ -138,7 +139,7 @@ class _Steps:
         log.info("%s done in %.1f s", name, self.timings[name])
 
 
-def _figure(**kwargs: Any):
+def _figure(**kwargs: Any) -> Figure:
     """A matplotlib Figure outside pyplot: no GUI backend, nothing kept alive after saving."""
     from matplotlib.figure import Figure
 

@@ -173,7 +173,7 @@ def grader_results(
 def _kernel_manager(box: dict[str, Any] | None) -> Any:
     """A kernel manager whose kernel runs in ``box`` (talking through Unix sockets in the
     box's runtime folder), or a plain one."""
-    from jupyter_client import AsyncKernelManager as KernelManager  # nbclient awaits it
+    from jupyter_client.manager import AsyncKernelManager as KernelManager  # nbclient awaits it
 
     if box is None:
         return KernelManager(kernel_name="python3")

@@ -32,6 +32,7 @@ from mlcourse.runtime.flavour import is_connect
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 __all__ = ["SPLIT_BYTES", "check_line", "read_csv", "translate_error"]
 
@@ -193,7 +194,7 @@ def _header_columns(src: str, line: str) -> list[str] | None:
     return fields
 
 
-def _csv_schema(columns: list[str], *, with_corrupt: bool):
+def _csv_schema(columns: list[str], *, with_corrupt: bool) -> StructType:
     from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
     fields = [StructField(c, DoubleType(), True) for c in columns]
@@ -464,7 +465,7 @@ def _find_bad_line(spark: SparkSession, src: str, header: list[str] | None) -> D
             return _gzip_error(src, exc)
         return None
 
-    def bad(pair):
+    def bad(pair: tuple[str, int]) -> bool:
         text, _ = pair
         return bool(text.strip()) and check_line(text.split(","), columns) is not None
 

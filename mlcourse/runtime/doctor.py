@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mlcourse.config import (
     cpu_count,
@@ -78,7 +79,7 @@ class DoctorReport:
         lines.append(f"result: {verdict}")
         return "\n".join(lines)
 
-    def _repr_pretty_(self, p, cycle) -> None:  # noqa: ARG002 (IPython's display protocol)
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # noqa: ARG002 (IPython's display protocol)
         p.text(str(self))
 
 

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,8 @@ class StandaloneCluster:
         self.cores, self.memory = cores, memory
         self.port, self.ui_port = free_port(), free_port()
         self.url = f"spark://127.0.0.1:{self.port}"
-        self.master: subprocess.Popen | None = None
-        self.workers: list[subprocess.Popen | None] = [None] * workers
+        self.master: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes] | None] = [None] * workers
         self.env = {
             **os.environ,
             "SPARK_HOME": str(self.spark_home),
@@ -78,7 +79,7 @@ class StandaloneCluster:
             "SPARK_LOCAL_IP": "127.0.0.1",
         }
 
-    def _launch(self, name: str, *args: str) -> subprocess.Popen:
+    def _launch(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         cmd = [str(self.spark_home / "bin" / "spark-class"), *args]
         # The child keeps its own copy of the log's descriptor; ours is closed at once.
         with open(self.root / f"{name}.log", "ab") as log:
@@ -96,7 +97,7 @@ class StandaloneCluster:
         except OSError:
             return 0
 
-    def _wait(self, what: str, ready, timeout: float = 90.0) -> None:
+    def _wait(self, what: str, ready: Callable[[], bool], timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if ready():

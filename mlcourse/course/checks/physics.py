@@ -65,7 +65,9 @@ def _z(s: Any, b: Any) -> Any:
     return asimov_significance(s, b, SYSTEMATIC * np.asarray(b, dtype=float))
 
 
-def _efficiencies(labels: np.ndarray, scores: np.ndarray, cut: float, strict: bool):
+def _efficiencies(
+    labels: np.ndarray, scores: np.ndarray, cut: float, strict: bool
+) -> tuple[float, float, int]:
     passed = scores > cut if strict else scores >= cut
     signal, background = labels == 1, labels == 0
     return passed[signal].mean(), passed[background].mean(), int(passed[background].sum())

@@ -177,7 +177,9 @@ def _pick(first: np.ndarray, a: P4, b: P4) -> P4:
     return P4(*(np.where(first, x, y) for x, y in zip(a, b, strict=True)))
 
 
-def two_body(rng: np.random.Generator, parent: P4, m1, m2) -> tuple[P4, P4]:
+def two_body(
+    rng: np.random.Generator, parent: P4, m1: float | np.ndarray, m2: float | np.ndarray
+) -> tuple[P4, P4]:
     """Decay ``parent`` into two particles of masses ``m1``, ``m2``: isotropic in its rest
     frame, then boosted."""
     n = len(parent.E)
