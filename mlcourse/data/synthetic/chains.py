@@ -362,8 +362,50 @@ def _cluster(
 def _features(
     rng: np.random.Generator, truth: _Truth, p: ChainParameters
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The 28 features (file units) of the events the detector accepts, and which were."""
+    """The 28 features (file units) of the events the detector accepts, and which were.
+
+    The steps draw from ``rng`` in this order (the same seed, the same events): the jets
+    before the detector, their measurement, the b-tags, the lepton and the missing energy,
+    the W-mass constraint's smearing.
+    """
     n = len(truth.lepton.E)
+    true, exists, flavour = _true_jets(rng, truth, p, n)
+    jet = _measure_jets(rng, true, np.where(flavour == 2, p.b_response, p.q_response), p)
+    seen, level, stored, stored_level = _stored_jets(rng, jet, true, exists, flavour, p, n)
+    lep_pt, lep_eta, lep_phi, mx, my, accepted = _lepton_and_met(
+        rng, truth, true, jet, exists, seen, p, n
+    )
+    lepton = massless(lep_pt, lep_eta, lep_phi)
+    neutrino, m_lv, met, met_phi = _leptonic_w(rng, lepton, mx, my, p, n)
+    masses = _masses(jet, level, exists, stored, stored_level, lepton, neutrino, m_lv, p, n)
+    columns = {
+        "lepton_pT": lep_pt,
+        "lepton_eta": lep_eta,
+        "lepton_phi": lep_phi,
+        "missing_energy_magnitude": met,
+        "missing_energy_phi": met_phi,
+    }
+    stored_pt, stored_eta, stored_phi = stored.pt, stored.eta, stored.phi
+    for k in range(4):
+        columns[f"jet{k + 1}_pt"] = stored_pt[:, k]
+        columns[f"jet{k + 1}_eta"] = stored_eta[:, k]
+        columns[f"jet{k + 1}_phi"] = stored_phi[:, k]
+        columns[f"jet{k + 1}_b-tag"] = stored_level[:, k]
+    columns.update(masses)
+    out = np.column_stack(
+        [
+            columns[name] * BTAG_STEPS[name] if name in BTAG_STEPS else columns[name] / SCALES[name]
+            for name in FEATURES
+        ]
+    )
+    return out, accepted
+
+
+def _true_jets(
+    rng: np.random.Generator, truth: _Truth, p: ChainParameters, n: int
+) -> tuple[P4, np.ndarray, np.ndarray]:
+    """Every true jet of the events, before the detector: the b quarks, the W's quarks, the
+    gluons they radiate, the initial-state radiation; which exist, and their flavour."""
     # radiation: the jet that the heavy system recoils against (initial-state radiation,
     # balancing its transverse momentum), then a Poisson number of further jets
     count = np.minimum(1 + rng.poisson(p.radiation_jets, n), _MAX_RADIATION)
@@ -404,7 +446,20 @@ def _features(
     for k in (0, 1):
         flavour[truth.charm == k, 2 + k] = 1
     true, exists, flavour = _cluster(true, exists, flavour)
-    jet = _measure_jets(rng, true, np.where(flavour == 2, p.b_response, p.q_response), p)
+    return true, exists, flavour
+
+
+def _stored_jets(
+    rng: np.random.Generator,
+    jet: P4,
+    true: P4,
+    exists: np.ndarray,
+    flavour: np.ndarray,
+    p: ChainParameters,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray, P4, np.ndarray]:
+    """Which measured jets the detector sees, their b-tag levels, and the four the file
+    stores (with their levels, at most two tagged)."""
     jets_pt, jets_eta = jet.pt, jet.eta
     truth_pt = np.where(exists, true.pt, 0.0)
     seen = exists & (jets_pt > JET_PT_MIN) & (np.abs(jets_eta) < JET_ETA_MAX)
@@ -426,6 +481,21 @@ def _features(
     stored_level = np.where(rank < 2, stored_level, 0)
     stored = P4(*(c[rows, order] for c in jet))
 
+    return seen, level, stored, stored_level
+
+
+def _lepton_and_met(
+    rng: np.random.Generator,
+    truth: _Truth,
+    true: P4,
+    jet: P4,
+    exists: np.ndarray,
+    seen: np.ndarray,
+    p: ChainParameters,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The measured lepton, the missing energy's components, and which events pass the
+    selection (four jets seen, an isolated lepton in acceptance)."""
     lep = truth.lepton
     lep_pt = lep.pt * (1.0 + p.lepton_resolution * rng.standard_normal(n))
     lep_eta, lep_phi = lep.eta, lep.phi
@@ -437,7 +507,7 @@ def _features(
     mx += p.met_jet_fraction * np.where(from_decay, true.px - jet.px, 0.0).sum(axis=1)
     my += p.met_jet_fraction * np.where(from_decay, true.py - jet.py, 0.0).sum(axis=1)
     dphi = _delta_phi(jet.phi, lep_phi[:, None])
-    crowded = seen & (np.hypot(jets_eta - lep_eta[:, None], dphi) < LEPTON_ISOLATION)
+    crowded = seen & (np.hypot(jet.eta - lep_eta[:, None], dphi) < LEPTON_ISOLATION)
     accepted = (
         (seen.sum(axis=1) >= 4)
         & (lep_pt > 15.0)
@@ -445,7 +515,14 @@ def _features(
         & ~crowded.any(axis=1)
     )
 
-    lepton = massless(lep_pt, lep_eta, lep_phi)
+    return lep_pt, lep_eta, lep_phi, mx, my, accepted
+
+
+def _leptonic_w(
+    rng: np.random.Generator, lepton: P4, mx: np.ndarray, my: np.ndarray, p: ChainParameters, n: int
+) -> tuple[P4, np.ndarray, np.ndarray, np.ndarray]:
+    """The neutrino from the W-mass constraint, the file's m_lv, and the missing energy's
+    magnitude and angle."""
     met = np.hypot(mx, my)
     met_phi = np.arctan2(my, mx)
     # the W-mass constraint: of two solutions the one of smaller |pz|, as a reconstruction
@@ -462,6 +539,22 @@ def _features(
     at_w = m_lv == M_W
     m_lv = np.where(at_w, M_W * (1.0 + p.mlv_smear * rng.standard_normal(n)), m_lv)
 
+    return neutrino, m_lv, met, met_phi
+
+
+def _masses(
+    jet: P4,
+    level: np.ndarray,
+    exists: np.ndarray,
+    stored: P4,
+    stored_level: np.ndarray,
+    lepton: P4,
+    neutrino: P4,
+    m_lv: np.ndarray,
+    p: ChainParameters,
+    n: int,
+) -> dict[str, np.ndarray]:
+    """The seven high-level masses, from the measured objects."""
     # masses, from the measured objects: b-jets by tag where two are tagged, else the true
     # b-jets as measured; the hadronic W as the real file's reconstruction finds it
     two = (stored_level > 0).sum(axis=1) == 2
@@ -477,14 +570,14 @@ def _features(
         for k in (0, 1)
     )
     # the W's candidates: untagged jets down to w_jet_pt (below the stored jets' 15 GeV)
-    candidate = exists & (jets_pt > p.w_jet_pt) & (np.abs(jets_eta) < JET_ETA_MAX)
+    candidate = exists & (jet.pt > p.w_jet_pt) & (np.abs(jet.eta) < JET_ETA_MAX)
     w_had = _hadronic_w(jet, candidate & (level == 0), candidate)
     w_lep = lepton + neutrino
     # which b-jet goes with the hadronic W: the one making a mass nearer the top's
     first = np.abs((w_had + bj1).mass - M_TOP) <= np.abs((w_had + bj2).mass - M_TOP)
     b_had, b_lep = _pick(first, bj1, bj2), _pick(first, bj2, bj1)
     bb = bj1 + bj2
-    masses = {
+    return {
         "m_jj": w_had.mass,
         "m_jjj": (w_had + b_had).mass,
         "m_lv": m_lv,
@@ -495,27 +588,6 @@ def _features(
         "m_wbb": np.maximum((w_had + bb).mass, (w_lep + bb).mass),
         "m_wwbb": (w_had + w_lep + bb).mass,
     }
-    columns = {
-        "lepton_pT": lep_pt,
-        "lepton_eta": lep_eta,
-        "lepton_phi": lep_phi,
-        "missing_energy_magnitude": met,
-        "missing_energy_phi": met_phi,
-    }
-    stored_pt, stored_eta, stored_phi = stored.pt, stored.eta, stored.phi
-    for k in range(4):
-        columns[f"jet{k + 1}_pt"] = stored_pt[:, k]
-        columns[f"jet{k + 1}_eta"] = stored_eta[:, k]
-        columns[f"jet{k + 1}_phi"] = stored_phi[:, k]
-        columns[f"jet{k + 1}_b-tag"] = stored_level[:, k]
-    columns.update(masses)
-    out = np.column_stack(
-        [
-            columns[name] * BTAG_STEPS[name] if name in BTAG_STEPS else columns[name] / SCALES[name]
-            for name in FEATURES
-        ]
-    )
-    return out, accepted
 
 
 def _hadronic_w(jet: P4, usable: np.ndarray, seen: np.ndarray) -> P4:
