@@ -314,46 +314,9 @@ def resolve_profile(
 
     path = config_path()
     config = read_config_file(path)
-    file_profiles: dict[str, dict[str, Any]] = config.get("profiles", {})
-    where_file = f"config file {path}"
-
     sources: dict[str, str] = {}
-    if profile is not None:
-        name, sources["profile"] = profile, "argument"
-    elif os.environ.get("MLCOURSE_PROFILE"):
-        name, sources["profile"] = os.environ["MLCOURSE_PROFILE"], "env MLCOURSE_PROFILE"
-    elif "default" in config:
-        name, sources["profile"] = str(config["default"]), where_file
-    elif os.environ.get("SPARK_REMOTE"):  # Spark's own way to say: join this server
-        name, sources["profile"] = "connect", "env SPARK_REMOTE"
-    else:
-        name, sources["profile"] = "local", "built-in default"
-
-    known = sorted(set(BUILTIN_PROFILES) | set(file_profiles))
-    if name not in known:
-        raise ConfigError(
-            f"unknown profile {name!r} ({sources['profile']}). Known profiles: "
-            f"{', '.join(known)}. Add [profiles.{name}] to an mlcourse.toml to define it."
-        )
-
-    settings: dict[str, Any] = {}
-    for key, value in BUILTIN_PROFILES.get(name, {}).items():
-        settings[key] = value
-        sources[key] = "built-in"
-    for key, value in file_profiles.get(name, {}).items():
-        check_key(key, where=f"[profiles.{name}] of {path}")
-        settings[key] = value
-        sources[key] = where_file
-    if os.environ.get("MLCOURSE_MASTER"):
-        settings["master"], sources["master"] = os.environ["MLCOURSE_MASTER"], "env MLCOURSE_MASTER"
-    if os.environ.get("MLCOURSE_DATA_DIR"):
-        settings["data_dir"] = os.environ["MLCOURSE_DATA_DIR"]
-        sources["data_dir"] = "env MLCOURSE_DATA_DIR"
-    for key, value in (conf or {}).items():
-        key = normalise_conf_key(key)
-        check_key(key, where="the arguments")
-        settings[key] = value
-        sources[key] = "argument"
+    name = _profile_name(profile, config, path, sources)
+    settings = _profile_settings(name, config, path, conf, sources)
 
     if workers is not None:
         sources["workers"] = "argument"
@@ -402,6 +365,62 @@ def resolve_profile(
         config_file=path,
         sources=sources,
     )
+
+
+def _profile_name(
+    profile: str | None, config: Mapping[str, Any], path: Path | None, sources: dict[str, str]
+) -> str:
+    """Which profile: the argument, ``$MLCOURSE_PROFILE``, the file's ``default``,
+    ``connect`` when ``$SPARK_REMOTE`` is set, else ``local`` (recorded in ``sources``)."""
+    where_file = f"config file {path}"
+    if profile is not None:
+        name, sources["profile"] = profile, "argument"
+    elif os.environ.get("MLCOURSE_PROFILE"):
+        name, sources["profile"] = os.environ["MLCOURSE_PROFILE"], "env MLCOURSE_PROFILE"
+    elif "default" in config:
+        name, sources["profile"] = str(config["default"]), where_file
+    elif os.environ.get("SPARK_REMOTE"):  # Spark's own way to say: join this server
+        name, sources["profile"] = "connect", "env SPARK_REMOTE"
+    else:
+        name, sources["profile"] = "local", "built-in default"
+    known = sorted(set(BUILTIN_PROFILES) | set(config.get("profiles", {})))
+    if name not in known:
+        raise ConfigError(
+            f"unknown profile {name!r} ({sources['profile']}). Known profiles: "
+            f"{', '.join(known)}. Add [profiles.{name}] to an mlcourse.toml to define it."
+        )
+    return name
+
+
+def _profile_settings(
+    name: str,
+    config: Mapping[str, Any],
+    path: Path | None,
+    conf: Mapping[str, Any] | None,
+    sources: dict[str, str],
+) -> dict[str, Any]:
+    """A profile's keys, lowest first: built in, the file, the environment, the arguments
+    (each one's origin recorded in ``sources``)."""
+    file_profiles: dict[str, dict[str, Any]] = config.get("profiles", {})
+    settings: dict[str, Any] = {}
+    for key, value in BUILTIN_PROFILES.get(name, {}).items():
+        settings[key] = value
+        sources[key] = "built-in"
+    for key, value in file_profiles.get(name, {}).items():
+        check_key(key, where=f"[profiles.{name}] of {path}")
+        settings[key] = value
+        sources[key] = f"config file {path}"
+    if os.environ.get("MLCOURSE_MASTER"):
+        settings["master"], sources["master"] = os.environ["MLCOURSE_MASTER"], "env MLCOURSE_MASTER"
+    if os.environ.get("MLCOURSE_DATA_DIR"):
+        settings["data_dir"] = os.environ["MLCOURSE_DATA_DIR"]
+        sources["data_dir"] = "env MLCOURSE_DATA_DIR"
+    for key, value in (conf or {}).items():
+        key = normalise_conf_key(key)
+        check_key(key, where="the arguments")
+        settings[key] = value
+        sources[key] = "argument"
+    return settings
 
 
 def _resolve_remote(name: str, raw: Any, sources: dict[str, str]) -> str | None:
