@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcourse.config import (
+    SparkProfile,
     cpu_count,
     listener_jar,
     resolve_profile,
@@ -106,6 +107,26 @@ def doctor(profile: str | None = None, *, run_job: bool = True) -> DoctorReport:
         Prints as one screen; ``report.ok`` is False when something blocks.
     """
     report = DoctorReport()
+    _check_installation(report)
+    resolved = _check_profile(report, profile)
+    memory = total_memory_bytes()
+    report.add(
+        "machine",
+        "info",
+        f"{cpu_count()} cores, {memory / 2**30:.1f} GiB memory"
+        if memory
+        else f"{cpu_count()} cores",
+    )
+
+    if run_job and report.ok and resolved is not None:
+        _check_job(report, profile, resolved)
+    elif run_job:
+        report.add("Spark job", "info", "skipped: fix the failures above first")
+    return report
+
+
+def _check_installation(report: DoctorReport) -> None:
+    """Python, mlcourse, PySpark, Java and sparkmonitor: what is installed."""
     py_ok = sys.version_info >= (3, 10)
     report.add(
         "Python",
@@ -148,6 +169,9 @@ def doctor(profile: str | None = None, *, run_job: bool = True) -> DoctorReport:
             "" if jar else "pip install -U 'sparkmonitor>=3.3'",
         )
 
+
+def _check_profile(report: DoctorReport, profile: str | None) -> SparkProfile | None:
+    """The profile, where it came from, its data directory, and how Spark is reached."""
     resolved = None
     try:
         resolved = resolve_profile(profile)
@@ -173,43 +197,34 @@ def doctor(profile: str | None = None, *, run_job: bool = True) -> DoctorReport:
                 report.add("Spark Connect", "fail", str(exc))
         else:
             report.add("Spark UI", "info", describe_ui_access(resolved.conf))
+    return resolved
 
-    memory = total_memory_bytes()
-    report.add(
-        "machine",
-        "info",
-        f"{cpu_count()} cores, {memory / 2**30:.1f} GiB memory"
-        if memory
-        else f"{cpu_count()} cores",
-    )
 
-    if run_job and report.ok and resolved is not None:
-        try:
-            start = time.perf_counter()
-            spark = get_spark(profile)
-            total = spark.range(1_000_000).selectExpr("sum(id) AS s").collect()[0]["s"]
-            seconds = time.perf_counter() - start
-            expected = 1_000_000 * 999_999 // 2
-            if total != expected:
-                report.add("Spark job", "fail", f"sum was {total}, expected {expected}")
-            else:
-                report.add(
-                    "Spark job",
-                    "ok",
-                    f"sum of 0..999999 on {resolved.master}, Spark "
-                    f"{spark.version}, {seconds:.1f} s (UI: {spark_ui_url(spark)})",
-                )
-        except Exception as exc:  # the point is to report any failure, whatever it is
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _check_job(report: DoctorReport, profile: str | None, resolved: SparkProfile) -> None:
+    """Start (or reuse) a session and run a tiny job whose answer is known."""
+    try:
+        start = time.perf_counter()
+        spark = get_spark(profile)
+        total = spark.range(1_000_000).selectExpr("sum(id) AS s").collect()[0]["s"]
+        seconds = time.perf_counter() - start
+        expected = 1_000_000 * 999_999 // 2
+        if total != expected:
+            report.add("Spark job", "fail", f"sum was {total}, expected {expected}")
+        else:
             report.add(
                 "Spark job",
-                "fail",
-                f"{type(exc).__name__}: {message}",
-                "read the message above; `mlcourse doctor --no-job` checks without starting Spark",
+                "ok",
+                f"sum of 0..999999 on {resolved.master}, Spark "
+                f"{spark.version}, {seconds:.1f} s (UI: {spark_ui_url(spark)})",
             )
-    elif run_job:
-        report.add("Spark job", "info", "skipped: fix the failures above first")
-    return report
+    except Exception as exc:  # the point is to report any failure, whatever it is
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        report.add(
+            "Spark job",
+            "fail",
+            f"{type(exc).__name__}: {message}",
+            "read the message above; `mlcourse doctor --no-job` checks without starting Spark",
+        )
 
 
 def _describe_data_dir(path: str) -> str:
