@@ -29,7 +29,7 @@ from mlcourse.higgs import FEATURES, LABEL
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
     from mlcourse.analysis.metrics import ClassificationReport
     from mlcourse.data.convert import ConversionResult
@@ -196,14 +196,6 @@ def run_demo(
     from pyspark.ml.classification import GBTClassifier
 
     from mlcourse.analysis.features import assemble_features, train_test_split
-    from mlcourse.analysis.metrics import classification_report
-    from mlcourse.analysis.plots import (
-        plot_correlation,
-        plot_feature_importance,
-        plot_features,
-        plot_roc,
-        plot_signal_vs_background,
-    )
     from mlcourse.data.convert import csv_to_parquet
     from mlcourse.data.synthetic import mark_source
 
@@ -227,35 +219,15 @@ def run_demo(
         df = mark_source(spark.read.parquet(str(parquet)), origin).cache()
     try:
         with step("feature plots"):
-            fig = _figure(figsize=(13, 15))
-            plot_features(df, axes=fig.subplots(7, 4), density=True)
-            fig.suptitle(f"HIGGS features, {origin} events: signal vs background (normalised)")
-            _save(fig, out, "features", figures, origin)
-            fig = _figure(figsize=(6, 4.5))
-            plot_signal_vs_background(df, "m_bb", ax=fig.subplots())
-            _save(fig, out, "m_bb", figures, origin)
-            fig = _figure(figsize=(10, 8.5))
-            plot_correlation(df, ax=fig.subplots())
-            _save(fig, out, "correlation", figures, origin)
+            _feature_figures(df, out, figures, origin)
         with step("train GBT"):
             train, test = train_test_split(df, TEST_FRACTION, seed=seed)
             train = assemble_features(train)
             gbt = GBTClassifier(labelCol=LABEL, seed=seed, **DEMO_MODEL)
             model = gbt.fit(train)
         with step("evaluate"):
-            predictions = model.transform(assemble_features(test)).cache()
-            report = classification_report(predictions)
-            fig = _figure(figsize=(5.5, 5))
-            plot_roc(report, ax=fig.subplots(), label="GBT")
-            _save(fig, out, "roc", figures, origin)
-            fig = _figure(figsize=(6, 8))
-            plot_feature_importance(model, FEATURES, ax=fig.subplots())
-            _save(fig, out, "importance", figures, origin)
-            fig = _figure(figsize=(6, 4.5))
-            plot_signal_vs_background(test, "m_bb", ax=fig.subplots(), predictions=predictions)
-            _save(fig, out, "m_bb_prediction", figures, origin)
+            report = _evaluate(model, test, out, figures, origin)
             test_events = report.events
-            predictions.unpersist()
     finally:
         df.unpersist()
 
@@ -277,6 +249,52 @@ def run_demo(
     result.metrics_json.write_text(json.dumps(_metrics(result, spark), indent=2) + "\n")
     result.html.write_text(_html(result, spark), encoding="utf-8")
     return result
+
+
+def _feature_figures(df: DataFrame, out: Path, figures: dict[str, Path], origin: str) -> None:
+    """Every feature for signal and background, m_bb alone, and the correlations."""
+    from mlcourse.analysis.plots import plot_correlation, plot_features, plot_signal_vs_background
+
+    fig = _figure(figsize=(13, 15))
+    plot_features(df, axes=fig.subplots(7, 4), density=True)
+    fig.suptitle(f"HIGGS features, {origin} events: signal vs background (normalised)")
+    _save(fig, out, "features", figures, origin)
+    fig = _figure(figsize=(6, 4.5))
+    plot_signal_vs_background(df, "m_bb", ax=fig.subplots())
+    _save(fig, out, "m_bb", figures, origin)
+    fig = _figure(figsize=(10, 8.5))
+    plot_correlation(df, ax=fig.subplots())
+    _save(fig, out, "correlation", figures, origin)
+
+
+def _evaluate(
+    model: Any, test: DataFrame, out: Path, figures: dict[str, Path], origin: str
+) -> ClassificationReport:
+    """The test events' classification report, and its figures: ROC, feature importance,
+    m_bb of the events the model calls signal."""
+    from mlcourse.analysis.features import assemble_features
+    from mlcourse.analysis.metrics import classification_report
+    from mlcourse.analysis.plots import (
+        plot_feature_importance,
+        plot_roc,
+        plot_signal_vs_background,
+    )
+
+    predictions = model.transform(assemble_features(test)).cache()
+    try:
+        report = classification_report(predictions)
+        fig = _figure(figsize=(5.5, 5))
+        plot_roc(report, ax=fig.subplots(), label="GBT")
+        _save(fig, out, "roc", figures, origin)
+        fig = _figure(figsize=(6, 8))
+        plot_feature_importance(model, FEATURES, ax=fig.subplots())
+        _save(fig, out, "importance", figures, origin)
+        fig = _figure(figsize=(6, 4.5))
+        plot_signal_vs_background(test, "m_bb", ax=fig.subplots(), predictions=predictions)
+        _save(fig, out, "m_bb_prediction", figures, origin)
+    finally:
+        predictions.unpersist()
+    return report
 
 
 def _environment(spark: SparkSession) -> dict[str, str]:
