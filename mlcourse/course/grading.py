@@ -473,16 +473,7 @@ def grade(
     limit = size_bytes(memory, default_unit="m") if memory else None
     if memory and limit is None:
         raise GradingError(f"memory {memory!r}: give a size such as 3g or 1536m")
-    planned: list[tuple[Path, str, dict[str, Any] | None, str | None]] = []
-    taken: set[str] = set()
-    for path in paths:  # every submission read before anything is written
-        nb, problem = _read(path)
-        student = base = re.sub(r"[^\w.-]+", "_", _student(path, nb, course))
-        suffix = 2
-        while student in taken:
-            student, suffix = f"{base}-{suffix}", suffix + 1
-        taken.add(student)
-        planned.append((path, student, nb, problem))
+    planned = _read_all(paths, course)  # every submission read before anything is written
     _prepare_out(out)
     data = out / "data"
     settings = {
@@ -519,21 +510,47 @@ def grade(
     if problem:
         log.warning("grading without a box (%s): each kernel runs as you", problem)
         plan = dataclasses.replace(plan, boxed=False)
-    workers = jobs or max(1, cpu_count() // 2)
+    rows = _grade_all(planned, plan, jobs or max(1, cpu_count() // 2))
+    rows.sort(key=lambda r: (r.student, r.exercise != NOTEBOOK_ROW))
+    _write(out, rows, exercises, course.stem)
+    return rows
+
+
+#: A submission read: its path, the student's name in the gradebook (unique), the
+#: notebook, and why it cannot be graded (None when it can).
+_Planned = tuple[Path, str, dict[str, Any] | None, str | None]
+
+
+def _read_all(paths: list[Path], course: Path) -> list[_Planned]:
+    """Every submission, read, each with a gradebook name no other submission has."""
+    planned: list[_Planned] = []
+    taken: set[str] = set()
+    for path in paths:
+        nb, problem = _read(path)
+        student = base = re.sub(r"[^\w.-]+", "_", _student(path, nb, course))
+        suffix = 2
+        while student in taken:
+            student, suffix = f"{base}-{suffix}", suffix + 1
+        taken.add(student)
+        planned.append((path, student, nb, problem))
+    return planned
+
+
+def _grade_all(planned: list[_Planned], plan: _Plan, workers: int) -> list[GradeRow]:
+    """Each readable submission graded in its own kernel (and user id), ``workers`` at once;
+    an unreadable one is a row that says why."""
     rows: list[GradeRow] = []
     uids: list[int] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = []
-        for _path, student, nb, problem_ in planned:
-            if problem_ is not None or nb is None:
-                rows.append(GradeRow(student, NOTEBOOK_ROW, False, problem_ or "unreadable"))
+        for _path, student, nb, problem in planned:
+            if problem is not None or nb is None:
+                rows.append(GradeRow(student, NOTEBOOK_ROW, False, problem or "unreadable"))
                 continue
             uids.append(free_user_id(uids))
             futures.append(pool.submit(_grade_one, student, nb, plan, uids[-1]))
         for future in futures:
             rows += future.result()
-    rows.sort(key=lambda r: (r.student, r.exercise != NOTEBOOK_ROW))
-    _write(out, rows, exercises, course.stem)
     return rows
 
 
