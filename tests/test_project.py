@@ -76,7 +76,7 @@ def test_an_import_back_up_breaks_the_layers_contract(tmp_path):
     session = tmp_path / "mlcourse" / "runtime" / "session.py"
     session.write_text(
         session.read_text()
-        + "\n\ndef _upward() -> None:\n    from mlcourse.course.magics import CourseMagics\n"
+        + "\n\ndef _upward() -> None:\n    from mlcourse.course.magics import SessionMagics\n"
     )
     run = _lint_imports(tmp_path)
     assert run.returncode == 1, run.stdout[-3000:]

@@ -40,7 +40,7 @@ from mlcourse.runtime.progress import show_progress
 from mlcourse.runtime.session import active_profile, get_spark, live_session, stop_spark
 from mlcourse.runtime.webui import spark_ui_url
 
-__all__ = ["CourseMagics", "load_ipython_extension"]
+__all__ = ["PlotMagics", "SessionMagics", "load_ipython_extension"]
 
 
 def _plot_arguments(func: Any) -> Any:
@@ -57,9 +57,8 @@ def _plot_arguments(func: Any) -> Any:
     return func
 
 
-@magics_class
-class CourseMagics(Magics):
-    """The course's magics; see the module docstring for the list."""
+class _NotebookMagics(Magics):
+    """What every family of the course's magics shares: the notebook's variables."""
 
     @property
     def _user_ns(self) -> dict[str, Any]:
@@ -67,6 +66,12 @@ class CourseMagics(Magics):
         if self.shell is None:
             raise UsageError("the mlcourse magics need an IPython shell (%load_ext mlcourse)")
         return self.shell.user_ns
+
+
+@magics_class
+class SessionMagics(_NotebookMagics):
+    """The session's magics: ``%spark``, ``%spark_stop``, ``%data_path``, ``%login_user``,
+    ``%%classic_only``, and the old course's ``%sc`` and ``%hdfs_path``."""
 
     @magic_arguments()
     @argument("workers", nargs="?", type=int, help="number of local cores or cluster executors")
@@ -172,6 +177,12 @@ class CourseMagics(Magics):
             raise UsageError("%login_user takes no arguments")
         return login_user()
 
+
+@magics_class
+class PlotMagics(_NotebookMagics):
+    """The course's plots on a notebook variable: ``%plotSignalvsBg`` and
+    ``%plotSignalvsBgWithPrediction``."""
+
     def _dataframe(self, magic: str, name: str) -> Any:
         """The user's variable ``name``, which must hold a Spark DataFrame."""
         from pyspark.sql import DataFrame
@@ -259,4 +270,5 @@ def _show_ui_link(session: Any) -> None:
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register the course magics; called by ``%load_ext mlcourse``. Safe to call twice."""
-    ipython.register_magics(CourseMagics)
+    ipython.register_magics(SessionMagics)
+    ipython.register_magics(PlotMagics)
