@@ -9,15 +9,13 @@ import pandas as pd
 import pytest
 
 from mlcourse.data.synthetic.chains import (
-    JET_RADIUS,
-    LEPTON_ISOLATION,
     P4,
     TOP_W_LONGITUDINAL,
     _in_rest_frame,
     _polarised_decay,
-    generate_events,
     two_body,
 )
+from mlcourse.data.synthetic.detector import JET_RADIUS, LEPTON_ISOLATION, generate_events
 from mlcourse.higgs import COLUMNS
 from mlcourse.physics import BTAG_STEPS, m_bb, m_lv, physical
 

@@ -7,6 +7,7 @@
                :class:`SparkProfile`, with the origin of every value
 ``settings``   from that plan to the session builder's settings and the JVM's
                environment (log4j, sparkmonitor's listener, mlcourse's records)
+``validation`` a profile's settings checked against the machine before a JVM starts
 =============  ================================================================
 
 Nothing here starts Spark or binds a port. Every public name of the four modules is
@@ -28,6 +29,7 @@ from mlcourse.config.files import (
 from mlcourse.config.machine import (
     available_memory_bytes as available_memory_bytes,
     cpu_count as cpu_count,
+    default_driver_memory as default_driver_memory,
     gib as gib,
     size_bytes as size_bytes,
     total_memory_bytes as total_memory_bytes,
@@ -36,7 +38,6 @@ from mlcourse.config.profiles import (
     BUILTIN_PROFILES as BUILTIN_PROFILES,
     SparkProfile as SparkProfile,
     data_dir as data_dir,
-    local_cores as local_cores,
     resolve_profile as resolve_profile,
 )
 from mlcourse.config.settings import (
@@ -49,6 +50,10 @@ from mlcourse.config.settings import (
     spark_versions as spark_versions,
     sparkmonitor_conf as sparkmonitor_conf,
 )
+from mlcourse.config.validation import (
+    check_settings as check_settings,
+    local_cores as local_cores,
+)
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -57,10 +62,12 @@ __all__ = [
     "available_memory_bytes",
     "cache_dir",
     "check_key",
+    "check_settings",
     "config_path",
     "cpu_count",
     "data_dir",
     "decode_text",
+    "default_driver_memory",
     "expand",
     "gib",
     "listener_jar",

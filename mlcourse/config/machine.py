@@ -16,7 +16,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     pass
 
-__all__ = ["available_memory_bytes", "cpu_count", "gib", "size_bytes", "total_memory_bytes"]
+__all__ = [
+    "available_memory_bytes",
+    "cpu_count",
+    "default_driver_memory",
+    "gib",
+    "size_bytes",
+    "total_memory_bytes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -129,3 +136,12 @@ def total_memory_bytes() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def default_driver_memory() -> str:
+    """A quarter of the memory, between 1 and 8 GiB: room for the JVM without starving Python."""
+    total = total_memory_bytes()
+    if total is None:
+        return "2g"
+    gib = max(1, min(8, total // 4 // 2**30))
+    return f"{gib}g"

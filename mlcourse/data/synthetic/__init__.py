@@ -38,7 +38,8 @@ import numpy as np
 
 from mlcourse.data.sizes import parse_events
 from mlcourse.data.synthetic.calibration import calibrate, ks_statistic, loss_terms
-from mlcourse.data.synthetic.chains import ChainParameters, generate_events
+from mlcourse.data.synthetic.chains import ChainParameters
+from mlcourse.data.synthetic.detector import generate_events
 from mlcourse.higgs import COLUMNS, LABEL
 
 if TYPE_CHECKING:

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlcourse.data.synthetic.chains import ChainParameters, generate_events
+from mlcourse.data.synthetic.chains import ChainParameters
+from mlcourse.data.synthetic.detector import generate_events
 from mlcourse.higgs import COLUMNS, FEATURES, LABEL
 
 if TYPE_CHECKING:  # imported where used: `import mlcourse.data.synthetic` stays free of pandas
