@@ -223,7 +223,6 @@ def resolve_profile(
     elif "workers" in settings:
         workers = int(settings["workers"])
 
-    values = template_values()
     remote = _resolve_remote(name, settings.pop("remote", None), sources)
     if remote is not None:
         return _remote_profile(name, remote, settings, sources, path, app_name)
@@ -234,6 +233,20 @@ def resolve_profile(
             "a classic driver: use the connect profile (%spark --profile connect), or unset "
             "SPARK_REMOTE for a classic session"
         )
+    return _classic_profile(name, settings, sources, workers, app_name, path)
+
+
+def _classic_profile(
+    name: str,
+    settings: dict[str, Any],
+    sources: dict[str, str],
+    workers: int | None,
+    app_name: str | None,
+    path: Path | None,
+) -> SparkProfile:
+    """The plan of a classic driver: the master, the Spark settings with the profile's
+    rules and the templates filled in, the data directory; checked against the machine."""
+    values = template_values()
     master_raw = settings.pop("master", None)
     data_dir_raw = settings.pop("data_dir", _DEFAULT_DATA_DIR)
     sources.setdefault("data_dir", "default")

@@ -475,23 +475,51 @@ def grade(
         raise GradingError(f"memory {memory!r}: give a size such as 3g or 1536m")
     planned = _read_all(paths, course)  # every submission read before anything is written
     _prepare_out(out)
-    data = out / "data"
     settings = {
         "MLCOURSE_PROFILE": profile,
         "MLCOURSE_EVENTS": size_name(parse_events(events)),
         "MLCOURSE_SOURCE": source,
-        "MLCOURSE_DATA_DIR": str(data),
+        "MLCOURSE_DATA_DIR": str(out / "data"),
         "PYTHONWARNINGS": "ignore",
         "PYTHONNOUSERSITE": "1",
     }
+    if any(problem is None for *_, problem in planned):
+        _prepare_shared_data(settings, source, out / "data")
+    plan = _box_plan(exercises, out, settings, roots, timeout, limit)
+    rows = _grade_all(planned, plan, jobs or max(1, cpu_count() // 2))
+    rows.sort(key=lambda r: (r.student, r.exercise != NOTEBOOK_ROW))
+    _write(out, rows, exercises, course.stem)
+    return rows
+
+
+#: A submission read: its path, the student's name in the gradebook (unique), the
+#: notebook, and why it cannot be graded (None when it can).
+_Planned = tuple[Path, str, dict[str, Any] | None, str | None]
+
+
+def _prepare_shared_data(settings: dict[str, str], source: str, data: Path) -> None:
+    """The class's data, once for everyone before the notebooks race to read it, readable
+    by every kernel's user."""
     grader_env = {**os.environ, **settings}
     grader_env.pop("MLCOURSE_ARTIFACTS", None)
-    if any(problem is None for *_, problem in planned):
-        # the data once for everyone, before the notebooks race to read it
-        _prepare_data(grader_env, grader_env["MLCOURSE_EVENTS"], source)
-        for folder in [data, *data.rglob("*")]:
-            with contextlib.suppress(OSError):
-                folder.chmod(folder.stat().st_mode | 0o444 | (0o111 if folder.is_dir() else 0))
+    _prepare_data(grader_env, settings["MLCOURSE_EVENTS"], source)
+    for folder in [data, *data.rglob("*")]:
+        with contextlib.suppress(OSError):
+            folder.chmod(folder.stat().st_mode | 0o444 | (0o111 if folder.is_dir() else 0))
+
+
+def _box_plan(
+    exercises: list[str],
+    out: Path,
+    settings: dict[str, str],
+    roots: list[Path],
+    timeout: float,
+    limit: int | None,
+) -> _Plan:
+    """How each kernel runs: its environment (an allow-list and the class's settings), what
+    its box hides (the gradebook, every submissions folder), shows read-only (the data) and
+    lets it reach (the package, the interpreter, Java); unboxed, with a warning, where no
+    box can be made here."""
     kernel_env = {k: v for k, v in os.environ.items() if _KERNEL_ENVIRONMENT.fullmatch(k)}
     java = os.environ.get("JAVA_HOME")
     plan = _Plan(
@@ -499,7 +527,7 @@ def grade(
         out=out,
         env={**kernel_env, **settings},
         hide=[str(out), *map(str, roots)],
-        readonly=[str(data)],
+        readonly=[settings["MLCOURSE_DATA_DIR"]],
         reach=[_package_root(), os.path.realpath(sys.executable), sys.prefix, sys.base_prefix,
                *([java] if java else [])],
         boxed=True,
@@ -510,15 +538,7 @@ def grade(
     if problem:
         log.warning("grading without a box (%s): each kernel runs as you", problem)
         plan = dataclasses.replace(plan, boxed=False)
-    rows = _grade_all(planned, plan, jobs or max(1, cpu_count() // 2))
-    rows.sort(key=lambda r: (r.student, r.exercise != NOTEBOOK_ROW))
-    _write(out, rows, exercises, course.stem)
-    return rows
-
-
-#: A submission read: its path, the student's name in the gradebook (unique), the
-#: notebook, and why it cannot be graded (None when it can).
-_Planned = tuple[Path, str, dict[str, Any] | None, str | None]
+    return plan
 
 
 def _read_all(paths: list[Path], course: Path) -> list[_Planned]:

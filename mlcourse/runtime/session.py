@@ -152,34 +152,40 @@ def get_spark(
             )
         if resolved.remote is not None:
             spark = _connect_session(resolved)
-            _session, _profile = spark, resolved
-            return spark
-        check_java()
-        check_master(resolved.master)
-        for name, value in resolved.environment.items():
-            os.environ.setdefault(name, value)
-
-        from pyspark.sql import SparkSession
-
-        # On a JupyterHub, Binder or a local Jupyter server with jupyter-server-proxy, the
-        # browser reaches the Spark UI through the server: a free port, chosen now.
-        settings = resolved.settings
-        for key, value in proxied_ui_settings(settings).items():
-            settings.setdefault(key, value)
-        if "spark.extraListeners" in settings:
-            # sparkmonitor's kernel extension logs "Client Connected ..." at INFO level to
-            # stderr when the listener connects: a red box in the student's first cell.
-            logging.getLogger(SPARKMONITOR_LOGGER).setLevel(logging.WARNING)
-            _guard_sparkmonitor()
-        log.info("starting Spark: %s", resolved.master)
-        _launch_driver_jvm(resolved.master, settings)
-        builder = SparkSession.builder.master(resolved.master)
-        for key, value in settings.items():
-            builder = builder.config(key, value)
-        spark = builder.getOrCreate()
-        spark.sparkContext.setLogLevel(resolved.log_level)
+        else:
+            spark = _classic_session(resolved)
         _session, _profile = spark, resolved
         return spark
+
+
+def _classic_session(resolved: SparkProfile) -> SparkSession:
+    """A classic session of ``resolved``: Java and the master checked first, then the
+    driver's JVM started with the profile's environment and settings."""
+    check_java()
+    check_master(resolved.master)
+    for name, value in resolved.environment.items():
+        os.environ.setdefault(name, value)
+
+    from pyspark.sql import SparkSession
+
+    # On a JupyterHub, Binder or a local Jupyter server with jupyter-server-proxy, the
+    # browser reaches the Spark UI through the server: a free port, chosen now.
+    settings = resolved.settings
+    for key, value in proxied_ui_settings(settings).items():
+        settings.setdefault(key, value)
+    if "spark.extraListeners" in settings:
+        # sparkmonitor's kernel extension logs "Client Connected ..." at INFO level to
+        # stderr when the listener connects: a red box in the student's first cell.
+        logging.getLogger(SPARKMONITOR_LOGGER).setLevel(logging.WARNING)
+        _guard_sparkmonitor()
+    log.info("starting Spark: %s", resolved.master)
+    _launch_driver_jvm(resolved.master, settings)
+    builder = SparkSession.builder.master(resolved.master)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(resolved.log_level)
+    return spark
 
 
 def _connect_session(profile: SparkProfile) -> SparkSession:
