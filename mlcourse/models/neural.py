@@ -184,6 +184,25 @@ def to_arrays(
     >>> len(arrays.x_test) == test.count()
     True
     """
+    names = _checked_arguments(train, features, test, validation, events, label)
+    available = train.count()
+    chosen = available if events is None else min(events, available)
+    test_rows = test.count() if test is not None else 0
+    _check_driver_room(train, chosen, test_rows, len(names), max_bytes)
+    arrays = _collect(train, test, names, label, chosen, available, seed, validation)
+    _release_freed_memory()  # the float64 table and float32 copies are gone by now
+    return arrays
+
+
+def _checked_arguments(
+    train: DataFrame,
+    features: Any,
+    test: DataFrame | None,
+    validation: float,
+    events: int | None,
+    label: str,
+) -> list[str]:
+    """The feature columns, once every argument of :func:`to_arrays` is checked."""
     from pyspark.sql import DataFrame as SparkDataFrame
 
     if isinstance(features, SparkDataFrame):
@@ -200,13 +219,17 @@ def to_arrays(
     for df in (train, test):
         if df is not None and label not in df.columns:
             raise DataError(f"to_arrays: no label column {label!r}; columns: {df.columns}")
-    available = train.count()
-    chosen = available if events is None else min(events, available)
-    test_rows = test.count() if test is not None else 0
+    return names
+
+
+def _check_driver_room(
+    train: DataFrame, chosen: int, test_rows: int, n_features: int, max_bytes: int | None
+) -> None:
+    """Refuse, before any job, arrays the driver cannot hold while they are collected."""
     # kept: features and label as float32; collected: the validation flag too, one table
     # at a time while the arrays of the other are kept
-    kept = (chosen + test_rows) * (len(names) + 1) * KEPT_BYTES_PER_VALUE
-    peak = max(chosen, test_rows) * (len(names) + 2) * PEAK_BYTES_PER_VALUE + kept
+    kept = (chosen + test_rows) * (n_features + 1) * KEPT_BYTES_PER_VALUE
+    peak = max(chosen, test_rows) * (n_features + 2) * PEAK_BYTES_PER_VALUE + kept
     limit, why = (
         (max_bytes, "max_bytes")
         if max_bytes is not None
@@ -215,12 +238,25 @@ def to_arrays(
     if peak > limit:
         raise DataError(
             f"to_arrays: {chosen:,} training and {test_rows:,} test events x "
-            f"{len(names) + 1} values need {_human(kept)} on the driver as float32 arrays, "
+            f"{n_features + 1} values need {_human(kept)} on the driver as float32 arrays, "
             f"and {_human(peak)} while they are collected (Arrow batches, a pandas frame "
             f"and float64 arrays at once); the limit is {_human(limit)} ({why}). Take "
             "fewer events (events=...), fewer test events (score them in Spark with "
             "score_with_keras), or a driver with more memory."
         )
+
+
+def _collect(
+    train: DataFrame,
+    test: DataFrame | None,
+    names: list[str],
+    label: str,
+    chosen: int,
+    available: int,
+    seed: int,
+    validation: float,
+) -> Arrays:
+    """The sample (its validation part marked) and the test events as float32 arrays."""
     # the first `chosen` events by key; two events of ~14k share a 30-bit key about one
     # time in ten, and Spark orders equal keys as the partitions come: their values
     # decide, so that the sample is the same on any partitioning
@@ -241,10 +277,7 @@ def to_arrays(
         test_table, _ = to_numpy(test, [*names, label], label=None)
         x_test = test_table[:, :-1].astype(np.float32)
         y_test = test_table[:, -1].astype(np.float32)
-    arrays = Arrays(x[~val], y[~val], x[val], y[val], x_test, y_test, tuple(names))
-    del table, x, y  # the float64 table and float32 copies, before the release
-    _release_freed_memory()
-    return arrays
+    return Arrays(x[~val], y[~val], x[val], y[val], x_test, y_test, tuple(names))
 
 
 def _release_freed_memory() -> None:

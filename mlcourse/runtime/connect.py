@@ -147,29 +147,8 @@ def start_server(
         One runs already, the port is taken, no token for a non-loopback address, Java
         is missing, or the server exited (the message ends with its log).
     """
-    from mlcourse.runtime.java import check_java
 
-    running = server_status()
-    if running is not None:
-        raise ConnectServerError(
-            f"a Spark Connect server runs already: {running}. "
-            "`mlcourse connect-server stop` ends it."
-        )
-    token = os.environ.get(TOKEN_VARIABLE) or None
-    if host not in _LOOPBACK and token is None:
-        raise ConnectServerError(
-            f"a server listening on {host} (beyond this machine) needs a token: set "
-            f"{TOKEN_VARIABLE} to a long random secret (python -c 'import secrets; "
-            "print(secrets.token_urlsafe(32))') and give it to the clients, or listen on "
-            "127.0.0.1"
-        )
-    if _port_taken(host, port):
-        raise ConnectServerError(
-            f"port {port} is taken on {host}: something listens there already. Choose "
-            "another with --port, or stop what holds it."
-        )
-    check_java()  # raises JavaError saying how to install Java 17
-
+    token = _checked_start(host, port)
     import pyspark
 
     spark_home = Path(pyspark.__file__).parent
@@ -201,6 +180,44 @@ def start_server(
         )
     _children[process.pid] = process  # reaped by stop_server in this process, if it runs
     server = ConnectServer(process.pid, host, port, str(log), token is not None)
+    _wait_for_port(process, host, port, timeout, log)
+    _pid_file().write_text(json.dumps(asdict(server)))
+    return server
+
+
+def _checked_start(host: str, port: int) -> str | None:
+    """Refuse, in one line each, a second server, an open address without a token, a
+    taken port and a missing Java; the token the server will require, if any."""
+    from mlcourse.runtime.java import check_java
+
+    running = server_status()
+    if running is not None:
+        raise ConnectServerError(
+            f"a Spark Connect server runs already: {running}. "
+            "`mlcourse connect-server stop` ends it."
+        )
+    token = os.environ.get(TOKEN_VARIABLE) or None
+    if host not in _LOOPBACK and token is None:
+        raise ConnectServerError(
+            f"a server listening on {host} (beyond this machine) needs a token: set "
+            f"{TOKEN_VARIABLE} to a long random secret (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))') and give it to the clients, or listen on "
+            "127.0.0.1"
+        )
+    if _port_taken(host, port):
+        raise ConnectServerError(
+            f"port {port} is taken on {host}: something listens there already. Choose "
+            "another with --port, or stop what holds it."
+        )
+    check_java()  # raises JavaError saying how to install Java 17
+    return token
+
+
+def _wait_for_port(
+    process: subprocess.Popen[bytes], host: str, port: int, timeout: float, log: Path
+) -> None:
+    """Wait until the server listens; a server that exits or stays silent is ended and
+    its log's end is the error."""
     deadline = time.monotonic() + timeout
     while not _port_taken(host, port):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -214,8 +231,6 @@ def start_server(
                 f"the Spark Connect server did not start ({what}); its log {log} ends with:\n{tail}"
             )
         time.sleep(0.5)
-    _pid_file().write_text(json.dumps(asdict(server)))
-    return server
 
 
 def stop_server(timeout: float = 30.0) -> ConnectServer | None:
