@@ -345,6 +345,24 @@ def significance_scan(
     best cut: score >= -0.4018 keeps s = 40.2 signal and b = 517.6 background events:
     Z = 1.74 (Asimov, b known exactly; b from 484 test events)
     """
+    _check_expected(signal, background, background_uncertainty)
+    roc = as_roc_curve(predictions, label_col=label_col, score_col=score_col, bins=bins)
+    options = (background_uncertainty, test_statistics, min_background_events)
+    s, b, kept, sigma_b, z = _per_cut(roc, signal, background, *options)
+    best, chosen_on = int(np.nanargmax(z)), "test"
+    if validation is not None:  # the cut of highest Z on the validation events
+        other = as_roc_curve(validation, label_col=label_col, score_col=score_col, bins=bins)
+        *_, z_other = _per_cut(other, signal, background, *options)
+        cut = other.thresholds[int(np.nanargmax(z_other))]
+        best, chosen_on = int(np.argmin(np.abs(roc.thresholds - cut))), "validation"
+    return SignificanceScan(
+        thresholds=roc.thresholds, signal=s, background=b, significance=z,
+        background_test_events=kept, best=best, background_uncertainty=sigma_b,
+        chosen_on=chosen_on,
+    )  # fmt: skip
+
+
+def _check_expected(signal: float, background: float, background_uncertainty: float) -> None:
     if not (signal > 0 and background > 0):
         raise ValueError(
             f"signal ({signal}) and background ({background}) are expected event counts "
@@ -355,7 +373,18 @@ def significance_scan(
             f"background_uncertainty {background_uncertainty}: give the relative "
             "uncertainty, such as 0.05 for 5 %"
         )
-    roc = as_roc_curve(predictions, label_col=label_col, score_col=score_col, bins=bins)
+
+
+def _per_cut(
+    roc: RocCurve,
+    signal: float,
+    background: float,
+    background_uncertainty: float,
+    test_statistics: bool,
+    min_background_events: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """At each cut of ``roc``: s, b, the test background events kept, sigma_b and Z
+    (NaN where fewer than ``min_background_events`` are kept)."""
     s = signal * roc.tpr
     b = background * roc.fpr
     kept = np.rint(roc.fpr * roc.background_events).astype(np.int64)
@@ -369,31 +398,7 @@ def significance_scan(
             f"({roc.background_events} in all): score more background events, or lower "
             "min_background_events"
         )
-    best, chosen_on = int(np.nanargmax(z)), "test"
-    if validation is not None:
-        chosen = significance_scan(
-            validation,
-            signal=signal,
-            background=background,
-            background_uncertainty=background_uncertainty,
-            test_statistics=test_statistics,
-            min_background_events=min_background_events,
-            label_col=label_col,
-            score_col=score_col,
-            bins=bins,
-        )
-        best = int(np.argmin(np.abs(roc.thresholds - chosen.best_threshold)))
-        chosen_on = "validation"
-    return SignificanceScan(
-        thresholds=roc.thresholds,
-        signal=s,
-        background=b,
-        significance=z,
-        background_test_events=kept,
-        best=best,
-        background_uncertainty=sigma_b,
-        chosen_on=chosen_on,
-    )
+    return s, b, kept, sigma_b, z
 
 
 # --------------------------------------------------------------------------- overtraining

@@ -199,13 +199,7 @@ def run_demo(
     from mlcourse.data.convert import csv_to_parquet
     from mlcourse.data.synthetic import mark_source
 
-    check_source(source)
-    n = parse_events(events)
-    if n is None:
-        raise ValueError("the demo needs a number of events, such as '100k' or '1M'")
-    if url is not None and is_local(url):  # written into, never replaced: only the input
-        check_destination(out, [local_path(url)], replaces=False, what="the demo's data")
-    out = Path(out).resolve()  # Spark resolves relative paths from its own directory
+    n, out = _checked_input(events, source, out, url)
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
     step, figures = _Steps(), dict[str, Path]()
@@ -222,9 +216,8 @@ def run_demo(
             _feature_figures(df, out, figures, origin)
         with step("train GBT"):
             train, test = train_test_split(df, TEST_FRACTION, seed=seed)
-            train = assemble_features(train)
             gbt = GBTClassifier(labelCol=LABEL, seed=seed, **DEMO_MODEL)
-            model = gbt.fit(train)
+            model = gbt.fit(assemble_features(train))
         with step("evaluate"):
             report = _evaluate(model, test, out, figures, origin)
             test_events = report.events
@@ -232,23 +225,30 @@ def run_demo(
         df.unpersist()
 
     result = DemoResult(
-        out=out,
-        events=conversion.rows,
-        source=origin,
-        train_events=conversion.rows - test_events,
-        test_events=test_events,
-        report=report,
-        conversion=conversion,
-        figures=figures,
-        timings=step.timings,
-        seed=seed,
-        started=started,
+        out=out, events=conversion.rows, source=origin,
+        train_events=conversion.rows - test_events, test_events=test_events,
+        report=report, conversion=conversion, figures=figures, timings=step.timings,
+        seed=seed, started=started,
         command=command or f"run_demo(events={events!r}, source={source!r}, seed={seed})",
         profile=spark.conf.get("spark.mlcourse.profile", None) or "(not made by mlcourse)",
-    )
+    )  # fmt: skip
     result.metrics_json.write_text(json.dumps(_metrics(result, spark), indent=2) + "\n")
     result.html.write_text(_html(result, spark), encoding="utf-8")
     return result
+
+
+def _checked_input(
+    events: int | str, source: str, out: str | Path, url: str | None
+) -> tuple[int, Path]:
+    """The number of events and the output folder (absolute: Spark resolves relative paths
+    from its own directory), once the source is known and the output is not the input."""
+    check_source(source)
+    n = parse_events(events)
+    if n is None:
+        raise ValueError("the demo needs a number of events, such as '100k' or '1M'")
+    if url is not None and is_local(url):  # written into, never replaced: only the input
+        check_destination(out, [local_path(url)], replaces=False, what="the demo's data")
+    return n, Path(out).resolve()
 
 
 def _feature_figures(df: DataFrame, out: Path, figures: dict[str, Path], origin: str) -> None:

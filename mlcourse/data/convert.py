@@ -117,17 +117,7 @@ def csv_to_parquet(
         after any error, and an existing dataset is untouched.
     """
     start = time.perf_counter()
-    for name, value in (("source", src), ("destination", dest)):
-        if not str(value).strip():
-            raise DataError(
-                f"the {name} is empty: name a "
-                + (
-                    "CSV file, e.g. data/higgs-100k.csv."
-                    if name == "source"
-                    else "dataset to write, e.g. higgs.parquet."
-                )
-            )
-    src, dest = absolute(src), absolute(dest)
+    src, dest = _named(src, "source"), _named(dest, "destination")
     # before reading anything
     check_parquet_destination(spark, dest, overwrite=overwrite, sources=(src,), force=force)
     df, header = read_csv(spark, src, validate=True, engine=engine)
@@ -143,23 +133,25 @@ def csv_to_parquet(
         return translate_error(src, exc, spark=spark, header=header)
 
     rows = write_parquet_atomic(
-        df,
-        dest,
-        overwrite=overwrite,
-        force=force,
-        sources=(src,),
-        compression=compression,
-        check=check,
-        translate=translate,
-    )
+        df, dest, overwrite=overwrite, force=force, sources=(src,), compression=compression,
+        check=check, translate=translate,
+    )  # fmt: skip
     result = ConversionResult(
-        src=str(src),
-        dest=str(dest),
-        form="course" if header else "uci",
-        rows=rows,
-        bytes_in=filesystem(spark, src).size(),
-        bytes_out=filesystem(spark, dest).size(),
+        src=str(src), dest=str(dest), form="course" if header else "uci", rows=rows,
+        bytes_in=filesystem(spark, src).size(), bytes_out=filesystem(spark, dest).size(),
         seconds=time.perf_counter() - start,
-    )
+    )  # fmt: skip
     log.info("%s", result)
     return result
+
+
+def _named(value: str, what: str) -> str:
+    """``value`` as an absolute path or URI; an empty one is refused, saying what to name."""
+    if not str(value).strip():
+        example = (
+            "CSV file, e.g. data/higgs-100k.csv."
+            if what == "source"
+            else "dataset to write, e.g. higgs.parquet."
+        )
+        raise DataError(f"the {what} is empty: name a {example}")
+    return absolute(value)

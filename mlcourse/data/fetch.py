@@ -302,25 +302,10 @@ def fetch_higgs(
     """
     n = parse_events(events)
     url = url or os.environ.get("MLCOURSE_HIGGS_URL") or UCI_URL
-    into_folder = os.fspath(dest).endswith(("/", os.sep))
-    dest = Path(dest)
-    if dest.is_dir() or into_folder:  # "into that folder", made when missing
-        dest.mkdir(parents=True, exist_ok=True)
-        dest = dest / csv_name(n)
-    if is_local(url):  # a local copy of HIGGS.csv.gz is never replaced by its own download
-        check_destination(dest, [local_path(url)], what="the download")
-    if dest.exists() and not overwrite:
-        record = _record(dest) or _adopt(dest, n)
-        if _holds(dest, n, record):
-            log.info("reusing %s", dest)
-            return dest
-        if record is None:
-            raise DownloadError(
-                f"{dest} is there already and is not a HIGGS download of mlcourse's: it is "
-                "left alone. Choose another destination, or pass overwrite=True (CLI: "
-                "--overwrite) to replace it."
-            )
-        # an earlier download of another size: this one replaces it (atomically, below)
+    dest = _destination(dest, n, url)
+    if dest.exists() and not overwrite and _reusable(dest, n):
+        log.info("reusing %s", dest)
+        return dest
     if not dest.parent.is_dir():
         dest.parent.mkdir(parents=True, exist_ok=True)
     source = _Source(url, timeout=timeout, retries=retries, backoff=backoff, stall=stall)
@@ -334,6 +319,35 @@ def fetch_higgs(
         if exc.filename is None and exc.errno in _WRITE_ERRNOS:
             raise OSError(exc.errno, exc.strerror, f"{dest}.part") from None
         raise
+
+
+def _destination(dest: str | os.PathLike[str], n: int | None, url: str) -> Path:
+    """The file to write: ``dest``, or the size's file name in it when it is a folder
+    (made when missing); never the local copy being read."""
+    into_folder = os.fspath(dest).endswith(("/", os.sep))
+    path = Path(dest)
+    if path.is_dir() or into_folder:  # "into that folder", made when missing
+        path.mkdir(parents=True, exist_ok=True)
+        path = path / csv_name(n)
+    if is_local(url):  # a local copy of HIGGS.csv.gz is never replaced by its own download
+        check_destination(path, [local_path(url)], what="the download")
+    return path
+
+
+def _reusable(dest: Path, n: int | None) -> bool:
+    """Whether the existing ``dest`` already holds this download; False when it is an
+    earlier download of another size (replaced atomically); refused when it is not one of
+    mlcourse's downloads at all."""
+    record = _record(dest) or _adopt(dest, n)
+    if _holds(dest, n, record):
+        return True
+    if record is None:
+        raise DownloadError(
+            f"{dest} is there already and is not a HIGGS download of mlcourse's: it is "
+            "left alone. Choose another destination, or pass overwrite=True (CLI: "
+            "--overwrite) to replace it."
+        )
+    return False
 
 
 def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | None) -> Path:

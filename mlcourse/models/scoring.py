@@ -226,14 +226,11 @@ def score_with_keras(
         )
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size!r}")
-    steps = checked_plan(model, n)
+    steps = checked_plan(model, n)  # numpy's plan of a dense network, else Keras itself
+    backend = keras.backend.backend()
+    make = plan_fn(steps) if steps is not None else _make_predict_fn(_model_bytes(model), backend)
     score = predict_batch_udf(
-        plan_fn(steps)
-        if steps is not None
-        else _make_predict_fn(_model_bytes(model), keras.backend.backend()),
-        return_type=DoubleType(),
-        batch_size=batch_size,
-        input_tensor_shapes=[[n]],
+        make, return_type=DoubleType(), batch_size=batch_size, input_tensor_shapes=[[n]]
     )
     p = F.col("_mlcourse_p")
     return (

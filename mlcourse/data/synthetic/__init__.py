@@ -258,10 +258,8 @@ def synthesize_higgs(
             DeprecationWarning,
             stacklevel=2,
         )
-        if old:
-            raise TypeError(f"synthesize_higgs() got unexpected arguments {sorted(old)}")
         count: int | str = spark
-        if session is None:
+        if session is None and not old:
             frame: Any = synthetic_events(count, seed=seed, params=params)
             return frame
         spark, events = session, count
