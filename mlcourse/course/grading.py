@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import csv
 import dataclasses
-import html
 import json
 import logging
 import os
@@ -55,6 +53,14 @@ from pathlib import Path
 from typing import Any
 
 from mlcourse.config import cpu_count, size_bytes
+from mlcourse.course.gradebook import (
+    MARKER,
+    NOTEBOOK_ROW,
+    GradeRow,
+    GradingError,
+    prepare_gradebook,
+    write_gradebook,
+)
 from mlcourse.course.gradekernel import check_calls, grader_cells, grader_results
 from mlcourse.course.notebooks import packaged_notebooks
 from mlcourse.course.sandbox import (
@@ -67,15 +73,19 @@ from mlcourse.course.sandbox import (
     sandbox_problem,
 )
 from mlcourse.data.sizes import parse_events, size_name
-from mlcourse.errors import MlcourseError
 
-__all__ = ["GradeRow", "GradingError", "grade", "notebook_exercises"]
+__all__ = [
+    "MARKER",
+    "NOTEBOOK_ROW",
+    "GradeRow",
+    "GradingError",
+    "course_notebook",
+    "grade",
+    "notebook_exercises",
+]
 
 log = logging.getLogger(__name__)
 
-#: The file that marks a folder as a gradebook this command wrote (and may write again).
-MARKER = ".mlcourse-gradebook"
-NOTEBOOK_ROW = "(notebook)"
 _CHECK_CALL = re.compile(r"""mlcourse\.check\(\s*["']([\w.]+)["']""")
 _SHORT_NAMES = {"day0": "day0_smart_workflows", "day1": "day1_input_data", "final": "final_handson"}
 #: A check line as the student's notebook saved it, with its attempt and hint counts.
@@ -88,22 +98,6 @@ _KERNEL_ENVIRONMENT = re.compile(
     r"PATH|LANG|LC_\w+|TZ|JAVA_HOME|SPARK_HOME|SPARK_SUBMIT_OPTS|SPARK_DAEMON_JAVA_OPTS"
     r"|PYSPARK_\w+|KERAS_BACKEND|JAX_PLATFORMS|XLA_FLAGS|OMP_NUM_THREADS|MPLBACKEND"
 )
-
-
-class GradingError(MlcourseError, ValueError):
-    """A grading run that cannot start (unknown notebook, an ``--out`` holding other files)."""
-
-
-@dataclass(frozen=True)
-class GradeRow:
-    """One line of the gradebook."""
-
-    student: str
-    exercise: str
-    passed: bool
-    message: str
-    attempts: int | None = None
-    hints: int | None = None
 
 
 def course_notebook(name: str) -> Path:
@@ -179,19 +173,6 @@ def _submissions(paths: Sequence[str | Path], out: Path) -> tuple[list[Path], li
             roots.append(path.parent)
             found.append(path)
     return found, roots
-
-
-def _prepare_out(out: Path) -> None:
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise GradingError(
-            f"{out} holds other files: give an empty or new folder, or one that "
-            "`mlcourse grade` wrote before (it is then overwritten)"
-        )
-    for old in ("executed", "work", "logs"):
-        shutil.rmtree(out / old, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "executed").mkdir(mode=0o700, exist_ok=True)
-    (out / MARKER).write_text("written by mlcourse grade\n", encoding="utf-8")
 
 
 def _tree_pss(root: int) -> int:
@@ -474,7 +455,7 @@ def grade(
     if memory and limit is None:
         raise GradingError(f"memory {memory!r}: give a size such as 3g or 1536m")
     planned = _read_all(paths, course)  # every submission read before anything is written
-    _prepare_out(out)
+    prepare_gradebook(out)
     settings = {
         "MLCOURSE_PROFILE": profile,
         "MLCOURSE_EVENTS": size_name(parse_events(events)),
@@ -488,7 +469,7 @@ def grade(
     plan = _box_plan(exercises, out, settings, roots, timeout, limit)
     rows = _grade_all(planned, plan, jobs or max(1, cpu_count() // 2))
     rows.sort(key=lambda r: (r.student, r.exercise != NOTEBOOK_ROW))
-    _write(out, rows, exercises, course.stem)
+    write_gradebook(out, rows, exercises, course.stem)
     return rows
 
 
@@ -572,43 +553,3 @@ def _grade_all(planned: list[_Planned], plan: _Plan, workers: int) -> list[Grade
         for future in futures:
             rows += future.result()
     return rows
-
-
-def _mark(row: GradeRow | None) -> str:
-    kind, sign = ("pass", "&#10003;") if row and row.passed else ("fail", "&#10007;")
-    title = html.escape(row.message if row else "no row")
-    return f'<td class="{kind}" title="{title}">{sign}</td>'
-
-
-def _write(out: Path, rows: list[GradeRow], exercises: list[str], notebook: str) -> None:
-    partial = out / f".grades.csv.{os.getpid()}"
-    with open(partial, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "exercise", "passed", "message", "attempts", "hints"])
-        for row in rows:
-            counts = ["", ""] if row.attempts is None else [row.attempts, row.hints]
-            writer.writerow([row.student, row.exercise, row.passed, row.message, *counts])
-    partial.replace(out / "grades.csv")
-    students = sorted({r.student for r in rows})
-    cells = {(r.student, r.exercise): r for r in rows}
-    head = "".join(f"<th>{html.escape(e)}</th>" for e in exercises)
-    body = []
-    for student in students:
-        passed = sum(cells[student, e].passed for e in exercises if (student, e) in cells)
-        marks = "".join(_mark(cells.get((student, e))) for e in exercises)
-        note = cells.get((student, NOTEBOOK_ROW))
-        remark = html.escape(note.message) if note else ""
-        body.append(
-            f"<tr><th>{html.escape(student)}</th>{marks}"
-            f"<td>{passed} / {len(exercises)}</td><td>{remark}</td></tr>"
-        )
-    (out / "summary.html").write_text(
-        "<!doctype html><meta charset=utf-8><title>grades</title><style>"
-        "td,th{padding:2px 8px;border:1px solid #ccc}.pass{color:#060}.fail{color:#a00}"
-        f"</style><h1>{html.escape(notebook)}: {len(students)} "
-        f"submission{'' if len(students) == 1 else 's'}</h1>"
-        f"<table><tr><th>student</th>{head}<th>passed</th><th>notebook</th></tr>"
-        + "".join(body)
-        + "</table><p>Hover a mark for its message; grades.csv has every row.</p>\n",
-        encoding="utf-8",
-    )
