@@ -33,6 +33,23 @@ def _events(text: str) -> int | None:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _port(text: str) -> int:
+    """A TCP port, 1 to 65535, checked here so that 99999 is a usage message."""
+    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a port between 1 and 65535")
+    return int(text)
+
+
+def _master(text: str) -> str:
+    """A Spark master URL, its syntax checked before anything launches."""
+    from mlcourse.config.validation import master_problem
+
+    problem = master_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text.strip()
+
+
 def _at_least_one(text: str) -> int:
     """A count of 1 or more (``--jobs``), checked here so that 0 or -1 is a usage message."""
     try:
@@ -110,14 +127,17 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_synth(args: argparse.Namespace) -> int:
-    from mlcourse.data import resolve_data_dir
+    from mlcourse.data import check_room, resolve_data_dir
     from mlcourse.data.parquet import write_parquet_atomic
     from mlcourse.data.sizes import FULL_EVENTS, parquet_name
+    from mlcourse.data.storage import is_local, local_path
     from mlcourse.data.synthetic import synthesize_higgs
 
     n = args.events or FULL_EVENTS
     base = resolve_data_dir()
     dest = args.dest or base.rstrip("/") + "/" + parquet_name(n, "synthetic", args.seed)
+    if is_local(dest):  # before Spark starts: a size that fits (Spark generates in blocks)
+        check_room(n, Path(local_path(dest)).parent, generate=False)
     spark = _spark()
     rows = write_parquet_atomic(
         synthesize_higgs(spark, n, seed=args.seed), dest, overwrite=args.overwrite
@@ -335,7 +355,7 @@ def _add_course_commands(sub: Any) -> None:
         "background; `start` prints the sc:// address (the `connect` profile's default).",
     )
     p.add_argument("action", choices=["start", "stop", "status"])
-    p.add_argument("--port", type=int, default=15002, help="gRPC port (default 15002)")
+    p.add_argument("--port", type=_port, default=15002, help="gRPC port (default 15002)")
     p.add_argument(
         "--host",
         default="127.0.0.1",
@@ -343,7 +363,9 @@ def _add_course_commands(sub: Any) -> None:
         "SPARK_CONNECT_AUTHENTICATE_TOKEN)",
     )
     p.add_argument("--memory", default="1g", help="the server's driver memory (default 1g)")
-    p.add_argument("--master", default="local[*]", help="where it runs jobs (default local[*])")
+    p.add_argument(
+        "--master", type=_master, default="local[*]", help="where it runs jobs (default local[*])"
+    )
     p.add_argument(
         "--conf",
         action="append",

@@ -20,7 +20,7 @@ from mlcourse.config.machine import (
 )
 from mlcourse.errors import ConfigError
 
-__all__ = ["check_settings", "local_cores"]
+__all__ = ["check_settings", "local_cores", "master_problem"]
 
 
 _LOCAL_MASTER = re.compile(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?")
@@ -45,6 +45,31 @@ def local_cores(master: str) -> int | None:
     if match.group(1) is None:
         return 1
     return cpu_count() if match.group(1) == "*" else int(match.group(1))
+
+
+_CLUSTER_MASTER = re.compile(
+    r"spark://[^\s/:,]+:\d{1,5}(?:,[^\s/:,]+:\d{1,5})*|k8s://https?://\S+|yarn"
+)
+
+
+def master_problem(master: str) -> str | None:
+    """What is wrong with a Spark master URL as written (None when nothing is), so that a
+    typo is refused before a JVM starts.
+
+    Examples
+    --------
+    >>> master_problem("local[2]") is None, master_problem("spark://10.0.0.5:7077") is None
+    (True, True)
+    >>> master_problem("local[two]").split(":")[0]
+    "'local[two]' is not a master Spark understands"
+    """
+    text = master.strip()
+    if local_cores(text) is not None or _CLUSTER_MASTER.fullmatch(text):
+        return None
+    return (
+        f"{master!r} is not a master Spark understands: write local, local[N], local[*], "
+        "spark://HOST:PORT, k8s://https://HOST:PORT or yarn"
+    )
 
 
 _MIN_HEAP = 512 * 2**20

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -148,7 +149,7 @@ def start_server(
         is missing, or the server exited (the message ends with its log).
     """
 
-    token = _checked_start(host, port)
+    token = _checked_start(host, port, master)
     import pyspark
 
     spark_home = Path(pyspark.__file__).parent
@@ -185,11 +186,17 @@ def start_server(
     return server
 
 
-def _checked_start(host: str, port: int) -> str | None:
+def _checked_start(host: str, port: int, master: str) -> str | None:
     """Refuse, in one line each, a second server, an open address without a token, a
     taken port and a missing Java; the token the server will require, if any."""
+    from mlcourse.config.validation import master_problem
     from mlcourse.runtime.java import check_java
 
+    if not 1 <= port <= 65535:
+        raise ConnectServerError(f"port {port}: give a port between 1 and 65535")
+    problem = master_problem(master)
+    if problem is not None:
+        raise ConnectServerError(problem)
     running = server_status()
     if running is not None:
         raise ConnectServerError(
@@ -226,11 +233,31 @@ def _wait_for_port(
                 process.terminate()
                 process.wait()
             what = "it exited" if exited else f"no answer within {timeout:.0f} s"
-            tail = log.read_text(errors="replace")[-1500:]
             raise ConnectServerError(
-                f"the Spark Connect server did not start ({what}); its log {log} ends with:\n{tail}"
+                f"the Spark Connect server did not start ({what}). "
+                + log_tail(log.read_text(errors="replace"), str(log))
             )
         time.sleep(0.5)
+
+
+_SPARK_ERROR = re.compile(r"^(?:Exception in thread|\S*(?:Exception|Error)\b)")
+
+
+def log_tail(text: str, name: str, limit: int = 1500) -> str:
+    """The end of a server's log for a one-screen error: Spark's own error line first
+    (the first line that names an exception, not a stack frame), then the last whole
+    lines that fit in ``limit`` characters."""
+    lines = text.rstrip().splitlines()
+    cause = next((line.strip() for line in lines if _SPARK_ERROR.match(line.strip())), None)
+    kept: list[str] = []
+    size = 0
+    for line in reversed(lines):
+        if size + len(line) + 1 > limit and kept:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    head = f"Spark said: {cause}\n" if cause else ""
+    return f"{head}Its log {name} ends with:\n" + "\n".join(reversed(kept))
 
 
 def stop_server(timeout: float = 30.0) -> ConnectServer | None:
