@@ -309,3 +309,32 @@ def test_cli_fetch_overwrite(server, tmp_path, capsys):
     args = ["data", "fetch", "--events", "100", "--dest", str(mine), "--url", url, "--overwrite"]
     assert main(args) == 0
     assert len(mine.read_text().splitlines()) == 100
+
+
+@pytest.mark.parametrize("header", [False, True])
+def test_a_plain_csv_on_a_server_is_named_with_the_advice_to_convert_it(
+    uci_lines, tmp_path, header
+):
+    names = b"label,lepton_pT,lepton_eta,lepton_phi,missing_energy_magnitude,missing_energy_phi"
+    body = (names + b"\n" if header else b"") + b"\n".join(uci_lines[:50]) + b"\n"
+    with FaultServer({"higgs.csv": body}) as srv:
+        url = srv.url("ok", "higgs.csv")
+        with pytest.raises(DownloadError) as caught:
+            fetch_higgs(10, tmp_path / "h.csv", url=url, **FAST)
+    assert str(caught.value) == (
+        f"{url} is a plain (uncompressed) CSV file of events, not HIGGS.csv.gz: it needs no "
+        "download. Download it as it is (e.g. with curl -O) and convert it: mlcourse data "
+        "convert FILE higgs.parquet."
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_header_row_is_kept_and_never_counted_as_an_event(uci_lines, tmp_path):
+    header = b"label," + b",".join(f"f{i}".encode() for i in range(28))
+    gz = gzip.compress(header + b"\n" + b"\n".join(uci_lines[:1500]) + b"\n")
+    with FaultServer({"course.csv.gz": gz}) as srv:
+        path = fetch_higgs(1000, tmp_path / "h.csv", url=srv.url("ok", "course.csv.gz"), **FAST)
+    lines = path.read_bytes().splitlines()
+    assert lines[0] == header and lines[1:] == uci_lines[:1000]
+    record = json.loads(path.with_name(path.name + ".fetched.json").read_text())
+    assert record["events"] == record["events_requested"] == 1000

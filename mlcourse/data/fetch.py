@@ -180,14 +180,31 @@ class _Source:
                     stream.close()
 
 
+#: The start of a CSV of HIGGS events: six numbers, or a header row of names (course form).
+_CSV_START = re.compile(
+    rb"\s*(?:[-+0-9.eE]+(?:,[-+0-9.eE]+){5}|[A-Za-z_][\w-]*(?:,[A-Za-z_][\w-]*){5})"
+)
+
+
+def _is_header(line: bytes) -> bool:
+    """Whether a CSV line is a row of column names rather than an event."""
+    first = line.split(b",", 1)[0].strip()
+    return bool(first) and not re.fullmatch(rb"[-+0-9.eE]+", first)
+
+
 def _check_gzip_start(url: str, first: bytes) -> None:
     if not first.startswith(_GZIP_MAGIC):
         preview = first[:40].decode("latin-1", "replace").strip()
-        if is_local(url) and re.match(rb"\s*[-+0-9.eE]+(,[-+0-9.eE]+){5}", first):
+        if _CSV_START.match(first):
+            how = (
+                f"Convert it as it is: mlcourse data convert {local_path(url)} higgs.parquet."
+                if is_local(url)
+                else "Download it as it is (e.g. with curl -O) and convert it: mlcourse data "
+                "convert FILE higgs.parquet."
+            )
             raise DownloadError(
                 f"{url} is a plain (uncompressed) CSV file of events, not HIGGS.csv.gz: it "
-                "needs no download. Convert it as it is: mlcourse data convert "
-                f"{local_path(url)} higgs.parquet."
+                f"needs no download. {how}"
             )
         kind = "an HTML page" if preview.lstrip().startswith("<") else "something else"
         raise DownloadError(
@@ -362,10 +379,17 @@ def _fetch_events(source: _Source, dest: Path, events: int, *, quiet: bool | Non
         ):
             gunzip = _Gunzip(source.url)
             pending = b""
+            first = True
             for chunk in chunks:
                 pending += gunzip.feed(chunk)
                 lines = pending.split(b"\n")
                 pending = lines.pop()
+                if first and lines:  # a header row (course form) is kept, never counted
+                    first = False
+                    if _is_header(lines[0]):
+                        out.write(lines[0] + b"\n")
+                        digest.update(lines[0] + b"\n")
+                        lines = lines[1:]
                 take = lines[: events - written]
                 if take:
                     block = b"\n".join(take) + b"\n"
