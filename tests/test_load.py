@@ -158,3 +158,32 @@ def test_auto_uses_what_data_prepare_made_without_the_network(spark, server, tmp
     assert source_of(load_higgs(spark, "2k", data_dir=store, url=url)) == "real"
     assert higgs_csv("2k", data_dir=store, url=url) == (tmp_path / "higgs-2k.csv", "real")
     assert len(server.requests) == 1 and real.count() == 2000
+
+
+def test_two_processes_making_the_same_csv_at_once_both_succeed(tmp_path):
+    """Two notebooks (or two demos into one folder) asking for the same synthetic CSV at
+    the same moment: each writes a file of its own and renames it; both get the events,
+    and no temporary file is left."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, mlcourse\n"
+        "path, origin = mlcourse.higgs_csv(30_000, source='synthetic', data_dir=sys.argv[1])\n"
+        "print(path, origin)\n"
+    )
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [child.communicate(timeout=300) for child in children]
+    assert [child.returncode for child in children] == [0, 0], [err for _, err in results]
+    (path,) = {out.split()[0] for out, _ in results}
+    got = np.loadtxt(path, delimiter=",")
+    np.testing.assert_array_equal(got, mlcourse.synthetic_events(30_000, seed=0).to_numpy())
+    assert [p.name for p in tmp_path.rglob("*") if p.name.endswith(".tmp")] == []

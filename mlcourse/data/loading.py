@@ -9,6 +9,8 @@ session's) for the data directory.
 from __future__ import annotations
 
 import logging
+import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,9 +335,14 @@ def _write_synthetic_csv(path: Path, events: int, seed: int) -> None:
     import pyarrow.csv as pacsv
 
     table = pa.Table.from_pandas(synthetic_events(events, seed=seed), preserve_index=False)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pacsv.write_csv(table, tmp, pacsv.WriteOptions(include_header=False))
-    tmp.replace(path)
+    # a name of this process's own: two processes making the same file at once (two
+    # notebooks, two demos into one folder) each write theirs and rename it; both succeed
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        pacsv.write_csv(table, tmp, pacsv.WriteOptions(include_header=False))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _fetch_for(base: str, n: int | None, *, url: str | None, quick: bool) -> Path:
