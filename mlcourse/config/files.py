@@ -8,7 +8,6 @@ The file is the first that exists of ``./mlcourse.toml``, ``$MLCOURSE_CONFIG`` a
 from __future__ import annotations
 
 import getpass
-import logging
 import os
 import re
 import socket
@@ -37,7 +36,6 @@ __all__ = [
     "template_values",
 ]
 
-log = logging.getLogger(__name__)
 
 #: Keys of a profile table that are not Spark settings.
 _META_KEYS = {

@@ -5,16 +5,9 @@ v2) allows them, not as the host has them, and memory sizes as Spark writes them
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import sys
 from pathlib import Path
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on Python 3.10 only
-    pass
 
 __all__ = [
     "available_memory_bytes",
@@ -24,8 +17,6 @@ __all__ = [
     "size_bytes",
     "total_memory_bytes",
 ]
-
-log = logging.getLogger(__name__)
 
 
 _SIZE = re.compile(r"(\d+)\s*([kmgtp]?)b?", re.IGNORECASE)

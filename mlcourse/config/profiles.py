@@ -26,18 +26,11 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlcourse.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on Python 3.10 only
-    pass
 from mlcourse.config.files import (
     check_key,
     config_path,
@@ -49,8 +42,9 @@ from mlcourse.config.files import (
 from mlcourse.config.machine import cpu_count, default_driver_memory
 from mlcourse.config.settings import session_records, spark_environment, spark_settings
 from mlcourse.config.validation import check_settings, local_cores
+from mlcourse.errors import ConfigError
 
-__all__ = ["BUILTIN_PROFILES", "SparkProfile", "data_dir", "local_cores", "resolve_profile"]
+__all__ = ["BUILTIN_PROFILES", "SparkProfile", "data_dir", "resolve_profile"]
 
 log = logging.getLogger(__name__)
 

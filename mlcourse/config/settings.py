@@ -11,12 +11,6 @@ import os
 import re
 import sys
 from pathlib import Path
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on Python 3.10 only
-    pass
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:

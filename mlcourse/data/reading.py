@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import logging
 import math
 import os
 import zlib
@@ -35,8 +34,6 @@ if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
 __all__ = ["SPLIT_BYTES", "check_line", "read_csv", "translate_error"]
-
-log = logging.getLogger(__name__)
 
 
 _CORRUPT = "_mlcourse_corrupt_record"

@@ -34,6 +34,7 @@ __all__ = [
     "ConnectServer",
     "ConnectServerError",
     "check_reachable",
+    "log_tail",
     "server_status",
     "start_server",
     "stop_server",
@@ -150,6 +151,7 @@ def start_server(
     """
 
     token = _checked_start(host, port, master)
+
     import pyspark
 
     spark_home = Path(pyspark.__file__).parent
