@@ -30,6 +30,7 @@ from typing import IO, Any
 from urllib.parse import urlparse
 
 from mlcourse._version import __version__
+from mlcourse.data.locks import making
 from mlcourse.data.sizes import csv_name, parse_events
 from mlcourse.data.storage import check_destination, is_local, local_path
 from mlcourse.errors import DownloadError
@@ -325,6 +326,26 @@ def fetch_higgs(
         return dest
     if not dest.parent.is_dir():
         dest.parent.mkdir(parents=True, exist_ok=True)
+    # one download at a time into dest (and its .part): a second process waits, then
+    # reuses the first one's file
+    with making(dest, "the download"):
+        if dest.exists() and not overwrite and _reusable(dest, n):
+            log.info("reusing %s, downloaded meanwhile", dest)
+            return dest
+        return _download(dest, n, url, quiet, sha256, timeout, retries, backoff, stall)
+
+
+def _download(
+    dest: Path,
+    n: int | None,
+    url: str,
+    quiet: bool | None,
+    sha256: str | None,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    stall: float,
+) -> Path:
     source = _Source(url, timeout=timeout, retries=retries, backoff=backoff, stall=stall)
     try:
         if n is None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlcourse._version import __version__
+from mlcourse.data.locks import making
 from mlcourse.data.storage import (
     FileSystem,
     check_dataset_name,
@@ -21,6 +23,7 @@ from mlcourse.data.storage import (
     environment_error,
     filesystem,
     is_local,
+    local_path,
 )
 from mlcourse.errors import DataError
 from mlcourse.runtime.flavour import is_connect, jvm
@@ -29,7 +32,7 @@ from mlcourse.runtime.jobs import described
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["MARKER", "check_parquet_destination", "write_parquet_atomic"]
+__all__ = ["MARKER", "check_parquet_destination", "one_maker", "write_parquet_atomic"]
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +161,32 @@ def write_parquet_atomic(
     int
         Rows written.
     """
+    # one writer at a time: a second one waits, then finds the dataset there
+    with one_maker(dest, "a Parquet dataset"):
+        return _write(df, dest, overwrite, force, sources, compression, check, translate)
+
+
+def one_maker(dest: str, what: str) -> AbstractContextManager[None]:
+    """:func:`~mlcourse.data.locks.making` for a dataset in a local folder that exists;
+    elsewhere (HDFS, S3) nothing: those are written without a lock."""
+    if not is_local(dest):
+        return nullcontext()
+    target = Path(local_path(dest))
+    if not target.parent.is_dir():
+        return nullcontext()  # the destination check says what is wrong with it
+    return making(target, what)
+
+
+def _write(
+    df: DataFrame,
+    dest: str,
+    overwrite: bool,
+    force: bool,
+    sources: tuple[str, ...],
+    compression: str,
+    check: Callable[[int], None] | None,
+    translate: Callable[[Exception], BaseException] | None,
+) -> int:
     spark = df.sparkSession
     out = check_parquet_destination(spark, dest, overwrite=overwrite, sources=sources, force=force)
     for path in out.sweep_leftovers():
