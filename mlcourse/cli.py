@@ -7,14 +7,13 @@ import logging
 import shlex
 import signal
 import sys
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlcourse._version import __version__
 from mlcourse.errors import DataError, MlcourseError, describe_environment_error
+from mlcourse.runtime.interrupts import Stopped, catch_ctrl_c, command
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -72,7 +71,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _spark(profile: str | None = None, **conf: Any) -> SparkSession:
     from mlcourse.runtime.session import get_spark
 
-    return get_spark(profile, **conf)
+    spark = get_spark(profile, **conf)
+    catch_ctrl_c()  # pyspark took Ctrl-C over when the session started
+    return spark
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -185,7 +186,7 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
 
     info = data_info(_spark(), args.path)
     print(info)
-    return 0 if info.schema_ok else 1
+    return 0 if info.schema_ok and info.values_ok else 1
 
 
 def _cmd_notebooks_build(args: argparse.Namespace) -> int:
@@ -419,7 +420,11 @@ def _add_data_commands(sub: Any) -> None:
         "--force", action="store_true", help="with --overwrite: also replace any other folder"
     )
     p.set_defaults(func=_cmd_data_convert)
-    p = dsub.add_parser("info", help="rows, schema, signal fraction, real or synthetic")
+    p = dsub.add_parser(
+        "info",
+        help="rows, schema and value checks, signal fraction, real or synthetic (exit 1 when a "
+        "check fails)",
+    )
     p.add_argument("path")
     p.set_defaults(func=_cmd_data_info)
     p = dsub.add_parser(
@@ -463,51 +468,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised where the program is, so that it ends as Ctrl-C does:
-    every ``finally`` and ``except BaseException`` clean-up runs (no partial output)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-#: The signal that asked a command with running Spark jobs to stop, once one has.
-_STOPPING: list[int] = []
-
-
-def _stop_on_signal(signum: int, frame: object) -> None:  # noqa: ARG001 (signal's handler)
-    from pyspark import SparkContext
-
-    context = SparkContext._active_spark_context
-    if context is None:  # pure Python (a download): stop where it is
-        raise _Stopped(signum)
-    # The main thread is most likely inside a Py4J call, which must not be re-entered or
-    # broken mid-answer: cancel the jobs from another thread instead (their failure ends
-    # the command, through the same clean-up as any error), and report the signal then.
-    if not _STOPPING:
-        _STOPPING.append(signum)
-        threading.Thread(target=_cancel_jobs, args=(context,), daemon=True).start()
-
-
-def _cancel_jobs(context: Any) -> None:
-    """Cancel Spark's jobs now and any started later, until the command has ended."""
-    while True:
-        try:
-            context.cancelAllJobs()
-        except Exception:  # the JVM is gone: nothing left to cancel
-            return
-        time.sleep(0.2)
-
-
-def _handle_termination() -> None:
-    if threading.current_thread() is not threading.main_thread():
-        return  # signal handlers can only be set in the main thread
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):  # no SIGHUP on Windows
-            signal.signal(getattr(signal, name), _stop_on_signal)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -522,15 +482,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    _handle_termination()
-    try:
+    with command() as ended:
         return int(args.func(args))
-    except BaseException as exc:
-        # after a signal, the error is the cancelled job's; the cause is the signal
-        error = _Stopped(_STOPPING[0]) if _STOPPING else exc
-        if args.debug and not isinstance(error, KeyboardInterrupt):
-            raise
-        return _report(error, f"mlcourse {args.command}")
+    error = ended[0]
+    if args.debug and not isinstance(error, KeyboardInterrupt):
+        raise error
+    return _report(error, f"mlcourse {args.command}")
 
 
 def _report(exc: BaseException, prefix: str) -> int:
@@ -540,7 +497,7 @@ def _report(exc: BaseException, prefix: str) -> int:
         message = str(exc)
     elif isinstance(exc, (OSError, UnicodeDecodeError)):
         message = describe_environment_error(exc)
-    elif isinstance(exc, _Stopped):
+    elif isinstance(exc, Stopped) and exc.signum != signal.SIGINT:
         print(f"{prefix}: stopped by {exc.args[0]}", file=sys.stderr)
         return 128 + exc.signum
     elif isinstance(exc, KeyboardInterrupt):

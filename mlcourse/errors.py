@@ -16,8 +16,13 @@ __all__ = [
     "JavaError",
     "MlcourseError",
     "SessionConflictError",
+    "contract_violation",
     "describe_environment_error",
 ]
+
+#: How a data check that fails inside a Spark job begins its message (``raise_error``):
+#: :func:`contract_violation` finds it in whatever exception the job ends with.
+CONTRACT_MARKER = "mlcourse data check:"
 
 
 class MlcourseError(Exception):
@@ -63,6 +68,31 @@ class DataError(MlcourseError, ValueError):
         self.path = path
         self.line = line
         self.column = column
+
+
+def contract_violation(exc: BaseException) -> DataError | None:
+    """The :class:`DataError` a data check raised inside a Spark job, else None.
+
+    The check's message travels in the job's failure (a captured Spark exception, or a
+    Py4J error whose Java trace holds it, on the classic driver or over Spark Connect):
+    it runs from :data:`CONTRACT_MARKER` to the end of its line or to Spark's
+    ``SQLSTATE`` suffix.
+
+    Examples
+    --------
+    >>> failure = RuntimeError("[USER_RAISED_EXCEPTION] mlcourse data check: m_bb is NaN. "
+    ...                        "SQLSTATE: P0001")
+    >>> str(contract_violation(failure))
+    'm_bb is NaN.'
+    """
+    text = str(exc)
+    start = text.find(CONTRACT_MARKER)
+    if start < 0:
+        return None
+    line = text[start + len(CONTRACT_MARKER) :].split("\n", 1)[0]
+    message = line.split(" SQLSTATE:", 1)[0].strip().rstrip("\"'")
+    column = message.split(" ", 1)[0] if message else None
+    return DataError(message, column=column)
 
 
 class DownloadError(MlcourseError, OSError):

@@ -13,6 +13,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from mlcourse.errors import JavaError, contract_violation
+from mlcourse.runtime.driver import death_of_driver
+
 DESCRIPTION = "spark.job.description"
 #: The short call site: what the sparkmonitor panel shows as a job's name. PySpark sets it
 #: itself around ``collect()`` ("collect at file.py:line"), not around ``count()`` or
@@ -34,7 +37,7 @@ def described(source: Any, text: str) -> Iterator[None]:
 
     session = getattr(source, "sparkSession", source)
     if is_connect(session):
-        with _connect_step(session, text):
+        with _connect_step(session, text), _contract_errors():
             yield
         return
     sc = session.sparkContext
@@ -49,11 +52,32 @@ def described(source: Any, text: str) -> Iterator[None]:
     # depth count of such calls. Counting this block as one keeps mlcourse's name on them.
     SCCallSiteSync._spark_stack_depth += 1
     try:
-        yield
+        with _contract_errors():
+            yield
     finally:
         SCCallSiteSync._spark_stack_depth -= 1
         for key, value in previous.items():
             sc.setLocalProperty(key, value)  # None unsets it
+
+
+@contextmanager
+def _contract_errors() -> Iterator[None]:
+    """A data check that stopped a job (:mod:`mlcourse.data.contracts`) surfaces as its
+    own :class:`~mlcourse.errors.DataError`, not as the Spark failure that carried it; a
+    job that failed because the driver's JVM died says so (not "Connection refused")."""
+    try:
+        yield
+    except Exception as exc:
+        violation = contract_violation(exc)
+        if violation is not None:
+            raise violation from None
+        death = death_of_driver()
+        if death is not None:
+            raise JavaError(
+                f"{death}. Start again from get_spark() (or %spark): it starts a new session, "
+                "in which DataFrames of the old one must be made again."
+            ) from None
+        raise
 
 
 def columns_text(names: list[str] | tuple[str, ...]) -> str:

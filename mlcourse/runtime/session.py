@@ -22,6 +22,7 @@ from mlcourse.config import (
     resolve_profile,
 )
 from mlcourse.errors import ConfigError, JavaError, SessionConflictError
+from mlcourse.runtime.driver import forget_dead_driver, scratch_settings
 from mlcourse.runtime.flavour import is_connect
 
 # re-exported: mlcourse.runtime.session is where users find them
@@ -68,6 +69,10 @@ def live_session() -> SparkSession | None:
     from pyspark.sql import SparkSession
 
     global _session
+    death = forget_dead_driver()
+    if death is not None:
+        log.warning("%s. The next session starts a new one.", death)
+        _session = None
     for candidate in (_session, SparkSession.getActiveSession()):
         if candidate is not None and _alive(candidate):
             return candidate
@@ -256,6 +261,7 @@ def _launch_driver_jvm(master: str, settings: dict[str, str]) -> None:
 
     if SparkContext._gateway is not None or "PYSPARK_GATEWAY_PORT" in os.environ:
         return
+    settings.update(scratch_settings(master, settings))  # the builder below gets them too
     conf = SparkConf().setMaster(master).setAll(list(settings.items()))
     # The JVM writes into a pipe whose reading end a thread holds from the start. While the
     # JVM starts, its lines are held: in the error below if it fails, passed on if it works.
