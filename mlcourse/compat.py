@@ -27,7 +27,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from pyspark.ml.feature import VectorAssembler
 
-from mlcourse.analysis.aggregate import Histogram, bin_counts, signal_background_hist
+from mlcourse.analysis.aggregate import Histogram, signal_background_hist
+from mlcourse.analysis.binning import bin_counts
 from mlcourse.analysis.features import to_numpy, train_test_split
 from mlcourse.analysis.metrics import classification_report, roc_curve_arrays
 from mlcourse.analysis.plots import (

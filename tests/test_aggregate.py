@@ -46,13 +46,18 @@ ENGINES = pytest.mark.parametrize("engine", ["jvm", "arrow"])
 
 @ENGINES
 def test_values_on_edges_nan_null_and_outside(spark, engine):
-    """numpy's rules at the boundaries: left-closed bins, last bin closed, rest dropped."""
+    """numpy's rules at the boundaries: left-closed bins, last bin closed, values outside
+    (infinities too) dropped; a NaN or null is refused with its count (not dropped without
+    a word, as numpy would)."""
     edges = np.linspace(0.1, 0.7, 7)  # steps of 0.1 that are not exact in binary
     values = np.concatenate([edges, edges - 1e-12, edges + 1e-12, [0.0, 0.8, 5.0]])
     labels = np.tile([0.0, 1.0], len(values))[: len(values)]
     rows = [(float(y), float(x)) for y, x in zip(labels, values, strict=True)]
-    rows += [(1.0, float("nan")), (0.0, None), (1.0, float("inf")), (0.0, float("-inf"))]
+    rows += [(1.0, float("inf")), (0.0, float("-inf"))]
     df = spark.createDataFrame(rows, "label double, x double")
+    missing = spark.createDataFrame(rows + [(1.0, float("nan")), (0.0, None)], df.schema)
+    with pytest.raises(DataError, match=r"^x is NaN or null in 2 events: drop the events"):
+        feature_histograms(missing, ["x"], bins=6, ranges=(0.1, 0.7), engine=engine)
     for bins in (6, list(edges)):
         hist = feature_histograms(df, ["x"], bins=bins, ranges=(0.1, 0.7), engine=engine)["x"]
         np.testing.assert_array_equal(
@@ -132,13 +137,21 @@ def test_correlation_matrix_equals_numpy(higgs):
     )
 
 
-def test_engines_agree_with_labels_beyond_zero_and_one(spark):
-    """Rows whose label is neither 0 nor 1 (after a cast to int) count for neither class."""
-    rows = [(float(y), x / 10) for y in (0, 1, 2, -1) for x in range(30)]
+def test_engines_agree_in_refusing_labels_beyond_zero_and_one(spark):
+    """Rows whose label is neither 0 nor 1 are counted, by either engine, and refused:
+    before, they counted for neither class without a word (0.5 for class 0)."""
+    rows = [(float(y), x / 10) for y in (0, 1, 2, -1, 0.5) for x in range(30)]
     df = spark.createDataFrame(rows, "label double, x double")
-    jvm = feature_histograms(df, ["x"], bins=5, ranges=(0, 3), engine="jvm")["x"]
-    arrow = feature_histograms(df, ["x"], bins=5, ranges=(0, 3), engine="arrow")["x"]
-    for hist in (jvm, arrow):
+    for engine in ("jvm", "arrow"):
+        with pytest.raises(DataError) as caught:
+            feature_histograms(df, ["x"], bins=5, ranges=(0, 3), engine=engine)
+        message = str(caught.value)
+        assert message.startswith("label is not 0 or 1 in 90 events (values: "), message
+        values = message.split("(values: ")[1].split(")")[0].split(", ")
+        assert sorted(values) == ["-1", "0.5", "2"]
+    good = df.where("label in (0, 1)")
+    for engine in ("jvm", "arrow"):
+        hist = feature_histograms(good, ["x"], bins=5, ranges=(0, 3), engine=engine)["x"]
         np.testing.assert_array_equal(hist.signal, np.histogram(np.arange(30) / 10, 5, (0, 3))[0])
         np.testing.assert_array_equal(hist.background, hist.signal)
     with pytest.raises(ValueError, match="engine"):

@@ -92,7 +92,7 @@ def test_cli_data_commands(spark, real_files, tmp_path, capsys):
     capsys.readouterr()
     assert main(["data", "info", str(dest)]) == 0
     out = capsys.readouterr().out
-    assert "5,000" in out and "ok (label + 28 features)" in out and "0.5340" in out
+    assert "5,000" in out and "ok (label + 28 numeric features)" in out and "0.5340" in out
     synth = tmp_path / "synth.parquet"
     assert main(["data", "synth", "--events", "20k", "--seed", "3", "--dest", str(synth)]) == 0
     assert "20,000 synthetic events" in capsys.readouterr().out

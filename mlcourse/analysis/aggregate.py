@@ -15,18 +15,24 @@ Column names are resolved once, at the public functions (:func:`feature_histogra
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from mlcourse.analysis.binning import bin_index, count_classes
 from mlcourse.analysis.features import assemble_features, feature_columns, require_columns
+from mlcourse.data.contracts import (
+    bad_value_report,
+    label_values,
+    require_numeric,
+    require_vector,
+)
 from mlcourse.errors import DataError
 from mlcourse.higgs import FEATURES, LABEL
 from mlcourse.runtime.jobs import columns_text, described
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     from pyspark.sql import Column, DataFrame
 
     from mlcourse.analysis.plottable import ClassHistogram
@@ -35,8 +41,6 @@ __all__ = [
     "Bins",
     "Histogram",
     "Range",
-    "bin_counts",
-    "bin_index",
     "binned_scores",
     "correlation_matrix",
     "count_histograms",
@@ -105,51 +109,6 @@ def _edges_of(bins: Bins, rng: Range | None) -> np.ndarray:
     return edges
 
 
-def bin_index(x: Column, edges: np.ndarray, uniform: bool) -> Column:
-    """``numpy.histogram``'s bin of ``x`` as an int Column, null outside [first, last] edge.
-
-    Equal bins: numpy's own estimate ``(x - lo) / (hi - lo) * n``, then its one-ULP
-    corrections against its ``linspace`` edges, computed as numpy computes them
-    (``edge[i] = i * step + lo``). Explicit edges: the number of inner edges <= x
-    (``searchsorted(edges, x, "right") - 1``). Written as one expression per column: a
-    staged projection makes Spark's generated method too long for the JIT compiler.
-    """
-    from pyspark.sql import functions as F
-
-    n = len(edges) - 1
-    lo, hi = float(edges[0]), float(edges[-1])
-    inside = (x >= F.lit(lo)) & (x <= F.lit(hi))  # Spark orders NaN above everything
-    if uniform:
-        step = (hi - lo) / n
-
-        def edge(i: Column) -> Column:
-            return i.cast("double") * F.lit(step) + F.lit(lo)
-
-        guess = F.least(
-            ((x - F.lit(lo)) / F.lit(hi - lo) * F.lit(float(n))).cast("int"), F.lit(n - 1)
-        )
-        below = (x < edge(guess)).cast("int")
-        above = ((x >= edge(guess + 1)) & (guess != n - 1)).cast("int")
-        index = guess - below + above
-    else:
-        index = sum((F.when(x >= F.lit(float(v)), 1).otherwise(0) for v in edges[1:-1]), F.lit(0))
-    return F.when(inside, index)
-
-
-def bin_counts(values: np.ndarray, labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``numpy.histogram`` of ``values`` per class (0, 1), as a (2, bins) array.
-
-    The same rule as numpy's: bins closed on the left, the last also on the right; values
-    outside the edges and NaN are not counted. ``labels`` other than 0 and 1 are skipped.
-    """
-    nbins = len(edges) - 1
-    index = np.searchsorted(edges, values, side="right") - 1
-    index[values == edges[-1]] = nbins - 1
-    keep = (index >= 0) & (index < nbins) & ((labels == 0) | (labels == 1))
-    flat = labels[keep].astype(np.intp) * nbins + index[keep]
-    return np.bincount(flat, minlength=2 * nbins).reshape(2, nbins)
-
-
 # --------------------------------------------------------------------------- ranges
 
 
@@ -186,7 +145,11 @@ def _robust_ranges(
     probabilities = F.array(*[F.lit(float(q)) for q in quantiles])
     row = df.select(
         *[
-            F.percentile_approx(F.col(c), probabilities, 10_000).alias(f"_q{i}")
+            # NaN (above every number in Spark) would become the upper end: left out here,
+            # refused with its count by the histogram's own pass
+            F.percentile_approx(F.when(~F.isnan(F.col(c)), F.col(c)), probabilities, 10_000).alias(
+                f"_q{i}"
+            )
             for i, c in enumerate(columns)
         ]
     ).collect()[0]
@@ -245,19 +208,21 @@ def count_histograms(
         raise ValueError(f"engine must be 'auto', 'jvm' or 'arrow', not {engine!r}")
     names = list(edges)
     require_columns(df, [label_col, *names])
+    require_numeric(df, [label_col, *names])
     if engine == "auto":
         engine = "jvm" if len(names) == 1 else "arrow"
     with described(df, f"histogram of {columns_text(names)} by {label_col}"):
-        if engine == "jvm":
-            counts = _counts_jvm(df, names, dict(edges), label_col)
-        else:
-            counts = _counts_arrow(df, names, dict(edges), label_col)
+        counts, bad_labels, missing = count_classes(df, names, dict(edges), label_col, engine)
+        examples = label_values(df, label_col) if bad_labels else ()  # only when refused
+    error = bad_value_report(label_col, bad_labels, missing, examples=examples)
+    if error is not None:
+        raise error
     empty = [c for i, c in enumerate(names) if not counts[i].any()]
     if empty:
         where = ", ".join(f"{c} in [{edges[c][0]:g}, {edges[c][-1]:g}]" for c in empty)
         raise DataError(
-            f"nothing to count for {where}: every value is null, NaN or outside the range "
-            f"(or {label_col} is never 0 or 1). Check the column, e.g. "
+            f"nothing to count for {where}: every value is outside the range. Check the "
+            "column, e.g. "
             f"df.select({empty[0]!r}).summary().show(), or give another range."
         )
     return {c: Histogram(edges[c], counts[i, 1], counts[i, 0]) for i, c in enumerate(names)}
@@ -265,11 +230,6 @@ def count_histograms(
 
 def _is_uniform(bins: Bins) -> bool:
     return isinstance(bins, int | np.integer)
-
-
-def _uniform(edges: np.ndarray) -> bool:
-    """True when ``edges`` are exactly ``numpy.linspace``'s for their ends and number."""
-    return bool(np.array_equal(edges, np.linspace(edges[0], edges[-1], len(edges))))
 
 
 def feature_histograms(
@@ -306,7 +266,14 @@ def feature_histograms(
     -------
     dict of str -> Histogram
         Per column: edges, signal counts, background counts (int64). Values outside the
-        range, nulls and NaNs are not counted, exactly as in ``numpy.histogram``.
+        range are not counted, exactly as in ``numpy.histogram``.
+
+    Raises
+    ------
+    DataError
+        A column or the label is not numeric (no job runs), or, from the counting pass
+        itself, a label is not 0 or 1 or a value is NaN or null: the message gives how
+        many and how to drop them (a histogram would leave them out without a word).
 
     Examples
     --------
@@ -353,6 +320,12 @@ def signal_background_hist(
         ``edges, signal, background``: the counts equal ``numpy.histogram`` of each class's
         values with the same edges.
 
+    Raises
+    ------
+    DataError
+        As :func:`feature_histograms`: a label other than 0 or 1, a NaN or null value, or
+        a column that is not numeric, each named with its count and the fix.
+
     Examples
     --------
     >>> import mlcourse
@@ -367,72 +340,6 @@ def signal_background_hist(
     require_columns(df, [label_col])  # before the range job
     edges = histogram_edges(df, [name], bins=bins, ranges=range)
     return count_histograms(df, edges, label_col=label_col, engine="jvm")[name]
-
-
-def _counts_jvm(
-    df: DataFrame, names: list[str], edges: dict[str, np.ndarray], label_col: str
-) -> np.ndarray:
-    """Counts (column, class, bin) from one grouped aggregation of int keys in the JVM."""
-    from pyspark.sql import functions as F
-
-    nbins = len(edges[names[0]]) - 1
-    y = F.col(label_col).cast("int")
-    keys = [
-        (F.lit(2 * i) + y) * F.lit(nbins)
-        + bin_index(F.col(c).cast("double"), edges[c], _uniform(edges[c]))
-        for i, c in enumerate(names)
-    ]
-    key = keys[0] if len(keys) == 1 else F.explode(F.array(*keys))
-    rows = (
-        df.where(y.isin(0, 1))
-        .select(key.alias("k"))
-        .where(F.col("k").isNotNull())
-        .groupBy("k")
-        .count()
-        .collect()
-    )
-    counts = np.zeros((len(names), 2, nbins), dtype=np.int64)
-    for k, n in rows:
-        f, rest = divmod(k, 2 * nbins)
-        counts[f][divmod(rest, nbins)] = n
-    return counts
-
-
-def _counts_arrow(
-    df: DataFrame, names: list[str], edges: dict[str, np.ndarray], label_col: str
-) -> np.ndarray:
-    """Counts (column, class, bin) summed from numpy in each task: one Spark job.
-
-    The columns reach Spark's Python workers as Arrow batches; each task returns one small
-    array of counts, and the driver adds them up. Many columns cost one pass, where the
-    JVM's grouped aggregation pays for every (event, column) pair.
-    """
-    import pyarrow as pa
-    from pyspark.sql import functions as F
-
-    table = np.stack([edges[c] for c in names])
-    shape = (len(names), 2, table.shape[1] - 1)
-
-    def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        total = np.zeros(shape, dtype=np.int64)
-        for batch in batches:
-            labels = batch.column(0).to_numpy(zero_copy_only=False)
-            for j in range(shape[0]):
-                values = batch.column(j + 1).to_numpy(zero_copy_only=False)
-                total[j] += bin_counts(values, labels, table[j])
-        yield pa.RecordBatch.from_arrays(
-            [pa.array([total.ravel()], type=pa.list_(pa.int64()))], ["counts"]
-        )
-
-    selected = df.select(
-        F.col(label_col).cast("int").alias("y"),
-        *[F.col(c).cast("double").alias(f"x{i}") for i, c in enumerate(names)],
-    )
-    rows = selected.mapInArrow(count, "counts array<bigint>").collect()
-    counts = np.zeros(shape, dtype=np.int64)
-    for row in rows:
-        counts += np.asarray(row["counts"], dtype=np.int64).reshape(shape)
-    return counts
 
 
 def _default_columns(df: DataFrame) -> list[str]:
@@ -584,6 +491,7 @@ def correlation_matrix(
         vector_col = "_correlation_features"
         data = assemble_features(df.select(*names), names, output_col=vector_col)
     else:
+        require_vector(df, vector_col)
         names = list(FEATURES) if features == "all" else list(features)
         data = df
     with described(df, f"{method} correlation of {len(names)} features"):

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlcourse.analysis.aggregate import bin_counts, binned_scores, score_edges, score_range
+from mlcourse.analysis.aggregate import binned_scores, score_edges, score_range
+from mlcourse.analysis.binning import bin_counts
 from mlcourse.analysis.features import require_columns
 from mlcourse.analysis.metrics import (
     DEFAULT_BINS,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
+from mlcourse.data.contracts import checked_label, checked_value, require_numeric
 from mlcourse.errors import DataError
 from mlcourse.higgs import FEATURE_GROUPS, LABEL, canonical_name, closest_names
 from mlcourse.runtime.jobs import described
@@ -92,6 +93,7 @@ def assemble_features(
     *,
     output_col: str = ...,
     scale: Literal[False] = ...,
+    label_col: str | None = ...,
 ) -> DataFrame: ...
 
 
@@ -102,6 +104,7 @@ def assemble_features(
     *,
     output_col: str = ...,
     scale: Literal[True],
+    label_col: str | None = ...,
 ) -> tuple[DataFrame, PipelineModel]: ...
 
 
@@ -111,6 +114,7 @@ def assemble_features(
     *,
     output_col: str = "features",
     scale: bool = False,
+    label_col: str | None = LABEL,
 ) -> DataFrame | tuple[DataFrame, PipelineModel]:
     """Add the vector column that MLlib estimators read.
 
@@ -127,6 +131,9 @@ def assemble_features(
         multilayer perceptron, not by trees). The scaling is fitted on ``df``: call this on
         the training set and apply the returned model to the test set. The unscaled vector
         is kept as ``<output_col>_raw``.
+    label_col : str or None, default "label"
+        The label, when ``df`` has it: checked to be 0 or 1 in every job that reads it (a
+        classifier fitted on the result); None leaves it unchecked.
 
     Returns
     -------
@@ -138,7 +145,10 @@ def assemble_features(
     Raises
     ------
     DataError
-        A named feature is not a column of ``df`` (the message gives the closest ones).
+        A named feature is not a column of ``df`` (the message gives the closest ones) or
+        not numeric. A null or NaN feature, or a label other than 0 or 1, stops the job
+        that reads the vectors (a fit) with a message naming the column and the value
+        (``mlcourse data check: ...``); mlcourse's own functions raise it as a DataError.
 
     Examples
     --------
@@ -156,9 +166,10 @@ def assemble_features(
     from pyspark.ml.feature import StandardScaler, VectorAssembler
 
     columns = feature_columns(df, features)
+    require_numeric(df, [*columns, *([label_col] if label_col in df.columns else [])])
     if output_col in df.columns:
         df = df.drop(output_col)
-    df = _refuse_nulls(df, columns)
+    df = _checked(df, columns, label_col)
     if not scale:
         return VectorAssembler(
             inputCols=columns, outputCol=output_col, handleInvalid="error"
@@ -174,22 +185,18 @@ def assemble_features(
     return model.transform(df), model
 
 
-def _refuse_nulls(df: DataFrame, columns: list[str]) -> DataFrame:
-    """The same columns, but a null value stops the job with a message naming its column.
+def _checked(df: DataFrame, columns: list[str], label_col: str | None) -> DataFrame:
+    """The same columns, but a null or NaN feature, or a label other than 0 and 1, stops
+    the job that reads them with a message naming the column and the value.
 
-    VectorAssembler would fail too, with a page of Java stack that names no column. The
-    check runs inside the jobs that need the vectors (no extra pass over the data).
+    VectorAssembler would fail on a null or NaN with a page of Java stack that names no
+    column, and MLlib would train a three-class model on a label 2. The checks run inside
+    the jobs that need the vectors (no extra pass over the data).
     """
-    from pyspark.sql import functions as F
-
-    def checked(c: str) -> Column:
-        message = (
-            f"mlcourse: column {c} has a null value, which a feature vector cannot hold; "
-            f"drop such events first (df.dropna(subset=[{c!r}])) or fill them (df.fillna(...))"
-        )
-        return F.when(F.col(c).isNull(), F.raise_error(F.lit(message))).otherwise(F.col(c))
-
-    return df.withColumns({c: checked(c) for c in columns})
+    checks = {c: checked_value(c) for c in columns}
+    if label_col is not None and label_col in df.columns and label_col not in checks:
+        checks[label_col] = checked_label(label_col)
+    return df.withColumns(checks)
 
 
 def train_test_split(

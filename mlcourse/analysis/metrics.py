@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlcourse.analysis.aggregate import bin_counts, binned_scores, score_edges
+from mlcourse.analysis.aggregate import binned_scores, score_edges
+from mlcourse.analysis.binning import bin_counts
 from mlcourse.analysis.features import require_columns
 from mlcourse.analysis.paired import AucDifference, paired_reports_error
 from mlcourse.higgs import LABEL

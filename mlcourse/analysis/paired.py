@@ -250,7 +250,8 @@ def paired_auc_difference(
     """
     from pyspark.sql import functions as F
 
-    from mlcourse.analysis.aggregate import bin_index, score_range, signal_score
+    from mlcourse.analysis.aggregate import score_range, signal_score
+    from mlcourse.analysis.binning import bin_index
 
     columns = [
         bin_index(
@@ -296,7 +297,8 @@ def paired_reports_error(
     """
     from pyspark.sql import functions as F
 
-    from mlcourse.analysis.aggregate import bin_index, signal_score
+    from mlcourse.analysis.aggregate import signal_score
+    from mlcourse.analysis.binning import bin_index
     from mlcourse.higgs import FEATURES
 
     left, right = a.predictions, b.predictions

@@ -12,14 +12,15 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from mlcourse.config import cache_dir
+from mlcourse.data.contracts import higgs_schema_problems, require_higgs_schema
 from mlcourse.data.convert import csv_to_parquet
 from mlcourse.data.fetch import fetch_higgs
-from mlcourse.data.parquet import write_parquet_atomic
+from mlcourse.data.parquet import one_maker, write_parquet_atomic
 from mlcourse.data.sizes import (
     FULL_EVENTS,
     check_source,
@@ -28,10 +29,11 @@ from mlcourse.data.sizes import (
     parse_events,
     size_name,
 )
-from mlcourse.data.storage import absolute, filesystem, is_local, local_path
+from mlcourse.data.storage import FileSystem, absolute, filesystem, is_local, local_path
 from mlcourse.data.synthetic import mark_source, synthesize_higgs, synthetic_events
 from mlcourse.errors import DataError, DownloadError
 from mlcourse.higgs import LABEL
+from mlcourse.runtime.jobs import described
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -177,12 +179,56 @@ def load_higgs(
     -------
     DataFrame
         Label and 28 features. ``mlcourse.source_of(df)`` (from the label column's
-        metadata) says ``"real"`` or ``"synthetic"``, and a log line says it too.
+        metadata) says ``"real"`` or ``"synthetic"``, and a log line says it too. Two
+        processes (two notebooks on a hub) asking at once for a data set not yet made:
+        the second waits for the first (:mod:`mlcourse.data.locks`) and reads its result.
+
+    Raises
+    ------
+    DataError
+        The data directory cannot be used, or the data set there is not the label and 28
+        numeric features (a folder changed by hand): the message says to remove it.
     """
     source, n = check_source(source), parse_events(events)
     base = absolute(resolve_data_dir(spark, data_dir))
     real_path, synth_path = _dataset_paths(base, n, seed)
     synth_events = FULL_EVENTS if n is None else n
+    fs = _data_folder(spark, base)
+
+    def made(path: str, make: Callable[[], object]) -> str:
+        if not fs.exists(path):
+            with one_maker(path, "the events' Parquet"):
+                if not fs.exists(path):  # else made by another process meanwhile: reused
+                    make()
+        return path
+
+    def convert() -> None:
+        csv = _fetch_for(base, n, url=url, quick=source == "auto")
+        csv_to_parquet(spark, str(csv), real_path)
+
+    def generate() -> None:
+        write_parquet_atomic(synthesize_higgs(spark, synth_events, seed=seed), synth_path)
+
+    path, kind = _obtain(
+        source,
+        have_real=fs.exists(real_path),
+        have_synthetic=fs.exists(synth_path),
+        real=lambda: made(real_path, convert),
+        synthetic=lambda: made(synth_path, generate),
+    )
+    level = logging.WARNING if kind == "synthetic" and source == "auto" else logging.INFO
+    log.log(level, "HIGGS %s: %s events from %s", size_name(n), kind, path)
+    df = spark.read.parquet(path)
+    require_higgs_schema(
+        df,
+        path,
+        "Remove it (rm -r, or a new data_dir=) and call load_higgs again: it is made anew.",
+    )
+    return mark_source(df, kind)
+
+
+def _data_folder(spark: SparkSession, base: str) -> FileSystem:
+    """The file system of the data directory ``base``, made if it is not there."""
     fs = filesystem(spark, base)
     try:
         fs.mkdirs()
@@ -192,28 +238,7 @@ def load_higgs(
             "data_dir=, MLCOURSE_DATA_DIR or the profile's data_dir.",
             path=base,
         ) from None
-
-    def real() -> str:
-        if not fs.exists(real_path):
-            csv = _fetch_for(base, n, url=url, quick=source == "auto")
-            csv_to_parquet(spark, str(csv), real_path)
-        return real_path
-
-    def synthetic() -> str:
-        if not fs.exists(synth_path):
-            write_parquet_atomic(synthesize_higgs(spark, synth_events, seed=seed), synth_path)
-        return synth_path
-
-    path, kind = _obtain(
-        source,
-        have_real=fs.exists(real_path),
-        have_synthetic=fs.exists(synth_path),
-        real=real,
-        synthetic=synthetic,
-    )
-    level = logging.WARNING if kind == "synthetic" and source == "auto" else logging.INFO
-    log.log(level, "HIGGS %s: %s events from %s", size_name(n), kind, path)
-    return mark_source(spark.read.parquet(path), kind)
+    return fs
 
 
 def higgs_csv(
@@ -366,20 +391,35 @@ class DataInfo:
     source: str
     missing: tuple[str, ...]
     extra: tuple[str, ...]
+    #: HIGGS columns that are there but not numeric, with their type: ``"m_bb (string)"``.
+    not_numeric: tuple[str, ...] = ()
+    #: Events whose label is not 0 or 1 (null included).
+    bad_labels: int = 0
+    #: Per column, the events where it is null or NaN (only columns that have some).
+    empty_values: dict[str, int] = field(default_factory=dict)
 
     @property
     def schema_ok(self) -> bool:
-        """True when the label and all 28 features are there."""
-        return not self.missing
+        """True when the label and all 28 features are there, and numeric."""
+        return not self.missing and not self.not_numeric
+
+    @property
+    def values_ok(self) -> bool:
+        """True when every label is 0 or 1 and no value is null or NaN."""
+        return not self.bad_labels and not self.empty_values
 
     def __str__(self) -> str:
-        schema = (
-            "ok (label + 28 features)" if self.schema_ok else f"MISSING {', '.join(self.missing)}"
-        )
+        problems = [f"MISSING {', '.join(self.missing)}"] if self.missing else []
+        if self.not_numeric:
+            problems.append(f"NOT NUMERIC {', '.join(self.not_numeric)}")
+        schema = "; ".join(problems) or "ok (label + 28 numeric features)"
+        bad = [f"{self.bad_labels:,} labels not 0 or 1"] if self.bad_labels else []
+        bad += [f"{c} null or NaN in {n:,}" for c, n in self.empty_values.items()]
         lines = [
             f"path             {self.path}",
             f"events           {self.rows:,}",
             f"schema           {schema}",
+            f"values           {'; '.join(bad) or 'ok (labels 0 or 1, no null or NaN)'}",
             f"signal fraction  {self.signal_fraction:.4f}",
             f"source           {self.source}",
         ]
@@ -389,7 +429,13 @@ class DataInfo:
 
 
 def data_info(spark: SparkSession, path: str) -> DataInfo:
-    """Rows, schema check, signal fraction and real/synthetic marker of a Parquet dataset."""
+    """Rows, schema and value checks, signal fraction and real/synthetic marker of a
+    Parquet dataset.
+
+    One Spark job reads every HIGGS column once: it counts the events, the signal, the
+    labels other than 0 and 1 and each column's null and NaN values together. The
+    signal fraction is over the events labelled 0 or 1.
+    """
     from pyspark.sql import functions as F
 
     from mlcourse.higgs import COLUMNS, rename_columns
@@ -411,11 +457,36 @@ def data_info(spark: SparkSession, path: str) -> DataInfo:
             path=path,
         )
     df = rename_columns(spark.read.parquet(path))
-    missing = tuple(c for c in COLUMNS if c not in df.columns)
+    missing, wrong = higgs_schema_problems(df)
     extra = tuple(c for c in df.columns if c not in COLUMNS)
-    if LABEL in df.columns:
-        row = df.agg(F.count(F.lit(1)).alias("n"), F.avg(LABEL).alias("f")).collect()[0]
-        rows, fraction = int(row["n"]), float(row["f"] or 0.0)
-    else:
-        rows, fraction = df.count(), float("nan")
-    return DataInfo(path, rows, fraction, source_of(df), missing, extra)
+    numeric = [
+        c for c in COLUMNS if c in df.columns and not any(w.startswith(f"{c} ") for w in wrong)
+    ]
+    aggregates = [F.count(F.lit(1)).alias("_n")]
+    if LABEL in numeric:
+        good = F.col(LABEL).isin(0, 1)
+        aggregates += [
+            F.sum(F.when(good, F.col(LABEL))).alias("_signal"),
+            F.count_if(good).alias("_good"),
+        ]
+    aggregates += [
+        F.count_if(F.col(c).isNull() | F.isnan(F.col(c))).alias(f"_e{i}")
+        for i, c in enumerate(numeric)
+    ]
+    with described(spark, f"checks of {path}"):
+        row = df.agg(*aggregates).collect()[0]
+    rows = int(row["_n"])
+    good_labels = int(row["_good"]) if LABEL in numeric else 0
+    fraction = float(row["_signal"] or 0.0) / good_labels if good_labels else float("nan")
+    empty = {c: int(row[f"_e{i}"]) for i, c in enumerate(numeric) if row[f"_e{i}"]}
+    return DataInfo(
+        path,
+        rows,
+        fraction,
+        source_of(df),
+        tuple(missing),
+        extra,
+        tuple(wrong),
+        rows - good_labels if LABEL in numeric else 0,
+        empty,
+    )

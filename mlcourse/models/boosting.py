@@ -15,10 +15,12 @@ not run over Spark Connect: it needs the classic driver's RDDs.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
-from mlcourse.analysis.features import in_fraction
-from mlcourse.errors import ConfigError
+from mlcourse.analysis.features import in_fraction, require_columns
+from mlcourse.data.contracts import checked_label, require_numeric, require_vector
+from mlcourse.errors import ConfigError, DataError, contract_violation
 from mlcourse.higgs import LABEL
 from mlcourse.runtime.flavour import classic_only, jvm
 
@@ -147,7 +149,9 @@ def xgb_classifier(
     Returns
     -------
     xgboost.spark.SparkXGBClassifier
-        The estimator itself: ``fit``, ``transform`` and every parameter as in xgboost.
+        The estimator (a subclass): ``fit``, ``transform`` and every parameter as in
+        xgboost. ``fit`` refuses, with one :class:`~mlcourse.errors.DataError`, events
+        without a ``features_col`` vector, with a label other than 0 or 1, or none.
 
     Raises
     ------
@@ -161,11 +165,10 @@ def xgb_classifier(
     Examples
     --------
     >>> xgb = xgb_classifier(spark, num_workers=2, n_estimators=20, max_depth=5)
-    >>> type(xgb).__name__, xgb.getOrDefault("num_workers"), xgb.getOrDefault("max_depth")
-    ('SparkXGBClassifier', 2, 5)
+    >>> xgb.getOrDefault("num_workers"), xgb.getOrDefault("max_depth")
+    (2, 5)
     """
     import xgboost
-    from xgboost.spark import SparkXGBClassifier
 
     classic_only(
         spark,
@@ -184,12 +187,65 @@ def xgb_classifier(
         )
     # Two defaults of our own, both xgboost parameters a caller may set otherwise:
     # - force_repartition: xgboost repartitions to num_workers only when the partition count
-    #   differs, so data already in num_workers partitions of unequal size (an empty one
-    #   after a filter or a split) reach the workers unevenly ("Empty dataset at worker");
-    #   a round-robin repartition spreads the events, validation ones included, evenly.
+    #   differs, so data in num_workers partitions of unequal size (an empty one after a
+    #   filter or a split) reach the workers unevenly ("Empty dataset at worker"); a
+    #   round-robin repartition spreads the events, validation ones included, evenly.
     # - verbose=False: no evaluation line per round from every worker (stderr in a notebook).
     params.setdefault("force_repartition", True)
     params.setdefault("verbose", False)
-    return SparkXGBClassifier(
+    return checked_classifier()(
         features_col=features_col, label_col=label_col, num_workers=workers, **params
     )
+
+
+@functools.cache
+def checked_classifier() -> type:
+    """``SparkXGBClassifier`` whose ``fit`` checks the events first (made on first use:
+    xgboost is imported only by who trains with it).
+
+    What the fit would otherwise do with bad events: a label 2 fails in every worker with
+    a 105-line ``Py4JJavaError`` whose cause (``base_score must be in (0,1)``) is deep
+    inside; a DataFrame without the vector column fails with ``[KEY_NOT_EXISTS]``; an
+    empty one with ``IndexError: list index out of range``. The schema is checked before
+    any job; the label (0 or 1) inside the training job itself; an empty training set by
+    one small job that stops at the first event (xgboost's workers would fail on it with a
+    page of Python trace).
+    """
+    from xgboost.spark import SparkXGBClassifier
+
+    class CheckedXGBClassifier(SparkXGBClassifier):
+        """xgboost's ``SparkXGBClassifier``, whose fit refuses bad events with one
+        :class:`~mlcourse.errors.DataError` (see :func:`xgb_classifier`)."""
+
+        def _fit(self, dataset: DataFrame) -> Any:
+            features = self.getOrDefault(self.featuresCol)
+            label = self.getOrDefault(self.labelCol)
+            what = "xgb_classifier(...).fit: the training set"
+            if isinstance(features, str):
+                require_vector(dataset, features, what)
+            require_columns(dataset, [label], what)
+            require_numeric(dataset, [label], what)
+            # xgboost's workers fail on no events with a page of Python trace: one small
+            # job (up to the first event) first
+            if dataset.isEmpty():
+                raise DataError(
+                    f"{what} holds no events: check the filter or split that made it "
+                    "(df.count() says how many events it has)."
+                )
+            try:
+                return super()._fit(dataset.withColumn(label, checked_label(label)))
+            except Exception as exc:
+                violation = contract_violation(exc)
+                if violation is not None:
+                    raise violation from None
+                raise
+
+    CheckedXGBClassifier.__module__ = __name__
+    return CheckedXGBClassifier
+
+
+def __getattr__(name: str) -> Any:
+    """``CheckedXGBClassifier`` by its module path (pickle, ML persistence)."""
+    if name == "CheckedXGBClassifier":
+        return checked_classifier()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

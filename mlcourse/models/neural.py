@@ -30,6 +30,7 @@ from mlcourse.analysis.features import (
     to_numpy,
 )
 from mlcourse.config import available_memory_bytes, size_bytes
+from mlcourse.data.contracts import check_arrays, require_numeric, require_rows
 from mlcourse.errors import DataError
 from mlcourse.higgs import LABEL
 from mlcourse.models.keras_setup import activation_name, import_keras, keras_backend
@@ -171,7 +172,10 @@ def to_arrays(
     ------
     DataError
         When the events would not fit on the driver (the message says how much memory they
-        need and how to take fewer), or a feature or the label is missing.
+        need and how to take fewer), a feature or the label is missing or not numeric, the
+        training set is empty, or (checked in numpy on the collected arrays, at no cost in
+        Spark) a feature is NaN or null or a label is not 0 or 1: Keras would train on
+        them with a loss of nan.
 
     Examples
     --------
@@ -186,6 +190,11 @@ def to_arrays(
     """
     names = _checked_arguments(train, features, test, validation, events, label)
     available = train.count()
+    require_rows(
+        available,
+        "the training set",
+        "check the filter or split that made it (train.count() says how many events it has)",
+    )
     chosen = available if events is None else min(events, available)
     test_rows = test.count() if test is not None else 0
     _check_driver_room(train, chosen, test_rows, len(names), max_bytes)
@@ -216,9 +225,11 @@ def _checked_arguments(
     if events is not None and events < 2:
         raise ValueError(f"events must be at least 2 (or None for all), got {events!r}")
     names = feature_columns(train, features)
-    for df in (train, test):
+    for df, what in ((train, "to_arrays: the training set"), (test, "to_arrays: the test set")):
         if df is not None and label not in df.columns:
             raise DataError(f"to_arrays: no label column {label!r}; columns: {df.columns}")
+        if df is not None:
+            require_numeric(df, [*names, label], what)
     return names
 
 
@@ -271,10 +282,12 @@ def _collect(
         label=None,
     )
     val = table[:, -1] == 1.0
+    check_arrays(table[:, : len(names)], table[:, len(names)], names, label, "training")
     x, y = table[:, : len(names)].astype(np.float32), table[:, len(names)].astype(np.float32)
     x_test = y_test = None
     if test is not None:
         test_table, _ = to_numpy(test, [*names, label], label=None)
+        check_arrays(test_table[:, :-1], test_table[:, -1], names, label, "test")
         x_test = test_table[:, :-1].astype(np.float32)
         y_test = test_table[:, -1].astype(np.float32)
     return Arrays(x[~val], y[~val], x[val], y[val], x_test, y_test, tuple(names))

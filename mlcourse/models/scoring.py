@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlcourse.analysis.features import feature_columns
+from mlcourse.data.contracts import checked_value, require_numeric
 from mlcourse.errors import DataError
 from mlcourse.models.keras_setup import activation_name, import_keras
 
@@ -162,7 +163,10 @@ def _input_column(df: DataFrame, features: str | Sequence[str]) -> tuple[Column,
             size = first[0].size if first is not None else 0
         return vector_to_array(F.col(features)), int(size)
     names = feature_columns(df, features)
-    return F.array(*[F.col(c).cast("double") for c in names]), len(names)
+    require_numeric(df, names, "score_with_keras: the events")
+    # a null would reach the model as [NOT_NULL_ASSERT_VIOLATION] naming no column, a NaN
+    # as a NaN score: either stops the scoring job with the column named
+    return F.array(*[checked_value(c).cast("double") for c in names]), len(names)
 
 
 def score_with_keras(
@@ -210,7 +214,9 @@ def score_with_keras(
     Raises
     ------
     DataError
-        When the model does not take as many features as the selection holds.
+        The model takes another number of features, or one is not numeric. A null or NaN
+        feature stops the job that scores it (:func:`mlcourse.roc_curve`, say) with
+        ``mlcourse data check:`` and the column's name.
     """
     from pyspark.ml.functions import array_to_vector, predict_batch_udf
     from pyspark.sql import functions as F
