@@ -55,7 +55,7 @@ def test_values_on_edges_nan_null_and_outside(spark, engine):
     rows = [(float(y), float(x)) for y, x in zip(labels, values, strict=True)]
     rows += [(1.0, float("inf")), (0.0, float("-inf"))]
     df = spark.createDataFrame(rows, "label double, x double")
-    missing = spark.createDataFrame(rows + [(1.0, float("nan")), (0.0, None)], df.schema)
+    missing = spark.createDataFrame([*rows, (1.0, float("nan")), (0.0, None)], df.schema)
     with pytest.raises(DataError, match=r"^x is NaN or null in 2 events: drop the events"):
         feature_histograms(missing, ["x"], bins=6, ranges=(0.1, 0.7), engine=engine)
     for bins in (6, list(edges)):

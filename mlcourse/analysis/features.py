@@ -16,6 +16,7 @@ import numpy as np
 from mlcourse.data.contracts import checked_label, checked_value, require_numeric
 from mlcourse.errors import DataError
 from mlcourse.higgs import FEATURE_GROUPS, LABEL, canonical_name, closest_names
+from mlcourse.runtime.driver import require_live_driver
 from mlcourse.runtime.jobs import described
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ def require_columns(
     df: DataFrame, names: Sequence[str | None], what: str = "the DataFrame"
 ) -> None:
     """Raise :func:`missing_column_error` for the ``names`` (None skipped) not in ``df``."""
+    require_live_driver()  # df.columns asks the driver's JVM
     missing = [n for n in names if n is not None and n not in df.columns]
     if missing:
         raise missing_column_error(missing, df.columns, what)
@@ -70,6 +72,7 @@ def feature_columns(df: DataFrame, features: str | Sequence[str] = "all") -> lis
     DataError
         For names that match no column, each with its closest matches.
     """
+    require_live_driver()  # df.columns asks the driver's JVM
     if isinstance(features, str):
         features = FEATURE_GROUPS.get(features, [features])
     by_canonical = {canonical_name(c): c for c in df.columns if canonical_name(c)}

@@ -9,6 +9,7 @@ current folder, a home folder or a root).
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -209,9 +210,20 @@ def _write(
         out.write_text(f"{tmp}/{MARKER}", f"written by mlcourse {__version__}: {rows} rows\n")
         _replace(out, tmp, overwrite=overwrite)
     except BaseException:
-        out.delete(tmp)
+        _remove(out, tmp)
         raise
     return rows
+
+
+def _remove(out: FileSystem, tmp: str) -> None:
+    """Remove the half-written ``tmp``: through the file system, or, when the driver JVM
+    that wrote it has died (its Hadoop file system with it), from Python where it is local."""
+    try:
+        out.delete(tmp)
+    except Exception:
+        if not is_local(tmp):
+            raise
+        shutil.rmtree(local_path(tmp), ignore_errors=True)
 
 
 @contextmanager

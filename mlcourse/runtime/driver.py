@@ -30,12 +30,15 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from mlcourse.errors import JavaError
+
 __all__ = [
     "clean_stale_scratch",
     "death_of_driver",
     "driver_process",
     "end_driver",
     "forget_dead_driver",
+    "require_live_driver",
     "scratch_settings",
 ]
 
@@ -146,6 +149,18 @@ def death_of_driver() -> str | None:
     if proc is None or proc.poll() is None:
         return None
     return f"Spark's Java process (pid {proc.pid}) {_how(proc.returncode)}"
+
+
+def require_live_driver() -> None:
+    """Raise a :class:`~mlcourse.errors.JavaError` naming the driver JVM's death, if it
+    has died: what a function says before it asks the dead JVM anything (Py4J would say
+    "Connection refused"). Free: it asks the process, not the JVM."""
+    death = death_of_driver()
+    if death is not None:
+        raise JavaError(
+            f"{death}. Start again from get_spark() (or %spark): it starts a new session, "
+            "in which DataFrames of the old one must be made again."
+        )
 
 
 def forget_dead_driver() -> str | None:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mlcourse.errors import JavaError, MlcourseError
+from mlcourse.errors import JavaError
 
 __all__ = ["Stopped", "catch_ctrl_c", "command"]
 
@@ -95,7 +95,7 @@ def _cause(exc: BaseException) -> BaseException:
     the driver JVM's death when it caused ``exc``, else ``exc``."""
     if _stopping:
         return Stopped(_stopping[0])
-    if isinstance(exc, MlcourseError) or "pyspark" not in sys.modules:
+    if "pyspark" not in sys.modules:
         return exc
     from mlcourse.runtime.driver import death_of_driver
 

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from mlcourse.errors import JavaError, contract_violation
-from mlcourse.runtime.driver import death_of_driver
+from mlcourse.runtime.driver import require_live_driver
 
 DESCRIPTION = "spark.job.description"
 #: The short call site: what the sparkmonitor panel shows as a job's name. PySpark sets it
@@ -71,12 +71,10 @@ def _contract_errors() -> Iterator[None]:
         violation = contract_violation(exc)
         if violation is not None:
             raise violation from None
-        death = death_of_driver()
-        if death is not None:
-            raise JavaError(
-                f"{death}. Start again from get_spark() (or %spark): it starts a new session, "
-                "in which DataFrames of the old one must be made again."
-            ) from None
+        try:
+            require_live_driver()
+        except JavaError as dead:
+            raise dead from None
         raise
 
 
