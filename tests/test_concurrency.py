@@ -3,6 +3,7 @@ first and reuses its result; a lock never outlives its owner; nothing is left be
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -88,3 +89,111 @@ def test_an_error_releases_the_lock(tmp_path):
     assert not lock_path(target).exists()
     with making(target):  # free again
         pass
+
+
+def _clean(folder: Path) -> list[str]:
+    """What is in ``folder``, hidden names included (locks, temporary datasets)."""
+    return sorted(p.name for p in folder.iterdir())
+
+
+def _processes_naming(text: str) -> list[str]:
+    """Pids of running processes whose command line holds ``text`` (a JVM's settings)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.processes
+def test_two_data_prepare_at_once_both_succeed(tmp_path):
+    """Before: the second failed with '...parquet appeared while converting; nothing was
+    changed' although the data set it asked for was there and complete."""
+    data = tmp_path / "data"
+    env = {**os.environ, "MLCOURSE_DATA_DIR": str(data)}
+    command = [sys.executable, "-m", "mlcourse", "data", "prepare", "--events", "20k"]
+    command += ["--source", "synthetic"]
+    both = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    results = [(*p.communicate(), p.returncode) for p in both]
+    dataset = data / "higgs-synthetic-20k-seed0.parquet"
+    for out, err, status in results:
+        assert status == 0, err
+        assert out == f"20,000 synthetic HIGGS events ready as Parquet in {dataset}\n"
+    # one waited for the other (or found the data set made), and said so at most once
+    assert sum("waiting for process" in err for _, err, _ in results) <= 1
+    assert _clean(data) == [dataset.name]
+    assert _processes_naming(str(data)) == []
+
+
+TWO_KERNELS = textwrap.dedent(
+    """
+    import mlcourse
+    spark = mlcourse.get_spark("local")
+    df = mlcourse.load_higgs(spark, 20_000, source="synthetic")
+    print(df.count(), mlcourse.source_of(df), flush=True)
+    """
+)
+
+
+@pytest.mark.processes
+def test_load_higgs_from_two_kernels_on_one_data_folder(tmp_path):
+    """Two notebooks on a hub, one data folder: both get the same 20,000 events."""
+    from jupyter_client.manager import start_new_kernel
+
+    data = tmp_path / "data"
+    env = {**os.environ, "MLCOURSE_DATA_DIR": str(data)}
+    kernels = [start_new_kernel(kernel_name="python3", env=env) for _ in range(2)]
+    try:
+        ids = [client.execute(TWO_KERNELS) for _, client in kernels]
+        outputs = []
+        for (_, client), msg_id in zip(kernels, ids, strict=True):
+            text, status = "", None
+            while status != "idle":
+                msg = client.get_iopub_msg()
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "stream" and content["name"] == "stdout":
+                    text += content["text"]
+                elif kind == "error":
+                    text += "\n".join(content["traceback"])
+                elif kind == "status":
+                    status = content["execution_state"]
+            outputs.append(text)
+    finally:
+        for manager, client in kernels:
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
+    assert outputs == ["20000 synthetic\n", "20000 synthetic\n"]
+    assert _clean(data) == ["higgs-synthetic-20k-seed0.parquet"]
+    assert _processes_naming(str(data)) == []
+
+
+@pytest.mark.processes
+def test_two_demos_into_one_folder_both_succeed(tmp_path):
+    """Before: one failed with '....csv.tmp -> ....csv: no such file or folder' (one fixed
+    temporary name for the CSV both wrote)."""
+    out = tmp_path / "same"
+    command = [sys.executable, "-m", "mlcourse", "demo", "--events", "2000", "--out", str(out)]
+    both = [
+        subprocess.Popen(
+            command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    results = [(*p.communicate(), p.returncode) for p in both]
+    for stdout, err, status in results:
+        assert status == 0, err
+        assert "GBT classifier: AUC" in stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["events"] == 2000
+    assert not [p for p in out.rglob("*") if ".lock" in p.name or "mlcourse-tmp" in p.name]
+    assert _processes_naming(str(out)) == []
