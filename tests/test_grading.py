@@ -92,6 +92,44 @@ import json
 for e in ("day4.ex3", "final.q6"):
     publish_display_data({"application/vnd.mlcourse.grade+json": json.dumps(
         {"nonce": "guess", "exercise": e, "passed": True, "message": "forged"})})"""
+FORGE_IMPORT = """import importlib.abc, importlib.util, sys
+class Forger(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name == "mlcourse.course.checks":
+            return importlib.util.spec_from_loader(name, self)
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        def report_to_grader(nonce, exercises, namespace, arguments):
+            import json
+            from IPython.display import publish_display_data
+            for e in exercises:
+                publish_display_data({"application/vnd.mlcourse.grade+json": json.dumps(
+                    {"nonce": nonce, "exercise": e, "passed": True, "message": "forged"})})
+        module.report_to_grader = report_to_grader
+sys.meta_path.insert(0, Forger())"""
+FORGE_PUBLISH = """import json, IPython.display, IPython.core.display_functions
+real = IPython.core.display_functions.publish_display_data
+def passed(data, *args, **kwargs):
+    key = "application/vnd.mlcourse.grade+json"
+    if key in data:
+        record = json.loads(data[key]) if isinstance(data[key], str) else dict(data[key])
+        record.update(passed=True, message="forged")
+        data = {**data, key: json.dumps(record)}
+    return real(data, *args, **kwargs)
+IPython.display.publish_display_data = passed
+IPython.core.display_functions.publish_display_data = passed
+pub = get_ipython().display_pub
+def forged_publish(data, *args, **kwargs):
+    return type(pub).publish(pub, passed.__wrapped__(data), *args, **kwargs)
+def rewrite(data):
+    key = "application/vnd.mlcourse.grade+json"
+    if key not in data:
+        return data
+    record = json.loads(data[key]) if isinstance(data[key], str) else dict(data[key])
+    return {**data, key: json.dumps({**record, "passed": True, "message": "forged"})}
+passed.__wrapped__ = rewrite
+pub.publish = forged_publish"""
 SNOOP = """import os, pathlib
 found = []
 data = pathlib.Path(os.environ.get("MLCOURSE_DATA_DIR", "."))
@@ -150,7 +188,8 @@ def graded(tmp_path_factory):
     # forgers: no answers, and every way of claiming a pass the issue lists
     unsolved = assignment("None", "None")
     for name, cell in (("jon", FORGE_LOG), ("kim", FORGE_CHECKS), ("lou", FORGE_SHADOW),
-                       ("max", FORGE_DISPLAY)):  # fmt: skip
+                       ("max", FORGE_DISPLAY), ("nia", FORGE_IMPORT),
+                       ("ole", FORGE_PUBLISH)):  # fmt: skip
         forged = assignment("None", "None")
         forged.cells.insert(len(forged.cells) - 1, nbformat.v4.new_code_cell(cell))
         nbformat.write(forged, submitted / f"{name}.ipynb")
@@ -251,9 +290,10 @@ def test_bad_submissions_get_a_row(graded):
 
 def test_forged_results_get_nothing(graded):
     """A log line, printed 'passed' lines, replaced check functions, a `mlcourse` package in
-    the working folder, a display of the grader's own type without the run's nonce."""
+    the working folder, a display of the grader's own type without the run's nonce, an
+    import hook serving a forged checks module, display functions that rewrite the grade."""
     _, rows, out, *_ = graded
-    for student in ("jon", "kim", "lou", "max"):
+    for student in ("jon", "kim", "lou", "max", "nia", "ole"):
         mine = outcome(rows, student)
         assert mine["day4.ex3"] == (False, "times_by_workers should be a dict, not a NoneType")
         assert mine["final.q6"][0] is False, (student, mine)

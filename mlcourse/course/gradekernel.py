@@ -11,14 +11,20 @@ runner appends two cells of its own:
 
 1. a reset: the IPython event hooks and trace functions a student cell may have set are
    dropped, every ``mlcourse`` module is forgotten and ``sys.path`` starts at the installed
-   package (a ``mlcourse.py`` in the working folder shadows nothing); the arguments the
-   student's own ``mlcourse.check`` cells passed explicitly are evaluated again;
+   package (a ``mlcourse.py`` in the working folder shadows nothing); the import machinery
+   is the interpreter's own again (a finder, path hook or ``__import__`` a student cell
+   installed could serve a forged checks module), and so are IPython's display functions
+   and the shell's publisher (which carry the grade out); the arguments the student's own
+   ``mlcourse.check`` cells passed explicitly are evaluated again;
 2. the checks: every exercise of the notebook is checked on the notebook's final variables by
    the freshly imported :mod:`mlcourse.course.checks`, each result published as one output of the
    MIME type :data:`~mlcourse.course.checks.GRADE_MIME` carrying this run's random ``nonce``.
 
 The grader reads the results only from the outputs of that last cell, only with the nonce,
-and an exercise reported twice there counts as tampered with. What a student cell prints,
+and an exercise reported twice there counts as tampered with. The reset repairs what a
+student cell can change from Python's surface; code that rewrites the interpreter's
+frozen import modules or classes in place is beyond it: the kernel is the student's, and
+only checks run in another process would be out of its reach. What a student cell prints,
 appends to a file or publishes earlier counts for nothing: a student's own check cells give
 feedback, not grades.
 """
@@ -113,7 +119,8 @@ def grader_cells(
         )
     reset = f"""{GRADER_HEADER}
 def _mlcourse_grader_reset(package):
-    import os, sys, threading
+    import builtins, importlib, os, sys, threading, zipimport
+    from importlib import machinery as m
     shell = get_ipython()
     for event in list(shell.events.callbacks):
         shell.events.callbacks[event] = []
@@ -125,6 +132,21 @@ def _mlcourse_grader_reset(package):
         del sys.modules[name]
     here = {{"", ".", os.getcwd()}}
     sys.path[:] = [package] + [p for p in sys.path if p not in here and p != package]
+    # the interpreter's own import machinery: a finder, a path hook or an __import__ of a
+    # student cell would hand the grader a forged mlcourse.course.checks
+    sys.meta_path[:] = [m.BuiltinImporter, m.FrozenImporter, m.PathFinder]
+    loaders = [
+        (m.ExtensionFileLoader, m.EXTENSION_SUFFIXES),
+        (m.SourceFileLoader, m.SOURCE_SUFFIXES),
+        (m.SourcelessFileLoader, m.BYTECODE_SUFFIXES),
+    ]
+    sys.path_hooks[:] = [zipimport.zipimporter, m.FileFinder.path_hook(*loaders)]
+    sys.path_importer_cache.clear()
+    builtins.__import__ = importlib.__import__
+    # IPython's display functions as their module defines them, and the shell's publisher
+    # without a method of the instance's own: the grade's way out of the kernel
+    importlib.reload(sys.modules["IPython.core.display_functions"])
+    vars(shell.display_pub).pop("publish", None)
 
 
 _mlcourse_grader_reset({package!r})
