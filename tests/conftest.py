@@ -71,7 +71,7 @@ TEST_CONF = {
 
 
 #: Markers of the slow tiers, left out of a plain ``pytest`` run.
-SLOW_TIERS = ("notebooks", "cluster", "browser", "processes", "fidelity", "connect")
+SLOW_TIERS = ("notebooks", "binder", "cluster", "browser", "processes", "fidelity", "connect")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -135,3 +135,32 @@ def test_postbuild_in_a_temporary_prefix(tmp_path):
             "fetchNews": "false",
         },
     }
+
+
+def test_repo2docker_renders_the_build_we_mean(tmp_path):
+    """The Dockerfile repo2docker itself renders from this repository (``--no-build``: no
+    image, no daemon): Java and OpenBLAS from apt.txt, the Python of runtime.txt, the
+    package with its jupyter extra, postBuild run at build time (it prepares the data,
+    not a launch behind Binder's 1 Mbit/s egress) and start wired as the entrypoint."""
+    repo2docker = Path(sys.executable).parent / "repo2docker"
+    run = subprocess.run(
+        [str(repo2docker), "--no-build", "--debug", "--user-name", "jovyan", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    dockerfile = run.stdout
+    assert "FROM docker.io/library/buildpack-deps:24.04" in dockerfile
+    packages = sorted(lines("apt.txt"))
+    assert f"--no-install-recommends {' '.join(packages)} &&" in dockerfile
+    (runtime,) = lines("runtime.txt")
+    version = runtime.removeprefix("python-")
+    assert f"Building conda environment for python={version}" in run.stdout + run.stderr
+    assert 'pip install --no-cache-dir -r "binder/requirements.txt"' in dockerfile
+    assert ".[jupyter]" in lines("requirements.txt")
+    build, entry = dockerfile.index("RUN ./binder/postBuild"), dockerfile.index("ENTRYPOINT")
+    assert dockerfile.index('-r "binder/requirements.txt"') < build < entry  # installed first
+    assert 'ENV R2D_ENTRYPOINT="${REPO_DIR}/binder/start"' in dockerfile
+    post = (BINDER / "postBuild").read_text()
+    assert re.search(r"^mlcourse data prepare --events .*100k", post, flags=re.M)

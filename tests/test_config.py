@@ -371,40 +371,102 @@ def test_a_toml_from_a_windows_editor(tmp_path, monkeypatch, content, message):
 # --------------------------------------------------------------------------- container limits
 
 
+def fake_proc(tmp_path: Path, version: int, group: str = "/hub/alice") -> Path:
+    """A /proc/self whose cgroup is ``group`` of a v1 or v2 hierarchy mounted in tmp_path
+    (the formats of /proc/self/cgroup and /proc/self/mountinfo as Linux writes them)."""
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    if version == 2:
+        mount = tmp_path / "unified"
+        (mount / group.lstrip("/")).mkdir(parents=True)
+        (mount / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+        (proc / "cgroup").write_text(f"0::{group}\n")
+        (proc / "mountinfo").write_text(
+            f"30 23 0:26 / {mount} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+        )
+    else:
+        lines, mounts = [], []
+        for i, controller in enumerate(("cpu,cpuacct", "memory")):
+            mount = tmp_path / controller
+            (mount / group.lstrip("/")).mkdir(parents=True)
+            lines.append(f"{i + 3}:{controller}:{group}")
+            mounts.append(f"{40 + i} 31 0:{30 + i} / {mount} rw - cgroup cgroup rw,{controller}")
+        (proc / "cgroup").write_text("\n".join([*lines, "0::/"]) + "\n")
+        (proc / "mountinfo").write_text("\n".join(mounts) + "\n")
+    return proc
+
+
+def limit_files(tmp_path: Path, version: int, where: str, cpu: str, memory: str) -> None:
+    """Write a CPU quota and a memory limit into the group ``where`` (relative)."""
+    if version == 2:
+        folder = tmp_path / "unified" / where
+        (folder / "cpu.max").write_text(cpu + "\n")
+        (folder / "memory.max").write_text(memory + "\n")
+        return
+    quota, period = cpu.split()
+    cpu_folder, memory_folder = tmp_path / "cpu,cpuacct" / where, tmp_path / "memory" / where
+    (cpu_folder / "cpu.cfs_quota_us").write_text(("-1" if quota == "max" else quota) + "\n")
+    (cpu_folder / "cpu.cfs_period_us").write_text(period + "\n")
+    (memory_folder / "memory.limit_in_bytes").write_text(
+        (str(2**63 - 4096) if memory == "max" else memory) + "\n"
+    )
+
+
+@pytest.mark.parametrize("version", [1, 2])
 @pytest.mark.parametrize(
-    ("files", "want"),
+    ("cpu", "want"),
     [
-        ({"cpu.max": "150000 100000\n"}, 1),  # 1.5 CPUs: one core's worth, never less
-        ({"cpu.max": "200000 100000\n"}, 2),
-        ({"cpu.max": "max 100000\n"}, None),  # no quota: the affinity
-        ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),
-        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
-        ({}, None),
+        ("150000 100000", 1),  # 1.5 CPUs: one core's worth, never less
+        ("200000 100000", 2),
+        ("100000 100000", 1),
+        ("max 100000", None),  # no quota: the affinity
     ],
 )
-def test_cpu_count_respects_the_containers_quota(monkeypatch, tmp_path, files, want):
+def test_cpu_count_respects_the_quota_of_its_own_cgroup(monkeypatch, tmp_path, version, cpu, want):
+    """The limits sit on the process's own group (a hub's spawner, a systemd slice), not at
+    the hierarchy's root, which has none: as the JVM finds them."""
     import os
 
     from mlcourse.config import machine as config
 
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
-    monkeypatch.setattr(config, "_CGROUP", tmp_path)
+    monkeypatch.setattr(config, "_PROC_SELF", fake_proc(tmp_path, version))
+    limit_files(tmp_path, version, "hub/alice", cpu, "max")
     cores = len(os.sched_getaffinity(0))
     assert config.cpu_count() == (cores if want is None else min(cores, want))
 
 
-def test_available_memory_is_the_cgroups_limit_less_its_use(monkeypatch, tmp_path):
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_parents_limit_holds_for_its_children(monkeypatch, tmp_path, version):
     from mlcourse.config import machine as config
 
-    (tmp_path / "memory.max").write_text(f"{2 * 2**30}\n")
-    (tmp_path / "memory.current").write_text(f"{2**30 + 2**29}\n")
-    monkeypatch.setattr(config, "_CGROUP", tmp_path)
+    monkeypatch.setattr(config, "_PROC_SELF", fake_proc(tmp_path, version))
+    limit_files(tmp_path, version, "hub/alice", "max 100000", "max")
+    limit_files(tmp_path, version, "hub", "100000 100000", str(2 * 2**30))  # the class's slice
+    assert config.cpu_count() == 1
+    assert config.total_memory_bytes() == 2 * 2**30
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_available_memory_is_the_cgroups_limit_less_its_use(monkeypatch, tmp_path, version):
+    from mlcourse.config import machine as config
+
+    monkeypatch.setattr(config, "_PROC_SELF", fake_proc(tmp_path, version))
+    limit_files(tmp_path, version, "hub/alice", "max 100000", str(2 * 2**30))
+    used = "memory.current" if version == 2 else "memory.usage_in_bytes"
+    folder = tmp_path / ("unified" if version == 2 else "memory") / "hub/alice"
+    (folder / used).write_text(f"{2**30 + 2**29}\n")
+    assert config.total_memory_bytes() == 2 * 2**30
     assert config.available_memory_bytes() == 2**29  # below the machine's MemAvailable here
-    (tmp_path / "memory.max").write_text("max\n")  # no limit: the machine's available memory
+    limit_files(tmp_path, version, "hub/alice", "max 100000", "max")  # no limit: the machine's
     meminfo = {
         line.split(":")[0]: int(line.split()[1]) * 1024
         for line in Path("/proc/meminfo").read_text().splitlines()
     }
     assert abs(config.available_memory_bytes() - meminfo["MemAvailable"]) < 2**28
+
+
+def test_no_cgroup_file_system_means_no_limit(monkeypatch, tmp_path):
+    from mlcourse.config import machine as config
+
+    monkeypatch.setattr(config, "_PROC_SELF", tmp_path / "nowhere")
+    assert config._cgroup_memory() is None and config._cgroup_cpu_quota() is None

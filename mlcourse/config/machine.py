@@ -36,23 +36,85 @@ def gib(n: int) -> str:
     return f"{n / 2**30:.1f} GiB"
 
 
-_CGROUP = Path("/sys/fs/cgroup")
+#: Where this process's cgroup is described (as the JVM finds it: /proc/self/cgroup, then
+#: /proc/self/mountinfo for where each hierarchy is mounted).
+_PROC_SELF = Path("/proc/self")
+
+
+def _own_cgroup_dirs(controller: str) -> list[Path]:
+    """The folders of this process's own cgroup for ``controller`` (``"cpu"``, ``"memory"``)
+    and of each parent up to the hierarchy's mount, own first: v2 (the unified hierarchy)
+    where it holds the controller, else v1. Empty when no cgroup file system is mounted.
+
+    Limits may sit on the process's own group or on any parent (a systemd slice, a hub's
+    spawner, a container): reading the files at the root of /sys/fs/cgroup alone sizes
+    everything to the host.
+    """
+    try:
+        groups = (_PROC_SELF / "cgroup").read_text().splitlines()
+        mounts = (_PROC_SELF / "mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    paths: dict[str, str] = {}  # "" for v2, else a v1 controller
+    for line in groups:
+        _, controllers, path = [*line.split(":", 2), "", ""][:3]
+        for name in controllers.split(",") if controllers else [""]:
+            paths[name] = path
+    for line in mounts:
+        before, _, after = line.partition(" - ")
+        fields, kind = before.split(), after.split()
+        if len(fields) < 5 or not kind:
+            continue
+        root, point = fields[3], Path(fields[4])
+        if kind[0] == "cgroup2" and "" in paths:
+            key = ""
+            if not (point / "cgroup.controllers").is_file():
+                continue
+            if controller not in (point / "cgroup.controllers").read_text().split():
+                continue
+        elif kind[0] == "cgroup" and len(kind) > 2 and controller in kind[2].split(","):
+            key = next((k for k in paths if controller in k.split(",")), controller)
+        else:
+            continue
+        found = paths.get(key)
+        if found is None:
+            continue
+        relative = found[len(root) :] if found.startswith(root) else found
+        own = point / relative.lstrip("/")
+        chain = [own, *[p for p in own.parents if p == point or point in p.parents]]
+        return [d for d in chain if d.is_dir()]
+    return []
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
 
 
 def _cgroup_cpu_quota() -> float | None:
-    """CPUs the cgroup may use (quota / period), or None without a quota."""
-    root = _CGROUP
-    try:  # cgroup v2: "max 100000" or "200000 100000"
-        quota, period = (root / "cpu.max").read_text().split()[:2]
-        return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        pass
-    try:  # cgroup v1
-        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
-        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
-    except (OSError, ValueError):
-        return None
-    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+    """CPUs this process's cgroup (and its parents) may use, the smallest quota / period,
+    or None without a quota."""
+    quotas = []
+    for folder in _own_cgroup_dirs("cpu"):
+        v2 = _read(folder / "cpu.max")  # "max 100000" or "200000 100000"
+        if v2 is not None:
+            quota, _, period = v2.partition(" ")
+            if quota.isdigit() and period.isdigit() and int(period) > 0:
+                quotas.append(int(quota) / int(period))
+            continue
+        quota_us, period_us = (
+            _read(folder / "cpu.cfs_quota_us"),
+            _read(folder / "cpu.cfs_period_us"),
+        )
+        try:
+            q, p = int(quota_us or ""), int(period_us or "")
+        except ValueError:
+            continue
+        if q > 0 and p > 0:
+            quotas.append(q / p)
+    return min(quotas) if quotas else None
 
 
 def cpu_count() -> int:
@@ -78,23 +140,26 @@ def cpu_count() -> int:
 
 
 def _cgroup_memory() -> tuple[int, int | None] | None:
-    """The cgroup's memory limit and its current use (None if unreadable), or None
-    without a limit (cgroup v2, then v1)."""
-    for limit_file, usage_file in (
-        ("memory.max", "memory.current"),
-        ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
-    ):
-        try:
-            limit = (_CGROUP / limit_file).read_text().strip()
-        except OSError:
-            continue
-        if limit.isdigit() and int(limit) < 1 << 60:
-            try:
-                usage: int | None = int((_CGROUP / usage_file).read_text())
-            except (OSError, ValueError):
-                usage = None
-            return int(limit), usage
-    return None
+    """This process's cgroup memory limit (the smallest of its own group's and its
+    parents') and its own group's current use (None if unreadable), or None without a
+    limit (v2: ``memory.max``, ``memory.current``; v1: ``memory.limit_in_bytes``,
+    ``memory.usage_in_bytes``)."""
+    folders = _own_cgroup_dirs("memory")
+    limits = []
+    for folder in folders:
+        for name in ("memory.max", "memory.limit_in_bytes"):
+            limit = _read(folder / name)
+            if limit is not None and limit.isdigit() and int(limit) < 1 << 60:
+                limits.append(int(limit))
+    if not limits:
+        return None
+    usage = None
+    for name in ("memory.current", "memory.usage_in_bytes"):
+        text = _read(folders[0] / name)
+        if text is not None and text.isdigit():
+            usage = int(text)
+            break
+    return min(limits), usage
 
 
 def available_memory_bytes() -> int | None:

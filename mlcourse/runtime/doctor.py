@@ -109,13 +109,11 @@ def doctor(profile: str | None = None, *, run_job: bool = True) -> DoctorReport:
     report = DoctorReport()
     _check_installation(report)
     resolved = _check_profile(report, profile)
-    memory = total_memory_bytes()
+    memory, cores = total_memory_bytes(), cpu_count()
+    # what this process may use: its cgroup's quota and limit (a Binder or hub container)
+    machine = f"{cores} core{'s' if cores != 1 else ''}"
     report.add(
-        "machine",
-        "info",
-        f"{cpu_count()} cores, {memory / 2**30:.1f} GiB memory"
-        if memory
-        else f"{cpu_count()} cores",
+        "machine", "info", f"{machine}, {memory / 2**30:.1f} GiB memory" if memory else machine
     )
 
     if run_job and report.ok and resolved is not None:
