@@ -14,7 +14,12 @@ gives the driver ``-XX:MaxRAM`` so that it sizes itself as it would on mybinder.
 profile's own options are kept and the maximum heap (``spark.driver.memory``) is unchanged.
 
     python benchmarks/notebook_budget.py [day3_neural_networks day4_distributed_training]
-        [--events 100k] [--profile binder] [--container-memory 2g] [--by-cell]
+        [--events 100k] [--profile binder] [--container-memory 2g] [--by-cell] [--box]
+
+``--box`` (root) runs each notebook instead in a real cgroup of mybinder.org's limits, 1 CPU
+and a hard 2 GiB (``mlcourse.runtime.limits.LimitBox``), as the tests' binder tier does,
+and reports the box's own peak (page cache included), its OOM kills, and the split by
+process (PSS) at the sampled peak.
 
 Issue 23's budget on mybinder.org (2 cores, a 2 GB container): under 1.8 GB and 3 minutes.
 """
@@ -55,9 +60,10 @@ class PeakMemory(threading.Thread):
     """Samples the summed PSS of this process's descendants until stopped; keeps the
     split by kind of process at the peak."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.1, root: int | None = None) -> None:
         super().__init__(daemon=True)
         self.interval, self.peak, self._stop_event = interval, 0, threading.Event()
+        self.root = os.getpid() if root is None else root
         self.parts: dict[str, int] = {}
         self.cell = -1  # the cell executing now, set by the notebook client's hook
         self.by_cell: dict[int, dict[str, int]] = {}  # each cell's largest sample, by kind
@@ -65,7 +71,7 @@ class PeakMemory(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             parts: dict[str, int] = {}
-            for pid in process_tree(os.getpid())[1:]:  # this script's descendants
+            for pid in process_tree(self.root)[1:]:  # the root's descendants
                 kind = _kind(pid)
                 parts[kind] = parts.get(kind, 0) + process_pss(pid)
             total = sum(parts.values())
@@ -107,6 +113,56 @@ def run(name: str, env: dict[str, str], save: Path | None) -> tuple[float, PeakM
     return seconds, sampler, stderr
 
 
+def run_in_box(name: str, env: dict[str, str], save: Path | None) -> dict[str, object]:
+    """One notebook's Run All in a real cgroup of Binder's limits (1 CPU, 2 GiB, swap
+    included), its notebook client in the box in the server's place, started through
+    binder/start as the tests' binder tier does: what the box and the sampler measured."""
+    import tempfile
+
+    from mlcourse.runtime.limits import LimitBox
+
+    root = Path(__file__).resolve().parents[1]
+    folder = save or Path(tempfile.mkdtemp(prefix="notebook-budget-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name}.ipynb"
+    runner = root / "tests" / "binder_run.py"
+    command = [
+        "bash",
+        "binder/start",
+        sys.executable,
+        str(runner),
+        str(NOTEBOOKS / f"{name}.ipynb"),
+    ]
+    with LimitBox(name, cpus=1.0, memory=2 * 2**30) as box:
+        child = subprocess.Popen(
+            [*command, str(out)],
+            cwd=root,
+            env={**os.environ, **env},
+            preexec_fn=box.preexec,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        sampler = PeakMemory(root=child.pid)
+        sampler.start()
+        _, err = child.communicate()
+        sampler.stop()
+        measured = {"peak": box.peak_bytes(), "oom_kills": box.oom_kills()}
+    nb = nbformat.read(out, as_version=4) if out.is_file() else None
+    stderr = sum(
+        1
+        for c in (nb.cells if nb else [])
+        for o in c.get("outputs", [])
+        if o.get("name") == "stderr"
+    )
+    return measured | {
+        "status": child.returncode,
+        "error": err.strip().splitlines()[-1] if err.strip() else "",
+        "seconds": nb.metadata.get("mlcourse_run_all_seconds") if nb else None,
+        "parts": sampler.parts,
+        "stderr": stderr,
+    }
+
+
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument(
@@ -121,6 +177,11 @@ def main() -> None:
     )
     args.add_argument(
         "--by-cell", action="store_true", help="also print each code cell's peak, by process"
+    )
+    args.add_argument(
+        "--box",
+        action="store_true",
+        help="run each notebook in a real cgroup of 1 CPU and 2 GiB (root), as mybinder.org",
     )
     opts = args.parse_args()
     data = Path(opts.workdir).resolve() / "notebook-data"
@@ -152,6 +213,19 @@ def main() -> None:
         f"{opts.events} synthetic events, profile {opts.profile}, driver JVM sized for "
         f"{opts.container_memory}: Run All of each notebook"
     )
+    if opts.box:
+        box_env = {k: v for k, v in env.items() if k != "MLCOURSE_CONFIG"}  # the real cgroup
+        print(f"{'notebook':28s} {'Run All':>8s} {'box peak':>9s}  OOM  status  split at peak")
+        for name in opts.notebooks:
+            m = run_in_box(name, box_env, Path(opts.save) if opts.save else None)
+            parts = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(m["parts"].items()))
+            print(
+                f"{name:28s} {m['seconds'] or 0:7.0f}s {m['peak'] / 2**20:7.0f} MiB  "
+                f"{m['oom_kills']:3d}  {m['status']:6d}  PSS MiB: {parts}; stderr outputs "
+                f"{m['stderr']} {m['error']}",
+                flush=True,
+            )
+        return
     for name in opts.notebooks:
         seconds, memory, stderr = run(name, env, Path(opts.save) if opts.save else None)
         parts = ", ".join(f"{k} {v / 2**30:.2f}" for k, v in sorted(memory.parts.items()))

@@ -510,8 +510,10 @@ write_parquet_atomic(df, sys.argv[1])
 def test_a_killed_conversion_leaves_nothing_the_next_run_does_not_sweep(
     spark, higgs_files, tmp_path
 ):
-    """What the OOM killer does: the JVM of a conversion dies mid-write. Its hidden
-    temporary dataset is removed by the next write beside it."""
+    """What the OOM killer does to a kernel: the Python process and the JVM of a
+    conversion both die mid-write (when the JVM alone dies, the Python process removes the
+    hidden temporary dataset itself: tests/test_interrupts.py). What they leave is removed
+    by the next write beside it."""
     import os
     import signal
     import subprocess
@@ -530,7 +532,8 @@ def test_a_killed_conversion_leaves_nothing_the_next_run_does_not_sweep(
         while not list(tmp_path.glob(".higgs.parquet.mlcourse-tmp-*")):
             assert time.monotonic() < deadline, "the write never started"
             time.sleep(0.2)
-        os.kill(jvm_pid, signal.SIGKILL)  # that JVM alone, not this test run
+        os.kill(proc.pid, signal.SIGKILL)  # that Python process and its JVM, not this run
+        os.kill(jvm_pid, signal.SIGKILL)
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:

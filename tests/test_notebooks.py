@@ -179,6 +179,8 @@ def test_build_writes_checks_and_removes_orphans(tmp_path, capsys):
 #: Synthetic events each notebook runs on in the notebook tier: enough for every check below,
 #: few enough that Spark's fixed costs dominate (the tier's time on 2 cores).
 EVENTS = 10_000
+#: Events of a notebook run in a Binder box (the binder tier's size in CI).
+BOX_EVENTS = 20_000
 
 # What each notebook must have computed, checked after it ran on 10k synthetic events.
 RESULTS = {
@@ -243,7 +245,7 @@ RESULTS = {
 }
 
 
-def check(name: str, r: dict) -> None:
+def check(name: str, r: dict, events: int = EVENTS) -> None:
     if name == "day0_smart_workflows.ipynb":
         assert sorted(r["untracked_before"]) == ["?? .ipynb_checkpoints/", "?? explore.ipynb"]
         assert sorted(r["untracked_after"]) == ["?? .gitignore", "?? explore.ipynb"]
@@ -251,7 +253,7 @@ def check(name: str, r: dict) -> None:
         assert r["commits"] == 4  # .gitignore, the notebook, two atomic commits
         assert (r["check_clean"], r["check_stale"], r["check_fixed"]) == (0, 1, 0)
     elif name == "day1_input_data.ipynb":
-        assert r["rows"] == EVENTS
+        assert r["rows"] == events
         assert 0.4 < r["signal_fraction"] < 0.6
         a, b = r["most_correlated"]
         assert a != b
@@ -276,7 +278,7 @@ def check(name: str, r: dict) -> None:
         assert 0 < r["read_query"] < r["read_all"] / 5  # 3 columns of 29 read
         assert 0 < r["read_sorted"] < r["read_sorted_all"]  # sorted row groups: some skipped
         assert len(r["rows_per_partition"]) == 4 and 0 in r["rows_per_partition"]
-        assert sum(r["rows_per_partition"]) == EVENTS
+        assert sum(r["rows_per_partition"]) == events
     elif name == "day2_gbt.ipynb":
         assert min(r["auc"], r["auc_high"], r["cv_auc"]) > 0.6
         assert r["z_test"] > 0  # a working point chosen on validation events, Z on test
@@ -312,7 +314,7 @@ def check(name: str, r: dict) -> None:
         assert next(iter(executors)) == "1" and min(executors.values()) > 0
     else:
         assert 0.4 < r["signal_fraction"] < 0.6
-        assert sum(r["part_sizes"]) == EVENTS and len(r["part_sizes"]) == 5
+        assert sum(r["part_sizes"]) == events and len(r["part_sizes"]) == 5
         assert r["my_auc"] > 0.6 and r["tuned_auc"] > 0.6
         depth, train_auc, test_auc = r["fit_table"][-1]
         assert depth == 9 and train_auc > test_auc  # the deepest trees over-fit
@@ -379,11 +381,16 @@ def execute(nb, cwd: Path, name: str) -> None:
         print(f"{name}: seconds per cell")  # shown by pytest when the test fails
         for seconds, index, first in sorted(timings, reverse=True):
             print(f"  {seconds:7.1f}  cell {index}: {first}")
-        artifacts = os.environ.get("MLCOURSE_ARTIFACTS")
-        if artifacts:
-            folder = Path(artifacts) / "notebooks"
-            folder.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, folder / name)
+        save_executed(nb, name)
+
+
+def save_executed(nb, name: str) -> None:
+    """The executed notebook to ``$MLCOURSE_ARTIFACTS/notebooks/`` when that is set."""
+    artifacts = os.environ.get("MLCOURSE_ARTIFACTS")
+    if artifacts:
+        folder = Path(artifacts) / "notebooks"
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, folder / name)
 
 
 @pytest.fixture(scope="module")
@@ -406,31 +413,58 @@ def test_notebook_runs_end_to_end(path, data_dir, monkeypatch, tmp_path):
 CHECK_LINE = re.compile(r"^(day\d\w*|final)\.\w+: (passed|not yet): ")
 
 
-def notebook_environment(monkeypatch, data_dir: Path, tmp_path: Path) -> None:
+def notebook_environment(monkeypatch, data_dir: Path, tmp_path: Path, events: int = EVENTS) -> None:
     """What a kernel of the tier inherits: 10k synthetic events, its data and scratch
     folders, matplotlib's inline backend."""
     monkeypatch.setenv("MLCOURSE_SCRATCH", str(tmp_path))
-    monkeypatch.setenv("MLCOURSE_EVENTS", str(EVENTS))
+    monkeypatch.setenv("MLCOURSE_EVENTS", str(events))
     monkeypatch.setenv("MLCOURSE_SOURCE", "synthetic")
     monkeypatch.setenv("MLCOURSE_DATA_DIR", str(data_dir))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
 
-def run_for_results(path: Path, names: list[str], name: str) -> tuple[nbformat.NotebookNode, dict]:
+def run_for_results(
+    path: Path, names: list[str], name: str, *, box: Path | None = None
+) -> tuple[nbformat.NotebookNode, dict]:
     """Execute the notebook at ``path`` with REPORT appended; the executed notebook and the
-    values of ``names`` it printed."""
+    values of ``names`` it printed. With ``box`` (a scratch folder), in a Binder box
+    (tests/test_binder_box.py's ``run_in_box``), which must not be killed or overflow."""
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(REPORT.format(names=names)))
-    execute(nb, NOTEBOOKS, name)
+    if box is None:
+        execute(nb, NOTEBOOKS, name)
+    else:
+        from .test_binder_box import PEAK_BUDGET, run_in_box
+
+        nbformat.write(nb, box / f"with-report-{name}")
+        out = box / name
+        measured = run_in_box(box / f"with-report-{name}", out, cwd=NOTEBOOKS)
+        print(f"{name} in a Binder box: {measured}")
+        if out.is_file():
+            nb = nbformat.read(out, as_version=4)
+            save_executed(nb, name)
+        assert measured["oom_kills"] == 0, measured
+        assert measured["status"] == 0, measured["stderr"]
+        assert measured["peak_bytes"] < PEAK_BUDGET, measured
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     return nb, json.loads(printed.split("MLCOURSE-RESULT", 1)[1])
 
 
 def run_and_check(path: Path, data_dir: Path, monkeypatch, tmp_path: Path) -> None:
-    """Run a course notebook on 10k synthetic events; check its results and its outputs."""
-    notebook_environment(monkeypatch, data_dir, tmp_path)
-    nb, result = run_for_results(path, RESULTS[path.name], path.name)
-    check(path.name, result)
+    """Run a course notebook on synthetic events; check its results and its outputs.
+
+    Where a cgroup can be made (root, as in CI), the notebook runs as mybinder.org runs it:
+    in a box of 1 CPU and 2 GiB, on the binder profile, at 20k events (the binder tier's
+    budget, asserted too); elsewhere in a kernel of this machine at 10k.
+    """
+    from mlcourse.runtime.limits import limits_problem
+
+    boxed = limits_problem() is None
+    events = BOX_EVENTS if boxed else EVENTS
+    notebook_environment(monkeypatch, data_dir, tmp_path, events)
+    box = tmp_path if boxed else None
+    nb, result = run_for_results(path, RESULTS[path.name], path.name, box=box)
+    check(path.name, result, events)
     check_outputs(path, nb)
 
 
