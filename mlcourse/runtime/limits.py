@@ -19,6 +19,7 @@ import contextlib
 import os
 import signal
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -55,7 +56,7 @@ class LimitBox:
     Parameters
     ----------
     name : str
-        Part of the cgroup's name (``mlcourse-<name>-<pid>``).
+        Part of the cgroup's name (``mlcourse-<name>-<pid>-<random>``).
     cpus : float
         CPU time per wall-clock second (1.0: one CPU, as Binder).
     memory : int
@@ -76,7 +77,7 @@ class LimitBox:
             raise OSError(f"no cgroup box: {problem}")
         self.version = _version()
         self.cpus, self.memory = cpus, memory
-        group = f"mlcourse-{name}-{os.getpid()}"
+        group = f"mlcourse-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # two at once, too
         if self.version == 2:
             self.folders = {"cpu": _ROOT / group, "memory": _ROOT / group}
         else:
