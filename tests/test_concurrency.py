@@ -16,6 +16,8 @@ import pytest
 
 from mlcourse.data.locks import lock_path, making
 
+from .test_interrupts import processes_naming
+
 HOLDER = textwrap.dedent(
     """
     import sys, time
@@ -96,18 +98,6 @@ def _clean(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def _processes_naming(text: str) -> list[str]:
-    """Pids of running processes whose command line holds ``text`` (a JVM's settings)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if text.encode() in cmdline.read_bytes():
-                found.append(cmdline.parent.name)
-        except OSError:
-            continue
-    return found
-
-
 @pytest.mark.processes
 def test_two_data_prepare_at_once_both_succeed(tmp_path):
     """Before: the second failed with '...parquet appeared while converting; nothing was
@@ -130,7 +120,7 @@ def test_two_data_prepare_at_once_both_succeed(tmp_path):
     # one waited for the other (or found the data set made), and said so at most once
     assert sum("waiting for process" in err for _, err, _ in results) <= 1
     assert _clean(data) == [dataset.name]
-    assert _processes_naming(str(data)) == []
+    assert processes_naming(str(data)) == []
 
 
 TWO_KERNELS = textwrap.dedent(
@@ -174,7 +164,7 @@ def test_load_higgs_from_two_kernels_on_one_data_folder(tmp_path):
             manager.shutdown_kernel(now=True)
     assert outputs == ["20000 synthetic\n", "20000 synthetic\n"]
     assert _clean(data) == ["higgs-synthetic-20k-seed0.parquet"]
-    assert _processes_naming(str(data)) == []
+    assert processes_naming(str(data)) == []
 
 
 @pytest.mark.processes
@@ -196,4 +186,4 @@ def test_two_demos_into_one_folder_both_succeed(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["events"] == 2000
     assert not [p for p in out.rglob("*") if ".lock" in p.name or "mlcourse-tmp" in p.name]
-    assert _processes_naming(str(out)) == []
+    assert processes_naming(str(out)) == []

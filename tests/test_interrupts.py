@@ -48,6 +48,18 @@ def java_child(proc: subprocess.Popen) -> int:
         time.sleep(0.05)
 
 
+def processes_naming(text: str) -> list[str]:
+    """Pids of running processes whose command line holds ``text`` (a JVM's settings)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            continue
+    return found
+
+
 def gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -125,14 +137,7 @@ def test_no_jvm_outlives_a_command_that_fails(tmp_path):
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 2, done.stderr
     assert "line 1" in done.stderr and len(done.stderr.splitlines()) == 1
-    running = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if marker.encode() in cmdline.read_bytes():
-                running.append(cmdline.parent.name)
-        except OSError:
-            continue
-    assert running == []
+    assert processes_naming(marker) == []
 
 
 DEAD_DRIVER = textwrap.dedent(
