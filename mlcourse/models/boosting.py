@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from mlcourse.analysis.features import in_fraction, require_columns
 from mlcourse.data.contracts import checked_label, require_numeric, require_vector
-from mlcourse.errors import ConfigError, DataError, contract_violation
+from mlcourse.errors import ConfigError, DataError
 from mlcourse.higgs import LABEL
 from mlcourse.runtime.flavour import classic_only, jvm
+from mlcourse.runtime.jobs import job_errors
 
 if TYPE_CHECKING:
     from pyspark import SparkConf
@@ -232,13 +233,8 @@ def checked_classifier() -> type:
                     f"{what} holds no events: check the filter or split that made it "
                     "(df.count() says how many events it has)."
                 )
-            try:
+            with job_errors():  # a bad label's check, stopping the training job: its DataError
                 return super()._fit(dataset.withColumn(label, checked_label(label)))
-            except Exception as exc:
-                violation = contract_violation(exc)
-                if violation is not None:
-                    raise violation from None
-                raise
 
     CheckedXGBClassifier.__module__ = __name__
     return CheckedXGBClassifier

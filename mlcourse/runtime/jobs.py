@@ -37,7 +37,7 @@ def described(source: Any, text: str) -> Iterator[None]:
 
     session = getattr(source, "sparkSession", source)
     if is_connect(session):
-        with _connect_step(session, text), _contract_errors():
+        with _connect_step(session, text), job_errors():
             yield
         return
     sc = session.sparkContext
@@ -52,7 +52,7 @@ def described(source: Any, text: str) -> Iterator[None]:
     # depth count of such calls. Counting this block as one keeps mlcourse's name on them.
     SCCallSiteSync._spark_stack_depth += 1
     try:
-        with _contract_errors():
+        with job_errors():
             yield
     finally:
         SCCallSiteSync._spark_stack_depth -= 1
@@ -61,10 +61,11 @@ def described(source: Any, text: str) -> Iterator[None]:
 
 
 @contextmanager
-def _contract_errors() -> Iterator[None]:
-    """A data check that stopped a job (:mod:`mlcourse.data.contracts`) surfaces as its
-    own :class:`~mlcourse.errors.DataError`, not as the Spark failure that carried it; a
-    job that failed because the driver's JVM died says so (not "Connection refused")."""
+def job_errors() -> Iterator[None]:
+    """For the jobs of the block (each :func:`described` block; xgboost's training): a data
+    check that stopped a job (:mod:`mlcourse.data.contracts`) surfaces as its own
+    :class:`~mlcourse.errors.DataError`, not as the Spark failure that carried it; a job
+    that failed because the driver's JVM died says so (not "Connection refused")."""
     try:
         yield
     except Exception as exc:
