@@ -39,6 +39,7 @@ __all__ = [
     "checked_value",
     "higgs_schema_problems",
     "label_values",
+    "numeric_columns",
     "require_higgs_schema",
     "require_numeric",
     "require_rows",
@@ -89,15 +90,18 @@ def require_numeric(df: DataFrame, names: Sequence[str], what: str = "the DataFr
         )
 
 
+def numeric_columns(df: DataFrame, names: Sequence[str]) -> list[str]:
+    """The columns of ``names`` that ``df`` has and that are numbers, in that order."""
+    types = {f.name: f.dataType for f in df.schema.fields}
+    return [n for n in names if n in types and _is_numeric(types[n])]
+
+
 def higgs_schema_problems(df: DataFrame) -> tuple[list[str], list[str]]:
     """The HIGGS columns (label and 28 features) ``df`` lacks, and those not numeric."""
     types = {f.name: f.dataType for f in df.schema.fields}
+    numeric = numeric_columns(df, COLUMNS)
     missing = [c for c in COLUMNS if c not in types]
-    wrong = [
-        f"{c} ({types[c].simpleString()})"
-        for c in COLUMNS
-        if c in types and not _is_numeric(types[c])
-    ]
+    wrong = [f"{c} ({types[c].simpleString()})" for c in COLUMNS if c in types and c not in numeric]
     return missing, wrong
 
 

@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from mlcourse.config import cache_dir
-from mlcourse.data.contracts import higgs_schema_problems, require_higgs_schema
+from mlcourse.data.contracts import (
+    higgs_schema_problems,
+    numeric_columns,
+    require_higgs_schema,
+)
 from mlcourse.data.convert import csv_to_parquet
 from mlcourse.data.fetch import fetch_higgs
 from mlcourse.data.parquet import one_maker, write_parquet_atomic
@@ -459,9 +463,7 @@ def data_info(spark: SparkSession, path: str) -> DataInfo:
     df = rename_columns(spark.read.parquet(path))
     missing, wrong = higgs_schema_problems(df)
     extra = tuple(c for c in df.columns if c not in COLUMNS)
-    numeric = [
-        c for c in COLUMNS if c in df.columns and not any(w.startswith(f"{c} ") for w in wrong)
-    ]
+    numeric = numeric_columns(df, COLUMNS)
     aggregates = [F.count(F.lit(1)).alias("_n")]
     if LABEL in numeric:
         good = F.col(LABEL).isin(0, 1)
