@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -85,17 +86,23 @@ def _converting(src: Path, dest: Path) -> tuple[subprocess.Popen, int]:
     return child, java_child(child)  # the driver (spark-submit's launcher JVM has exited)
 
 
-def test_ctrl_c_to_the_terminal_ends_a_conversion_in_one_line(big_csv, tmp_path):
-    """Ctrl-C in a terminal signals the whole process group (Python and its JVM)."""
-    before = digest(big_csv)
-    child, jvm = _converting(big_csv, tmp_path / "big.parquet")
+def _signalled(child: subprocess.Popen, send: Callable[[], None]) -> str:
+    """``send`` a signal, then the stderr of ``child`` once it has ended (killed if the
+    test fails first)."""
     try:
-        os.killpg(child.pid, signal.SIGINT)
-        _, err = child.communicate()
+        send()
+        return child.communicate()[1]
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_ctrl_c_to_the_terminal_ends_a_conversion_in_one_line(big_csv, tmp_path):
+    """Ctrl-C in a terminal signals the whole process group (Python and its JVM)."""
+    before = digest(big_csv)
+    child, jvm = _converting(big_csv, tmp_path / "big.parquet")
+    err = _signalled(child, lambda: os.killpg(child.pid, signal.SIGINT))
     assert child.returncode == 130, err
     assert err == "mlcourse data: interrupted\n"  # was 46 lines: four Py4J tracebacks
     assert gone(jvm)
@@ -107,13 +114,7 @@ def test_ctrl_c_to_the_terminal_ends_a_conversion_in_one_line(big_csv, tmp_path)
 def test_a_driver_killed_by_signal_9_is_named_and_leaves_nothing(big_csv, tmp_path):
     """What the out-of-memory killer does: the JVM dies mid-conversion."""
     child, jvm = _converting(big_csv, tmp_path / "big.parquet")
-    try:
-        os.kill(jvm, signal.SIGKILL)
-        _, err = child.communicate()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    err = _signalled(child, lambda: os.kill(jvm, signal.SIGKILL))
     assert child.returncode == 2, err
     assert err.splitlines() == [
         f"mlcourse data: error: Spark's Java process (pid {jvm}) was killed by signal 9 "
